@@ -1,0 +1,92 @@
+/**
+ * The contract between the engine and a built-in stage kind.
+ *
+ * A stage kind is an ES module whose default export is a {@link StageKind}. The
+ * engine imports it twice: once in the main process to ask which artifacts, deps
+ * and outs it has for given params (so its top level must stay light: no
+ * TensorFlow.js, no sharp at module load: `await import()` them inside `run`),
+ * and once in a worker child process to `run` it.
+ *
+ * The engine knows nothing about what a stage computes; a stage knows nothing
+ * about the DAG: it reads the files named in `ctx.inputs`, writes one file or
+ * folder per declared artifact under `ctx.outDir`, and reports metrics.
+ */
+
+/** A JSON-compatible value, as params are after `${...}` interpolation. */
+export type ParamValue =
+  | string
+  | number
+  | boolean
+  | null
+  | readonly ParamValue[]
+  | { readonly [key: string]: ParamValue };
+
+/** Resolved params of one stage: global params overlaid by the stage's own. */
+export type Params = Readonly<Record<string, ParamValue>>;
+
+/** A progress report: `done` of `total` units (files, epochs, batches). */
+export interface Progress {
+  readonly done: number;
+  readonly total: number;
+  /** What is counted: "files", "epochs", "images". */
+  readonly unit?: string;
+  /** Short free text shown after the counter, e.g. "loss 0.412 val_dice 0.61". */
+  readonly note?: string;
+}
+
+/** What a running stage can see and do. */
+export interface StageContext {
+  /** The stage's name in pipeline.yaml (for messages only). */
+  readonly name: string;
+  /** Resolved params. */
+  readonly params: Params;
+  /**
+   * Input artifacts from the stages this one `needs`, by artifact name, as
+   * absolute paths of read-only files or folders inside the cache. Never write
+   * to them.
+   */
+  readonly inputs: Readonly<Record<string, string>>;
+  /**
+   * An empty folder owned by this run. Write each declared artifact `name` as
+   * `${outDir}/${name}` (a file or a folder). Nothing else is kept.
+   */
+  readonly outDir: string;
+  /** The project root: workspace paths in params resolve against it. */
+  readonly root: string;
+  /** Aborted when the user presses Ctrl-C or a sibling failure stops the run. */
+  readonly signal: AbortSignal;
+  /** A line of output, shown prefixed with the stage name. */
+  log(message: string): void;
+  /** Progress of long work; the engine throttles and renders it (with ETA). */
+  progress(p: Progress): void;
+  /** A metric recorded in pipe.lock under the stage (validation Dice, loss...). */
+  metric(name: string, value: number | string): void;
+  /** Facts about how the stage ran, recorded in pipe.lock (e.g. backend: "wasm"). */
+  info(key: string, value: string): void;
+}
+
+/** A built-in stage kind. */
+export interface StageKind {
+  /** One line for `pipe --help` and errors. */
+  readonly description: string;
+  /**
+   * Names of the artifacts this kind writes into `ctx.outDir` for these params.
+   * Artifact names are unique across a pipeline's built-in stages, so a
+   * downstream stage finds its input by name.
+   */
+  artifacts(params: Params): readonly string[];
+  /** Workspace paths (files or folders) the stage reads: hashed into the key. */
+  deps?(params: Params): readonly string[];
+  /** Workspace paths the stage writes: stored in the cache and restored from it. */
+  outs?(params: Params): readonly string[];
+  /**
+   * Does the work. Throw (or reject) to fail the stage: the message is shown
+   * as the stage's failure. Must honour `ctx.signal` between units of work.
+   */
+  run(ctx: StageContext): Promise<void>;
+}
+
+/** Identity helper that gives a stage module's default export its type. */
+export function defineStage(kind: StageKind): StageKind {
+  return kind;
+}
