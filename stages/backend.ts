@@ -1,0 +1,127 @@
+/**
+ * TensorFlow.js backend selection: the one place that decides where tensors run.
+ *
+ * ```
+ * auto:  tfjs-node-gpu ──fail──> tfjs-node ──fail──> wasm (+ our kernels) ──fail──> cpu
+ * forced ('gpu' | 'node' | 'wasm' | 'cpu'): that one, or an Error naming the missing package
+ * ```
+ *
+ * Everything heavy is imported lazily, so importing this module costs nothing until
+ * {@link loadTf} is called. Loading is idempotent: every call with the same preference
+ * returns the same handle. TF.js has one global engine: loading another preference
+ * switches it, and calling `loadTf` again with the first preference switches it back.
+ * Note `gpu` means tfjs-node-gpu loaded; without CUDA that package itself runs on CPU.
+ */
+
+/** What a user may ask for in params/config. */
+export type BackendPref = 'auto' | 'gpu' | 'node' | 'wasm' | 'cpu';
+
+/** A backend that actually runs. */
+export type BackendName = 'gpu' | 'node' | 'wasm' | 'cpu';
+
+/** The loaded TF.js namespace plus facts for the log and the lock. */
+export interface TfHandle {
+  /** The `@tensorflow/tfjs` namespace, with the chosen backend already active. */
+  tf: typeof import('@tensorflow/tfjs');
+  /** The backend in use. */
+  backend: BackendName;
+  /** Compute threads the backend uses (1 for wasm in Node and for cpu). */
+  threads: number;
+  /** Package versions, e.g. `{ 'tfjs-core': '4.22.0', 'tfjs-backend-wasm': '4.22.0' }`. */
+  versions: Record<string, string>;
+}
+
+/** Options beyond the preference; mainly for benchmarks comparing kernels. */
+export interface LoadTfOptions {
+  /** Register our fast wasm kernels (default true). Only read on the first load. */
+  customKernels?: boolean;
+}
+
+const PACKAGES: Record<BackendName, string> = {
+  gpu: '@tensorflow/tfjs-node-gpu',
+  node: '@tensorflow/tfjs-node',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+  cpu: '@tensorflow/tfjs-backend-cpu',
+};
+
+/** TF.js's own name for each backend once registered. */
+const TF_NAMES: Record<BackendName, string> = { gpu: 'tensorflow', node: 'tensorflow', wasm: 'wasm', cpu: 'cpu' };
+
+const loaded = new Map<BackendPref, Promise<TfHandle>>();
+
+/**
+ * Loads TF.js and activates a backend.
+ *
+ * @param pref `auto` (default) tries gpu, node, wasm, cpu in that order, silently
+ *   skipping any whose package is missing or fails to load; a forced backend that
+ *   cannot load throws an Error naming its package.
+ * @param log receives exactly one line, e.g.
+ *   `backend: wasm (tfjs 4.22.0, custom kernels: 7, threads: 1)`.
+ */
+export function loadTf(
+  pref: BackendPref = 'auto',
+  log?: (message: string) => void,
+  options: LoadTfOptions = {},
+): Promise<TfHandle> {
+  let p = loaded.get(pref);
+  if (p === undefined) {
+    p = load(pref, options);
+    loaded.set(pref, p);
+    p.catch(() => loaded.delete(pref));
+  }
+  return p.then(async (h) => {
+    // Another preference may have switched the global engine since: switch back.
+    if (h.tf.getBackend() !== TF_NAMES[h.backend]) await h.tf.setBackend(TF_NAMES[h.backend]);
+    log?.(describe(h));
+    return h;
+  });
+}
+
+/** The one-line description logged by {@link loadTf}. */
+export function describe(h: TfHandle): string {
+  const kernels = h.versions['custom-kernels'];
+  const extra = kernels === undefined ? '' : `, custom kernels: ${kernels}`;
+  return `backend: ${h.backend} (tfjs ${h.versions['tfjs-core'] ?? '?'}${extra}, threads: ${h.threads})`;
+}
+
+async function load(pref: BackendPref, options: LoadTfOptions): Promise<TfHandle> {
+  const tf = await import('@tensorflow/tfjs');
+  const order: BackendName[] = pref === 'auto' ? ['gpu', 'node', 'wasm', 'cpu'] : [pref];
+  const failures: string[] = [];
+  for (const name of order) {
+    try {
+      return await activate(tf, name, options);
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      if (pref !== 'auto') {
+        throw new Error(`backend '${name}' is unavailable: package ${PACKAGES[name]} failed to load (${why})`);
+      }
+      failures.push(`${name}: ${why}`);
+    }
+  }
+  throw new Error(`no TF.js backend could be loaded: ${failures.join('; ')}`);
+}
+
+async function activate(tf: TfHandle['tf'], name: BackendName, options: LoadTfOptions): Promise<TfHandle> {
+  const versions: Record<string, string> = {};
+  for (const [k, v] of Object.entries(tf.version)) versions[k] = String(v);
+  let threads = 1;
+  if (name === 'gpu' || name === 'node') {
+    // A non-literal specifier: these optional packages are usually not installed.
+    const spec = PACKAGES[name];
+    const mod = (await import(spec)) as { version?: Record<string, string> };
+    versions[spec.replace('@tensorflow/', '')] = mod.version?.['tfjs-node'] ?? versions['tfjs-core'] ?? '?';
+  } else if (name === 'wasm') {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    versions['tfjs-backend-wasm'] = wasm.version_wasm;
+    if (options.customKernels !== false) {
+      const { registerWasmKernels } = await import('./backend/register.js');
+      versions['custom-kernels'] = String(registerWasmKernels(tf).length);
+    }
+  }
+  const ok = await tf.setBackend(TF_NAMES[name]);
+  if (!ok || tf.getBackend() !== TF_NAMES[name]) throw new Error(`tf.setBackend('${TF_NAMES[name]}') failed`);
+  await tf.ready();
+  if (name === 'wasm') threads = (await import('@tensorflow/tfjs-backend-wasm')).getThreadsCount();
+  return { tf, backend: name, threads, versions };
+}
