@@ -1,0 +1,214 @@
+/**
+ * pipeline.yaml -> validated, interpolated {@link PipelineConfig}.
+ *
+ * Phases (vite's UserConfig -> ResolvedConfig):
+ *   text --yaml.parseDocument--> Document (nodes keep their source range)
+ *        --ajv (pipeline.schema.json)--> shape checked, errors mapped to nodes
+ *        --apply --set, interpolate ${...}--> PipelineConfig (Readonly)
+ * Every error is a Diagnostic with file, line and column.
+ */
+import { readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { isMap, isPair, isScalar, parse as parseYaml, parseDocument, type Document } from 'yaml';
+import type { ParamValue } from './stage-api.js';
+import { LineIndex, locate, type Diagnostic, type Location } from './diagnostic.js';
+import { fail, ok, type Result } from './result.js';
+import { schemaErrors } from './schema.js';
+import { interpolate } from './interpolate.js';
+
+/** One stage as written, after interpolation. */
+export interface StageConfig {
+  readonly name: string;
+  readonly description?: string;
+  /** Built-in kind or module path (exactly one of uses/cmd is set). */
+  readonly uses?: string;
+  /** Shell command; a list in the file is joined with ` && `. */
+  readonly cmd?: string;
+  readonly needs: readonly string[];
+  readonly params: Readonly<Record<string, ParamValue>>;
+  readonly deps: readonly string[];
+  readonly outs: readonly string[];
+  readonly metrics?: string;
+}
+
+/** A whole validated pipeline. Stage order is the file's order. */
+export interface PipelineConfig {
+  /** Path as given (used in messages). */
+  readonly file: string;
+  readonly params: Readonly<Record<string, ParamValue>>;
+  readonly stages: ReadonlyMap<string, StageConfig>;
+  /** Points into the file: a node by its path of keys, or its key when `key` is set. */
+  where(path: readonly (string | number)[], key?: boolean): Location | undefined;
+  /** Source text index, for code frames. */
+  readonly index: LineIndex;
+}
+
+/** A `--set a.b=value` override. */
+export interface Override {
+  readonly path: readonly string[];
+  readonly value: ParamValue;
+  /** The text as typed, for messages. */
+  readonly text: string;
+}
+
+/** Parses `--set` text `name=value` (value read as YAML: 3 is a number, true a boolean). */
+export function parseOverride(text: string): Result<Override, Diagnostic> {
+  const eq = text.indexOf('=');
+  const path = eq > 0 ? text.slice(0, eq).split('.') : [];
+  if (eq <= 0 || path.some((p) => p === '')) {
+    return fail({ message: `--set ${text}: expected name=value or stage.param=value` });
+  }
+  let value: ParamValue;
+  try {
+    value = (parseYaml(text.slice(eq + 1)) ?? null) as ParamValue;
+  } catch {
+    value = text.slice(eq + 1);
+  }
+  return ok({ path, value, text });
+}
+
+/** Reads and validates a pipeline file. */
+export function loadConfig(file: string, overrides: readonly Override[] = []): Result<PipelineConfig, readonly Diagnostic[]> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file (create one, or pass --file)' : String(e);
+    return fail([{ message: `cannot read ${file}: ${why}` }]);
+  }
+  return parseConfig(file, text, overrides);
+}
+
+/** Validates pipeline text; `file` is used for messages only. */
+export function parseConfig(file: string, text: string, overrides: readonly Override[] = []): Result<PipelineConfig, readonly Diagnostic[]> {
+  const index = new LineIndex(text);
+  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  const at = (start: number, end: number): Location => locate(file, index, start, end);
+  const where = (path: readonly (string | number)[], key = false): Location | undefined => nodeLocation(doc, path, key, at);
+
+  if (doc.errors.length > 0) {
+    // Later syntax errors are mostly echoes of the first: report that one.
+    const e = doc.errors[0] as (typeof doc.errors)[number];
+    let message = e.message.split('\n')[0] ?? e.message;
+    const line = index.lineText(index.position(e.pos[0]).line);
+    if (/[[{].*\$\{/.test(line)) message += ' (hint: inside [ ] or { }, quote strings that contain ${...})';
+    return fail([{ message: `invalid YAML: ${message}`, location: at(e.pos[0], e.pos[1]) }]);
+  }
+  const raw: unknown = doc.toJS();
+  if (raw === null || raw === undefined) {
+    return fail([{ message: `${basename(file)} is empty: expected a map with a "stages" key`, location: at(0, 1) }]);
+  }
+  const shape = schemaErrors(raw, where);
+  if (shape.length > 0) return fail(byPlace(shape));
+
+  const data = raw as { params?: Record<string, ParamValue>; stages: Record<string, Record<string, unknown>> };
+  const params = structuredClone(data.params ?? {}) as Record<string, ParamValue>;
+  const stageOverrides: Override[] = [];
+  const diagnostics: Diagnostic[] = [];
+  for (const o of overrides) {
+    const [head, ...rest] = o.path;
+    if (head !== undefined && rest.length > 0 && Object.hasOwn(data.stages, head)) {
+      stageOverrides.push(o);
+    } else if (!setIn(params, o.path, o.value, false)) {
+      const known = Object.keys(params);
+      diagnostics.push({
+        message: `--set ${o.text}: no global param "${o.path.join('.')}" and no stage "${head ?? ''}"` +
+          (known.length ? ` (global params: ${known.join(', ')})` : ''),
+      });
+    }
+  }
+
+  const stages = new Map<string, StageConfig>();
+  for (const [name, s] of Object.entries(data.stages)) {
+    const sub = (v: unknown, path: (string | number)[]): ParamValue => {
+      const r = interpolate(v as ParamValue, params);
+      if (r.ok) return r.value;
+      diagnostics.push({ message: r.error, location: where(['stages', name, ...path]) });
+      return null;
+    };
+    const stageParams = structuredClone((s['params'] ?? {}) as Record<string, ParamValue>);
+    for (const o of stageOverrides) {
+      if (o.path[0] === name) setIn(stageParams, o.path.slice(1), o.value, true);
+    }
+    const resolvedParams: Record<string, ParamValue> = {};
+    for (const [k, v] of Object.entries(stageParams)) resolvedParams[k] = sub(v, ['params', k]);
+    const strings = (key: string): string[] =>
+      ((s[key] ?? []) as string[]).map((v, i) => String(sub(v, [key, i])));
+    const cmd = s['cmd'];
+    stages.set(name, {
+      name,
+      ...(typeof s['description'] === 'string' ? { description: s['description'] } : {}),
+      ...(typeof s['uses'] === 'string' ? { uses: String(sub(s['uses'], ['uses'])) } : {}),
+      ...(cmd !== undefined
+        ? { cmd: Array.isArray(cmd) ? cmd.map((c, i) => String(sub(c, ['cmd', i]))).join(' && ') : String(sub(cmd, ['cmd'])) }
+        : {}),
+      needs: (s['needs'] ?? []) as string[],
+      params: resolvedParams,
+      deps: strings('deps'),
+      outs: strings('outs'),
+      ...(typeof s['metrics'] === 'string' ? { metrics: String(sub(s['metrics'], ['metrics'])) } : {}),
+    });
+  }
+  if (diagnostics.length > 0) return fail(byPlace(diagnostics));
+  return ok({ file, params, stages, where, index });
+}
+
+/** Diagnostics in file order; those without a place first. */
+export function byPlace(ds: readonly Diagnostic[]): Diagnostic[] {
+  const rank = (d: Diagnostic): number => (d.location ? d.location.line * 10000 + d.location.column : -1);
+  return [...ds].sort((a, b) => rank(a) - rank(b));
+}
+
+/** Sets `path` in `target`; with `create` false, only an existing key may be replaced. */
+function setIn(target: Record<string, ParamValue>, path: readonly string[], value: ParamValue, create: boolean): boolean {
+  let obj: Record<string, ParamValue> = target;
+  for (let i = 0; i < path.length - 1; i++) {
+    const k = path[i] as string;
+    const next = obj[k];
+    if (next !== null && typeof next === 'object' && !Array.isArray(next)) {
+      obj = next as Record<string, ParamValue>;
+    } else if (create) {
+      const fresh: Record<string, ParamValue> = {};
+      obj[k] = fresh;
+      obj = fresh;
+    } else {
+      return false;
+    }
+  }
+  const last = path[path.length - 1] as string;
+  if (!create && !Object.hasOwn(obj, last)) return false;
+  obj[last] = value;
+  return true;
+}
+
+/** Finds the node at `path` (or its key) and returns its location. */
+function nodeLocation(
+  doc: Document,
+  path: readonly (string | number)[],
+  key: boolean,
+  at: (start: number, end: number) => Location,
+): Location | undefined {
+  // Walk down as far as the path exists, so a missing key still points at its parent.
+  let node: unknown = doc.contents;
+  let keyNode: unknown;
+  for (const seg of path) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
+      if (!pair) break;
+      keyNode = pair.key;
+      node = pair.value;
+    } else if (node && typeof node === 'object' && 'items' in node && typeof seg === 'number') {
+      const item = (node as { items: unknown[] }).items[seg];
+      if (item === undefined) break;
+      keyNode = undefined;
+      node = item;
+    } else {
+      break;
+    }
+  }
+  const target = key && keyNode ? keyNode : (node ?? keyNode);
+  const range = (target as { range?: [number, number, number] } | undefined)?.range;
+  if (!range) return undefined;
+  return at(range[0], range[1]);
+}

@@ -1,0 +1,247 @@
+/**
+ * PipelineConfig -> Graph: resolves each stage's kind, its deps, outs and
+ * artifacts, and checks the DAG. Errors point into pipeline.yaml.
+ *
+ *   config.stages --resolve kind--> ResolvedStage (module loaded for built-ins)
+ *                 --check needs---> unknown stage, cycle (a -> b -> a)
+ *                 --check outs----> a path claimed by two stages
+ *                 --topo order----> Graph (file order among independent stages)
+ */
+import { isAbsolute, normalize, relative, resolve, sep } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import type { PipelineConfig, StageConfig } from './config.js';
+import { byPlace } from './config.js';
+import type { Diagnostic } from './diagnostic.js';
+import { fail, ok, type Result } from './result.js';
+import type { StageKind } from './stage-api.js';
+
+/** Where built-in kinds live: name -> absolute module path. */
+export interface KindRegistry {
+  /** Module path of a built-in kind, or undefined. */
+  builtin(name: string): string | undefined;
+  /** Names of all built-in kinds, for messages. */
+  names(): readonly string[];
+}
+
+/** How a stage runs. */
+export type StageRunner =
+  | { readonly type: 'cmd'; readonly cmd: string }
+  | { readonly type: 'module'; readonly uses: string; readonly module: string; readonly kind: StageKind };
+
+/** A stage with everything needed to plan and run it. */
+export interface ResolvedStage {
+  readonly name: string;
+  readonly config: StageConfig;
+  readonly runner: StageRunner;
+  readonly needs: readonly string[];
+  /** Workspace paths read (relative to root, posix, or absolute outside it). */
+  readonly deps: readonly string[];
+  /** Workspace paths written. */
+  readonly outs: readonly string[];
+  /** Artifact names written into the cache (module stages only). */
+  readonly artifacts: readonly string[];
+}
+
+/** The checked DAG. */
+export interface Graph {
+  readonly root: string;
+  readonly config: PipelineConfig;
+  readonly stages: ReadonlyMap<string, ResolvedStage>;
+  /** Topological order; among independent stages, file order. */
+  readonly order: readonly string[];
+  /** name -> stages that need it. */
+  readonly dependents: ReadonlyMap<string, readonly string[]>;
+}
+
+/** Normalises a user path against the project root: relative posix when inside it. */
+export function workspacePath(root: string, p: string): string {
+  const abs = resolve(root, p);
+  const rel = relative(root, abs);
+  if (rel === '' ) return '.';
+  if (rel.startsWith('..') || isAbsolute(rel)) return normalize(abs);
+  return rel.split(sep).join('/');
+}
+
+const kindCache = new Map<string, StageKind>();
+
+async function loadKind(module: string): Promise<StageKind> {
+  let kind = kindCache.get(module);
+  if (!kind) {
+    const mod = (await import(pathToFileURL(module).href)) as { default?: StageKind };
+    if (!mod.default || typeof mod.default.run !== 'function' || typeof mod.default.artifacts !== 'function') {
+      throw new Error('its default export is not a stage kind (expected defineStage({ artifacts, run, ... }))');
+    }
+    kind = mod.default;
+    kindCache.set(module, kind);
+  }
+  return kind;
+}
+
+/** Resolves and checks the pipeline; every problem found is reported, not just the first. */
+export async function buildGraph(config: PipelineConfig, root: string, registry: KindRegistry): Promise<Result<Graph, readonly Diagnostic[]>> {
+  const diagnostics: Diagnostic[] = [];
+  const stages = new Map<string, ResolvedStage>();
+  const names = [...config.stages.keys()];
+
+  for (const [name, sc] of config.stages) {
+    let runner: StageRunner;
+    let artifacts: readonly string[] = [];
+    const deps = sc.deps.map((d) => workspacePath(root, d));
+    const outs = sc.outs.map((o) => workspacePath(root, o));
+    if (sc.cmd !== undefined) {
+      runner = { type: 'cmd', cmd: sc.cmd };
+    } else {
+      const uses = sc.uses as string;
+      const isPath = uses.startsWith('.') || isAbsolute(uses);
+      const module = isPath ? resolve(root, uses) : registry.builtin(uses);
+      if (!module) {
+        diagnostics.push({
+          message: `stage "${name}" uses unknown kind "${uses}" (built-in kinds: ${registry.names().join(', ')}; or a module path like ./my-stage.js)`,
+          location: config.where(['stages', name, 'uses']),
+        });
+        continue;
+      }
+      try {
+        const kind = await loadKind(module);
+        runner = { type: 'module', uses, module, kind };
+        artifacts = [...kind.artifacts(sc.params)];
+        for (const d of kind.deps?.(sc.params) ?? []) deps.push(workspacePath(root, d));
+        for (const o of kind.outs?.(sc.params) ?? []) outs.push(workspacePath(root, o));
+      } catch (e) {
+        diagnostics.push({
+          message: `stage "${name}": cannot load "${uses}": ${e instanceof Error ? e.message : String(e)}`,
+          location: config.where(['stages', name, 'uses']),
+        });
+        continue;
+      }
+    }
+    sc.needs.forEach((need, i) => {
+      if (need === name) {
+        diagnostics.push({ message: `stage "${name}" needs itself`, location: config.where(['stages', name, 'needs', i]) });
+      } else if (!config.stages.has(need)) {
+        const hint = closest(need, names);
+        diagnostics.push({
+          message: `stage "${name}" needs "${need}", which is not a stage` + (hint ? ` (did you mean "${hint}"?)` : ` (stages: ${names.join(', ')})`),
+          location: config.where(['stages', name, 'needs', i]),
+        });
+      }
+    });
+    stages.set(name, { name, config: sc, runner, needs: sc.needs.filter((n) => n !== name), deps: [...new Set(deps)], outs: [...new Set(outs)], artifacts });
+  }
+  if (diagnostics.length > 0) return fail(byPlace(diagnostics));
+
+  diagnostics.push(...checkOuts(config, stages), ...checkArtifacts(config, stages));
+  const cycle = findCycle(names, stages);
+  if (cycle) {
+    const [from, to] = [cycle[cycle.length - 2] as string, cycle[cycle.length - 1] as string];
+    const i = stages.get(from)?.needs.indexOf(to) ?? -1;
+    diagnostics.push({ message: `cycle: ${cycle.join(' -> ')}`, location: config.where(['stages', from, 'needs', i]) });
+  }
+  if (diagnostics.length > 0) return fail(byPlace(diagnostics));
+
+  const order = topoOrder(names, stages);
+  const dependents = new Map<string, string[]>(names.map((n) => [n, []]));
+  for (const s of stages.values()) for (const n of s.needs) dependents.get(n)?.push(s.name);
+  return ok({ root, config, stages, order, dependents });
+}
+
+function inside(a: string, b: string): boolean {
+  return a === b || a.startsWith(b.endsWith('/') ? b : `${b}/`);
+}
+
+function checkOuts(config: PipelineConfig, stages: ReadonlyMap<string, ResolvedStage>): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const claimed: { path: string; stage: string }[] = [];
+  for (const s of stages.values()) {
+    for (const [i, o] of s.outs.entries()) {
+      const other = claimed.find((c) => inside(o, c.path) || inside(c.path, o));
+      if (other && other.stage !== s.name) {
+        // Outs from pipeline.yaml come first, then those a stage kind derives from its params.
+        out.push({
+          message: `output "${o}" of stage "${s.name}" is also claimed by stage "${other.stage}" ("${other.path}"): each output path belongs to one stage`,
+          location: i < s.config.outs.length ? config.where(['stages', s.name, 'outs', i]) : config.where(['stages', s.name], true),
+        });
+      }
+      claimed.push({ path: o, stage: s.name });
+    }
+  }
+  return out;
+}
+
+function checkArtifacts(config: PipelineConfig, stages: ReadonlyMap<string, ResolvedStage>): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  for (const s of stages.values()) {
+    const seen = new Map<string, string>();
+    for (const n of s.needs) {
+      for (const a of stages.get(n)?.artifacts ?? []) {
+        const prev = seen.get(a);
+        if (prev !== undefined) {
+          out.push({ message: `stage "${s.name}" gets an artifact named "${a}" from both "${prev}" and "${n}"`, location: config.where(['stages', s.name, 'needs']) });
+        }
+        seen.set(a, n);
+      }
+    }
+  }
+  return out;
+}
+
+/** The first cycle found, as a path that starts and ends at the same stage. */
+export function findCycle(names: readonly string[], stages: ReadonlyMap<string, { needs: readonly string[] }>): string[] | undefined {
+  const state = new Map<string, 'active' | 'done'>();
+  const stack: string[] = [];
+  const visit = (n: string): string[] | undefined => {
+    const st = state.get(n);
+    if (st === 'done') return undefined;
+    if (st === 'active') return [...stack.slice(stack.indexOf(n)), n];
+    state.set(n, 'active');
+    stack.push(n);
+    for (const m of stages.get(n)?.needs ?? []) {
+      const c = visit(m);
+      if (c) return c;
+    }
+    stack.pop();
+    state.set(n, 'done');
+    return undefined;
+  };
+  for (const n of names) {
+    const c = visit(n);
+    if (c) return c.reverse();
+  }
+  return undefined;
+}
+
+function topoOrder(names: readonly string[], stages: ReadonlyMap<string, ResolvedStage>): string[] {
+  const done = new Set<string>();
+  const order: string[] = [];
+  const visit = (n: string): void => {
+    if (done.has(n)) return;
+    done.add(n);
+    for (const m of stages.get(n)?.needs ?? []) visit(m);
+    order.push(n);
+  };
+  for (const n of names) visit(n);
+  return order;
+}
+
+/** The name in `names` nearest to `s` by edit distance, if close enough to be a typo. */
+function closest(s: string, names: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Math.max(2, Math.floor(s.length / 3)) + 1;
+  for (const n of names) {
+    const d = editDistance(s, n);
+    if (d < bestD) [best, bestD] = [n, d];
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length] ?? 0;
+}
