@@ -1,0 +1,86 @@
+/**
+ * Crash-safe file writes: write a uniquely named temp file beside the target,
+ * fsync it, rename it over the target, fsync the folder. A crash at any moment
+ * leaves the old file or the new one under the target name, never half of one
+ * (at worst a stray `.<name>.<pid>.<rand>.tmp` beside it).
+ */
+import { randomBytes } from 'node:crypto';
+import { constants } from 'node:fs';
+import { chmod, copyFile, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+
+/** A fresh temp path in the same folder as `path` (so rename is atomic). */
+export function tempPathFor(path: string): string {
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+/**
+ * fsyncs a folder so a rename inside it is durable. Ignored where the platform
+ * can't open or sync folders (EISDIR/EPERM/EINVAL on some systems).
+ */
+export async function fsyncDir(dir: string): Promise<void> {
+  let fh;
+  try {
+    fh = await open(dir, 'r');
+    await fh.sync();
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'EISDIR' && code !== 'EPERM' && code !== 'EINVAL' && code !== 'EBADF') throw e;
+  } finally {
+    await fh?.close();
+  }
+}
+
+/** fsyncs a file's data and metadata. */
+export async function fsyncFile(path: string): Promise<void> {
+  const fh = await open(path, 'r');
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * Writes `data` (a string is UTF-8) to `path` atomically, creating missing
+ * parent folders. The file gets mode 0o644 (minus umask). On failure the temp
+ * file is removed and the old target is untouched.
+ */
+export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = tempPathFor(path);
+  try {
+    const fh = await open(tmp, 'wx', 0o644);
+    try {
+      await fh.writeFile(data);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, path);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  await fsyncDir(dirname(path));
+}
+
+/**
+ * Copies `src` to `dest` atomically (copy-on-write clone where the filesystem
+ * supports it), creating missing parent folders. The copy keeps `src`'s mode
+ * unless `mode` is given.
+ */
+export async function copyFileAtomic(src: string, dest: string, mode?: number): Promise<void> {
+  await mkdir(dirname(dest), { recursive: true });
+  const tmp = tempPathFor(dest);
+  try {
+    await copyFile(src, tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
+    if (mode !== undefined) await chmod(tmp, mode);
+    await fsyncFile(tmp);
+    await rename(tmp, dest);
+  } catch (e) {
+    await unlink(tmp).catch(() => undefined);
+    throw e;
+  }
+  await fsyncDir(dirname(dest));
+}
