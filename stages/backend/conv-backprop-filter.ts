@@ -1,0 +1,59 @@
+/**
+ * Conv2DBackpropFilter for the wasm backend (tfjs-backend-wasm 4.22 has none, so
+ * a conv net cannot train there), as one XNNPACK forward convolution with batch
+ * and channels swapped:
+ *
+ * ```
+ *   dW[a,b,ci,co] = Σ_{n,oy,ox} x[n, oy*sh + a - pt, ox*sw + b - pl, ci] · dy[n,oy,ox,co]
+ *
+ *   x  [N,H,W,Ci]   --transpose-->  [Ci,H,W,N]    (a batch of Ci images with N channels)
+ *   dy [N,Ho,Wo,Co] --transpose-->  [Ho,Wo,N,Co]  (the "filter", dilated by the stride)
+ *   conv2d(stride 1, dilation s, pad pt/pl before) -> [Ci,kh,kw,Co] --transpose--> dW
+ * ```
+ *
+ * Rows of x past the last one any output reads are cropped (negative padding).
+ */
+import type { TfHandle } from '../backend.js';
+import { makeCtx } from './wasm-util.js';
+import type { Info, KernelArgs } from './wasm-util.js';
+
+/** Builds the Conv2DBackpropFilter kernel function; `fallback` handles what we do not. */
+export function conv2dBackpropFilterKernel(
+  tf: TfHandle['tf'],
+  fallback: (args: KernelArgs) => Info,
+): (args: KernelArgs) => Info {
+  return (args) => {
+    const { x, dy } = args.inputs as { x: Info; dy: Info };
+    const attrs = args.attrs ?? {};
+    const filterShape = attrs['filterShape'] as [number, number, number, number];
+    const dataFormat = (attrs['dataFormat'] as string | undefined) ?? 'NHWC';
+    if (dataFormat !== 'NHWC' || x.dtype !== 'float32' || dy.dtype !== 'float32') return fallback(args);
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number], filterShape, attrs['strides'] as [number, number], 1,
+      attrs['pad'] as 'same', attrs['dimRoundingMode'] as 'round' | undefined, false, 'channelsLast');
+    if (dy.shape[1] !== info.outHeight || dy.shape[2] !== info.outWidth) return fallback(args);
+    const ctx = makeCtx(tf, args.backend);
+    const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
+    const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
+    const pt = info.padInfo.top, pl = info.padInfo.left;
+    let pb = kh + (info.outHeight - 1) * sh - h - pt;
+    let pr = kw + (info.outWidth - 1) * sw - w - pl;
+    let src = x;
+    if (pb < 0 || pr < 0) {
+      src = ctx.run('Slice', { x }, { begin: [0, 0, 0, 0], size: [n, h + Math.min(pb, 0), w + Math.min(pr, 0), ci] });
+      pb = Math.max(pb, 0);
+      pr = Math.max(pr, 0);
+    }
+    const xt = ctx.run('Transpose', { x: src }, { perm: [3, 1, 2, 0] });
+    if (src !== x) ctx.free(src);
+    const dyt = ctx.run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
+    const out = ctx.run('Conv2D', { x: xt, filter: dyt }, {
+      strides: [1, 1], dilations: [sh, sw], dataFormat: 'NHWC', dimRoundingMode: undefined,
+      pad: [[0, 0], [pt, pb], [pl, pr], [0, 0]],
+    });
+    ctx.free(xt, dyt);
+    const dw = ctx.run('Transpose', { x: out }, { perm: [1, 2, 0, 3] });
+    ctx.free(out);
+    return dw;
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * Our wasm kernels against the pure-JS `cpu` backend: gradients of conv2d and
+ * conv2dTranspose (and the transposed convolution's own output) for every
+ * kernel size, stride and padding the models use, to 1e-4 relative.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadTf } from '../stages/backend.js';
+import type { TfHandle } from '../stages/backend.js';
+
+type Tf = TfHandle['tf'];
+type Arrays = Float32Array[];
+
+/** Deterministic pseudo-random floats in [-1, 1). */
+function rand(n: number, seed: number): Float32Array {
+  let s = seed >>> 0;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(s ^ (s >>> 15), s | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    out[i] = (((t ^ (t >>> 14)) >>> 0) / 4294967296) * 2 - 1;
+  }
+  return out;
+}
+
+interface Case {
+  name: string;
+  transpose: boolean;
+  k: [number, number];
+  s: number;
+  pad: 'same' | 'valid';
+}
+
+const N = 2, H = 12, W = 13, CI = 3, CO = 4;
+
+/** [x, w, r] -> [output, dL/dx, dL/dw] with L = sum(op(x, w) * r), on the active backend. */
+function compute(tf: Tf, c: Case, seed: number): Arrays {
+  return tf.tidy(() => {
+    const [kh, kw] = c.k;
+    if (!c.transpose) {
+      const x = tf.tensor4d(rand(N * H * W * CI, seed), [N, H, W, CI]);
+      const w = tf.tensor4d(rand(kh * kw * CI * CO, seed + 1), [kh, kw, CI, CO]);
+      const y = tf.conv2d(x, w, c.s, c.pad);
+      const r = tf.tensor(rand(y.size, seed + 2), y.shape);
+      const g = tf.grads((a, b) => tf.sum(tf.mul(tf.conv2d(a as typeof x, b as typeof w, c.s, c.pad), r)));
+      return [y, ...g([x, w] as never)].map((t) => t.dataSync() as Float32Array);
+    }
+    // conv2dTranspose of a small input to [N, H, W, CI] (w: [kh, kw, out=CI, in=CO]).
+    const ih = c.pad === 'same' ? Math.ceil(H / c.s) : Math.ceil((H - kh + 1) / c.s);
+    const iw = c.pad === 'same' ? Math.ceil(W / c.s) : Math.ceil((W - kw + 1) / c.s);
+    const x = tf.tensor4d(rand(N * ih * iw * CO, seed), [N, ih, iw, CO]);
+    const w = tf.tensor4d(rand(kh * kw * CI * CO, seed + 1), [kh, kw, CI, CO]);
+    const shape: [number, number, number, number] = [N, H, W, CI];
+    const r = tf.tensor(rand(N * H * W * CI, seed + 2), shape);
+    const f = (a: typeof x, b: typeof w) => tf.conv2dTranspose(a, b, shape, c.s, c.pad);
+    const g = tf.grads((a, b) => tf.sum(tf.mul(f(a as typeof x, b as typeof w), r)));
+    return [f(x, w), ...g([x, w] as never)].map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+function maxRelDiff(a: Float32Array, b: Float32Array): number {
+  assert.equal(a.length, b.length);
+  let diff = 0, scale = 1e-6;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i]! - b[i]!));
+    scale = Math.max(scale, Math.abs(b[i]!));
+  }
+  return diff / scale;
+}
+
+const kernels: [number, number][] = [[1, 1], [3, 3], [1, 3], [3, 1], [1, 5], [5, 1], [1, 10], [10, 1], [2, 2]];
+const cases: Case[] = [];
+for (const k of kernels) {
+  for (const s of [1, 2]) {
+    for (const pad of ['same', 'valid'] as const) cases.push({ name: `conv ${k[0]}x${k[1]} /${s} ${pad}`, transpose: false, k, s, pad });
+  }
+}
+for (const k of [[2, 2], [3, 3], [1, 3], [1, 1]] as [number, number][]) {
+  for (const s of [1, 2]) {
+    for (const pad of ['same', 'valid'] as const) cases.push({ name: `convT ${k[0]}x${k[1]} /${s} ${pad}`, transpose: true, k, s, pad });
+  }
+}
+
+test('wasm conv gradients equal the cpu backend to 1e-4 relative, with no leaks', async () => {
+  const { tf } = await loadTf('cpu');
+  const expected = cases.map((c, i) => compute(tf, c, 100 * i));
+  await loadTf('wasm');
+  assert.equal(tf.getBackend(), 'wasm');
+  const tensors = tf.memory().numTensors;
+  const dataIds = tf.engine().backend.numDataIds();
+  const failures: string[] = [];
+  cases.forEach((c, i) => {
+    const got = compute(tf, c, 100 * i);
+    ['output', 'dx', 'dw'].forEach((what, j) => {
+      const rel = maxRelDiff(got[j]!, expected[i]![j]!);
+      if (!(rel <= 1e-4)) failures.push(`${c.name} ${what}: relative difference ${rel.toExponential(2)}`);
+    });
+  });
+  assert.deepEqual(failures, []);
+  assert.equal(tf.memory().numTensors, tensors);
+  assert.equal(tf.engine().backend.numDataIds(), dataIds);
+});
