@@ -6,7 +6,7 @@
 import type * as TfModule from '@tensorflow/tfjs';
 
 /** The `@tensorflow/tfjs` module namespace as a value type. */
-export type Tf = typeof TfModule;
+export type Tf = typeof import('@tensorflow/tfjs');
 
 /** A symbolic tensor in the layers API (a node of a functional model graph). */
 export type SymbolicTensor = TfModule.SymbolicTensor;

@@ -41,6 +41,8 @@ export interface UnetOptions {
   readonly depth: number;
   /** Seed of every kernel initializer (default 1). */
   readonly seed?: number;
+  /** Batch-norm momentum of the moving statistics (default 0.9; Keras uses 0.99, slow for short runs). */
+  readonly bnMomentum?: number;
 }
 
 /**
@@ -74,7 +76,7 @@ export function buildUnet(tf: Tf, opts: UnetOptions): LayersModel {
       })
       .apply(x) as SymbolicTensor;
   const bn = (x: SymbolicTensor, name: string) =>
-    tf.layers.batchNormalization({ name }).apply(x) as SymbolicTensor;
+    tf.layers.batchNormalization({ name, momentum: opts.bnMomentum ?? 0.9 }).apply(x) as SymbolicTensor;
 
   const inception = (x: SymbolicTensor, name: string, filters: number): SymbolicTensor => {
     const t = filters / 4;

@@ -1,0 +1,104 @@
+/**
+ * infer: the U-Net's mask probabilities for the validation and test images,
+ * and the classifier's probability that each predicted mask is a nerve.
+ *
+ * ```
+ * image ─ seg_model ─> prob [h,w] ──> *_prob
+ *                        └ >= mask_threshold ─ maskCrop (empty: centreCrop) ─ cls_model ─> *_cls
+ * ```
+ *
+ * Each model's input normalisation comes from its own facts, so infer sees
+ * exactly what training saw. Params: backend, batch_size, mask_threshold
+ * (default 0.3), crop_size (0 = the classifier's input size; any other value
+ * must equal it).
+ */
+import { defineStage } from '../engine/stage-api.js';
+import type { StageContext } from '../engine/stage-api.js';
+import { backendParam, numParam } from './models/params.js';
+
+/** Default params of infer. */
+export const INFER_DEFAULTS = { batch_size: 32, mask_threshold: 0.3, crop_size: 0 } as const;
+
+async function run(ctx: StageContext): Promise<void> {
+  const p = ctx.params;
+  const backend = backendParam(p);
+  const batchSize = numParam(p, 'batch_size', INFER_DEFAULTS.batch_size, { int: true, min: 1 });
+  const threshold = numParam(p, 'mask_threshold', INFER_DEFAULTS.mask_threshold, { min: 0, max: 1 });
+  const cropParam = numParam(p, 'crop_size', INFER_DEFAULTS.crop_size, { int: true, min: 0 });
+  const { dataset, split, seg_model: segPath, cls_model: clsPath } = ctx.inputs;
+  if (dataset === undefined || split === undefined || segPath === undefined || clsPath === undefined) {
+    throw new Error('infer needs the dataset, split, seg_model and cls_model artifacts');
+  }
+
+  const { loadTf } = await import('./backend.js');
+  const { readDataset, readSplit } = await import('./models/artifacts.js');
+  const { loadModel } = await import('./models/model-io.js');
+  const { predictMasks, predictCrops, factsNorm } = await import('./models/predict.js');
+  const { maskCrop } = await import('./crops.js');
+  const { writeTensors } = await import('../cache/tensors.js');
+
+  const h = await loadTf(backend, (m) => ctx.log(m));
+  const tf = h.tf;
+  ctx.info('backend', h.backend);
+  const ds = await readDataset(dataset);
+  const sp = await readSplit(split, ds.n);
+  const seg = await loadModel(tf, segPath);
+  try {
+    const cls = await loadModel(tf, clsPath);
+    try {
+      const segShape = seg.model.inputs[0]?.shape ?? [];
+      if (segShape[1] !== ds.h || segShape[2] !== ds.w) {
+        throw new Error(`seg_model takes ${segShape[1]}x${segShape[2]} images, the dataset has ${ds.h}x${ds.w}`);
+      }
+      const size = cls.model.inputs[0]?.shape[1];
+      if (typeof size !== 'number') throw new Error('cls_model has no fixed input size');
+      if (cropParam !== 0 && cropParam !== size) {
+        throw new Error(`param crop_size ${cropParam} differs from the classifier's input size ${size}`);
+      }
+      const px = ds.h * ds.w;
+      const valImages = new Uint8Array(sp.val.length * px);
+      sp.val.forEach((i, k) => valImages.set(ds.trainImages.subarray(i * px, (i + 1) * px), k * px));
+      const total = sp.val.length + ds.m;
+      let done = 0;
+      const onBatch = (n: number) => {
+        done += n;
+        ctx.progress({ done, total: 2 * total, unit: 'images', note: done <= total ? 'masks' : 'classifier' });
+      };
+      const segNorm = factsNorm(seg.facts);
+      const opts = { batchSize, signal: ctx.signal, onBatch };
+      const valProb = await predictMasks(tf, seg.model, valImages, ds.h, ds.w, segNorm, opts);
+      const testProb = await predictMasks(tf, seg.model, ds.testImages, ds.h, ds.w, segNorm, opts);
+      const cropsOf = (images: Uint8Array, probs: Float32Array, n: number): Uint8Array => {
+        const out = new Uint8Array(n * size * size);
+        const mask = new Uint8Array(px);
+        for (let i = 0; i < n; i++) {
+          for (let j = 0; j < px; j++) mask[j] = probs[i * px + j]! >= threshold ? 1 : 0;
+          out.set(maskCrop(images.subarray(i * px, (i + 1) * px), mask, ds.h, ds.w, size), i * size * size);
+        }
+        return out;
+      };
+      const clsNorm = factsNorm(cls.facts);
+      const valCls = await predictCrops(tf, cls.model, cropsOf(valImages, valProb, sp.val.length), size, clsNorm, opts);
+      const testCls = await predictCrops(tf, cls.model, cropsOf(ds.testImages, testProb, ds.m), size, clsNorm, opts);
+      const valIds = sp.val.map((i) => ds.trainIds[i]!);
+      await writeTensors(`${ctx.outDir}/predictions`, {
+        val_prob: { dtype: 'float32', shape: [sp.val.length, ds.h, ds.w], data: valProb },
+        test_prob: { dtype: 'float32', shape: [ds.m, ds.h, ds.w], data: testProb },
+        val_cls: { dtype: 'float32', shape: [sp.val.length], data: valCls },
+        test_cls: { dtype: 'float32', shape: [ds.m], data: testCls },
+      }, { val_ids: JSON.stringify(valIds), test_ids: JSON.stringify(ds.testIds) });
+      ctx.metric('val_images', sp.val.length);
+      ctx.metric('test_images', ds.m);
+    } finally {
+      cls.model.dispose();
+    }
+  } finally {
+    seg.model.dispose();
+  }
+}
+
+export default defineStage({
+  description: 'predict mask probabilities and classifier scores for validation and test images',
+  artifacts: () => ['predictions'],
+  run,
+});

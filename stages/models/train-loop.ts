@@ -1,0 +1,206 @@
+/**
+ * The custom training loop shared by train-seg and train-cls (not
+ * `model.fit`): seeded shuffling, Adam, validation each epoch, early stopping
+ * on validation loss with patience, best weights restored at the end.
+ *
+ * ```
+ * for epoch in 1..epochs:
+ *   shuffle(train, seed·epoch) -> batches -> optimizer.minimize(loss)   (abortable per batch)
+ *   val: loss + evaluator metrics (inference mode)
+ *   val_loss < best ? snapshot weights, wait = 0 : wait++ ; wait >= patience -> stop
+ * restore best snapshot
+ * ```
+ *
+ * Every tensor is created and released inside `tf.tidy`; the optimizer is
+ * disposed before returning, so `tf.memory().numTensors` is unchanged.
+ */
+import { makeRng, subSeed } from '../prng.js';
+import type * as TfModule from '@tensorflow/tfjs';
+import { makeBatch } from './batches.js';
+import type { Augment, Normalisation, SampleSet } from './batches.js';
+import type { LayersModel, Tf } from './tf-types.js';
+
+type Tensor = TfModule.Tensor;
+type Scalar = TfModule.Scalar;
+
+/** Accumulates validation metrics over batches (inside tf.tidy: do not keep tensors). */
+export interface Evaluator {
+  /** Called once per validation batch with truth and prediction of `n` samples. */
+  batch(yTrue: Tensor, yPred: Tensor, n: number): void;
+  /** The metrics over all batches since the last call; resets the evaluator. */
+  result(): Record<string, number>;
+}
+
+/** One epoch's outcome, passed to `onEpoch` and kept in the history. */
+export interface EpochReport {
+  /** 1-based epoch number. */
+  readonly epoch: number;
+  readonly epochs: number;
+  /** Mean training loss over the epoch's batches (weighted by batch size). */
+  readonly loss: number;
+  /** Validation loss (NaN without a validation set). */
+  readonly valLoss: number;
+  /** Evaluator metrics on the validation set (e.g. `val_dice`). */
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly seconds: number;
+  /** Whether this epoch improved the best validation loss. */
+  readonly improved: boolean;
+}
+
+/** Options of {@link trainLoop}. */
+export interface TrainLoopOptions {
+  readonly tf: Tf;
+  readonly model: LayersModel;
+  readonly train: SampleSet;
+  /** Validation set; with an empty index there is no early stopping. */
+  readonly val: SampleSet;
+  /** Loss of a batch: `(yTrue, yPred) -> scalar`, yTrue shaped like the model output. */
+  readonly loss: (yTrue: Tensor, yPred: Tensor) => Scalar;
+  readonly evaluator?: Evaluator;
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly lr: number;
+  /** Stop after this many epochs without a better validation loss (0 = never stop early). */
+  readonly patience: number;
+  readonly seed: number;
+  readonly norm: Normalisation;
+  /** Training-time augmentation; undefined = none. */
+  readonly augment?: Augment;
+  readonly signal?: AbortSignal;
+  readonly onEpoch?: (r: EpochReport) => void;
+  /** Called after every training batch (for fine-grained progress). */
+  readonly onBatch?: (done: number, total: number) => void;
+}
+
+/** What {@link trainLoop} returns; the model holds the best weights. */
+export interface TrainResult {
+  readonly history: readonly EpochReport[];
+  /** 1-based epoch whose weights the model holds (the last one without validation). */
+  readonly bestEpoch: number;
+  readonly bestValLoss: number;
+  readonly epochsRun: number;
+  readonly stoppedEarly: boolean;
+  /** Mean wall time of one training step (batch), in ms. */
+  readonly msPerStep: number;
+}
+
+/** Shapes the flat batch arrays to the model input / output. */
+function batchTensors(tf: Tf, set: SampleSet, n: number, xs: Float32Array, ys: Float32Array): [Tensor, Tensor] {
+  const x = tf.tensor4d(xs, [n, set.h, set.w, 1]);
+  const y = set.yPerSample === 1 ? tf.tensor2d(ys, [n, 1]) : tf.tensor4d(ys, [n, set.h, set.w, 1]);
+  return [x, y];
+}
+
+function checkAbort(signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) throw signal.reason instanceof Error ? signal.reason : new Error('training aborted');
+}
+
+/**
+ * Trains `model` in place and leaves it holding the weights of the epoch with
+ * the lowest validation loss.
+ *
+ * @throws the signal's reason (or an Error) when aborted between batches;
+ *   the model then holds whatever weights it had reached.
+ */
+export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
+  const { tf, model, train, val } = o;
+  if (train.index.length === 0) throw new Error('no training samples');
+  const optimizer = tf.train.adam(o.lr);
+  const vars = model.trainableWeights.map((w) => w.read() as TfModule.Variable);
+  const history: EpochReport[] = [];
+  let best = Infinity;
+  let bestEpoch = 0;
+  let bestWeights: Float32Array[] | null = null;
+  let wait = 0;
+  let stepMs = 0;
+  let steps = 0;
+  let stoppedEarly = false;
+  try {
+    for (let epoch = 1; epoch <= o.epochs; epoch++) {
+      const t0 = performance.now();
+      const rng = makeRng(subSeed(o.seed, epoch));
+      const order = rng.shuffle([...train.index]);
+      const nBatches = Math.ceil(order.length / o.batchSize);
+      let lossSum = 0;
+      for (let b = 0; b < nBatches; b++) {
+        checkAbort(o.signal);
+        const picks = order.slice(b * o.batchSize, (b + 1) * o.batchSize);
+        const { xs, ys } = makeBatch(train, picks, o.norm, o.augment, rng);
+        const s0 = performance.now();
+        const lossValue = tf.tidy(() => {
+          const [x, y] = batchTensors(tf, train, picks.length, xs, ys);
+          const cost = optimizer.minimize(
+            () => o.loss(y, model.apply(x, { training: true }) as Tensor),
+            true,
+            vars,
+          );
+          return cost === null ? NaN : cost.dataSync()[0]!;
+        });
+        stepMs += performance.now() - s0;
+        steps++;
+        lossSum += lossValue * picks.length;
+        o.onBatch?.(b + 1, nBatches);
+        // Let abort signals and progress output through between batches.
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+      const loss = lossSum / order.length;
+      const { valLoss, metrics } = evaluate(o);
+      const improved = val.index.length === 0 || valLoss < best;
+      if (improved) {
+        best = val.index.length === 0 ? NaN : valLoss;
+        bestEpoch = epoch;
+        wait = 0;
+        if (val.index.length > 0 && epoch < o.epochs) bestWeights = snapshot(model);
+      } else {
+        wait++;
+      }
+      const report: EpochReport = {
+        epoch, epochs: o.epochs, loss, valLoss, metrics, seconds: (performance.now() - t0) / 1000, improved,
+      };
+      history.push(report);
+      o.onEpoch?.(report);
+      if (o.patience > 0 && wait >= o.patience) {
+        stoppedEarly = epoch < o.epochs;
+        break;
+      }
+    }
+    const last = history.length;
+    if (bestWeights !== null && bestEpoch !== last) restore(tf, model, bestWeights);
+    return {
+      history, bestEpoch, bestValLoss: best, epochsRun: last, stoppedEarly, msPerStep: steps > 0 ? stepMs / steps : 0,
+    };
+  } finally {
+    optimizer.dispose();
+  }
+}
+
+/** Validation loss (sample-weighted mean over batches) and evaluator metrics. */
+function evaluate(o: TrainLoopOptions): { valLoss: number; metrics: Record<string, number> } {
+  const { tf, model, val } = o;
+  if (val.index.length === 0) return { valLoss: NaN, metrics: {} };
+  let sum = 0;
+  for (let b = 0; b < val.index.length; b += o.batchSize) {
+    const picks = val.index.slice(b, b + o.batchSize);
+    const { xs, ys } = makeBatch(val, picks, o.norm);
+    sum += tf.tidy(() => {
+      const [x, y] = batchTensors(tf, val, picks.length, xs, ys);
+      const p = model.apply(x, { training: false }) as Tensor;
+      o.evaluator?.batch(y, p, picks.length);
+      return o.loss(y, p).dataSync()[0]! * picks.length;
+    });
+  }
+  return { valLoss: sum / val.index.length, metrics: o.evaluator?.result() ?? {} };
+}
+
+/** Copies every weight (trainable and batch-norm statistics) out of the model. */
+function snapshot(model: LayersModel): Float32Array[] {
+  return model.weights.map((w) => Float32Array.from(w.read().dataSync()));
+}
+
+function restore(tf: Tf, model: LayersModel, values: readonly Float32Array[]): void {
+  model.weights.forEach((w, i) => {
+    const t = tf.tensor(values[i]!, w.shape as number[], 'float32');
+    w.write(t);
+    t.dispose();
+  });
+}

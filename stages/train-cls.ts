@@ -1,0 +1,120 @@
+/**
+ * train-cls: trains the ResNet-style crop classifier on the `crops` artifact
+ * with focal loss and writes the best model as `cls_model` (model-io format).
+ *
+ * Params (reference: gamma 7, alpha 0.9, lr 1e-5, batch_size 32, epochs 5 on
+ * ImageNet ResNet50 weights; from scratch a higher lr is needed): backend,
+ * gamma, alpha, lr, batch_size, epochs, patience, widths, blocks, augment,
+ * normalise, pretrained (workspace path of a model-io file whose weights are
+ * copied into the layers of the same name and shape; '' = none), seed.
+ */
+import { resolve } from 'node:path';
+import { defineStage } from '../engine/stage-api.js';
+import type { StageContext } from '../engine/stage-api.js';
+import { backendParam, boolParam, intListParam, numParam, strParam } from './models/params.js';
+
+/** Default params of train-cls (the default-pipeline sizes). */
+export const TRAIN_CLS_DEFAULTS = {
+  gamma: 7, alpha: 0.9, lr: 1e-3, batch_size: 32, epochs: 5, patience: 0, widths: [8, 16, 32], blocks: 1,
+  augment: false, normalise: true, pretrained: '', seed: 1,
+} as const;
+
+function readParams(ctx: StageContext) {
+  const p = ctx.params;
+  const d = TRAIN_CLS_DEFAULTS;
+  return {
+    backend: backendParam(p),
+    gamma: numParam(p, 'gamma', d.gamma, { min: 0 }),
+    alpha: numParam(p, 'alpha', d.alpha, { min: 0, max: 1 }),
+    lr: numParam(p, 'lr', d.lr, { min: 0, exclusiveMin: true }),
+    batchSize: numParam(p, 'batch_size', d.batch_size, { int: true, min: 1 }),
+    epochs: numParam(p, 'epochs', d.epochs, { int: true, min: 1 }),
+    patience: numParam(p, 'patience', d.patience, { int: true, min: 0 }),
+    widths: intListParam(p, 'widths', d.widths),
+    blocks: numParam(p, 'blocks', d.blocks, { int: true, min: 1 }),
+    augment: boolParam(p, 'augment', d.augment),
+    normalise: boolParam(p, 'normalise', d.normalise),
+    pretrained: strParam(p, 'pretrained', d.pretrained),
+    seed: numParam(p, 'seed', d.seed, { int: true }),
+  };
+}
+
+async function run(ctx: StageContext): Promise<void> {
+  const o = readParams(ctx);
+  const cropsPath = ctx.inputs.crops;
+  if (cropsPath === undefined) throw new Error('train-cls needs the crops artifact');
+
+  const { loadTf } = await import('./backend.js');
+  const { readCrops } = await import('./models/artifacts.js');
+  const { buildClassifier } = await import('./models/classifier.js');
+  const { focalLoss } = await import('./models/losses.js');
+  const { computeNormalisation, IDENTITY_NORM } = await import('./models/batches.js');
+  const { trainLoop } = await import('./models/train-loop.js');
+  const { clsEvaluator } = await import('./models/evaluators.js');
+  const { readModelFile, saveModel, setWeightsByName } = await import('./models/model-io.js');
+  const { reportEpoch, metric } = await import('./models/report.js');
+
+  const h = await loadTf(o.backend, (m) => ctx.log(m));
+  const tf = h.tf;
+  ctx.info('backend', h.backend);
+  const crops = await readCrops(cropsPath);
+  const s = crops.size;
+  const nTrain = crops.trainY.length;
+  const nVal = crops.valY.length;
+  const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+  const norm = o.normalise ? computeNormalisation(crops.trainX, s, s, range(nTrain)) : IDENTITY_NORM;
+  const model = buildClassifier(tf, { inputShape: [s, s, 1], widths: o.widths, blocks: o.blocks, seed: o.seed });
+  try {
+    if (o.pretrained !== '') {
+      const file = resolve(ctx.root, o.pretrained);
+      const { weights } = await readModelFile(file).catch((e: unknown) => {
+        throw new Error(`param pretrained: cannot read ${file}: ${e instanceof Error ? e.message : String(e)}`);
+      });
+      const missing = setWeightsByName(tf, model, weights);
+      const loaded = model.weights.length - missing.length;
+      if (loaded === 0) throw new Error(`param pretrained: ${file} has no weight matching this classifier`);
+      ctx.log(`pretrained: ${loaded} of ${model.weights.length} weights loaded from ${o.pretrained}`);
+    }
+    const params = model.countParams();
+    const pos = crops.trainY.reduce((a, v) => a + (v === 1 ? 1 : 0), 0);
+    ctx.log(`classifier ${s}x${s}, widths ${o.widths.join('/')}: ${params} params; ` +
+      `${nTrain} train crops (${pos} positive) / ${nVal} val crops`);
+    const set = (x: Uint8Array, y: Uint8Array, n: number) => ({ x, y, h: s, w: s, yPerSample: 1, index: range(n) });
+    const result = await trainLoop({
+      tf, model, train: set(crops.trainX, crops.trainY, nTrain), val: set(crops.valX, crops.valY, nVal),
+      loss: (y, p) => focalLoss(tf, y, p, { gamma: o.gamma, alpha: o.alpha }), evaluator: clsEvaluator(),
+      epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, patience: o.patience, seed: o.seed, norm,
+      ...(o.augment ? { augment: { flip: true, shift: Math.round(s / 16) } } : {}),
+      signal: ctx.signal,
+      onEpoch: (r) => reportEpoch(ctx, r, 'val_acc'),
+    });
+    const best = result.history[result.bestEpoch - 1];
+    const last = result.history[result.history.length - 1];
+    const facts = {
+      kind: 'resnet-classifier', input_shape: [s, s, 1], widths: o.widths, blocks: o.blocks, norm,
+      backend: h.backend, params, epochs_run: result.epochsRun, best_epoch: result.bestEpoch,
+      best_val_loss: result.bestValLoss, pretrained: o.pretrained,
+    };
+    await saveModel(`${ctx.outDir}/cls_model`, model, facts);
+    metric(ctx, 'params', params);
+    metric(ctx, 'epochs_run', result.epochsRun);
+    metric(ctx, 'best_epoch', result.bestEpoch);
+    metric(ctx, 'best_val_loss', result.bestValLoss);
+    metric(ctx, 'final_val_loss', last?.valLoss);
+    metric(ctx, 'final_loss', last?.loss);
+    for (const [name, value] of Object.entries(best?.metrics ?? {})) metric(ctx, name, value);
+    metric(ctx, 'ms_per_step', Math.round(result.msPerStep));
+  } finally {
+    model.dispose();
+  }
+}
+
+export default defineStage({
+  description: 'train the ResNet-style crop classifier (focal loss) on the crops',
+  artifacts: () => ['cls_model'],
+  deps: (params) => {
+    const p = params.pretrained;
+    return typeof p === 'string' && p !== '' ? [p] : [];
+  },
+  run,
+});

@@ -1,0 +1,108 @@
+/**
+ * train-seg: trains the inception U-Net on the `dataset` images of the
+ * `split`'s train indices, validates on its val indices, and writes the best
+ * model as the `seg_model` artifact (model-io format; its facts carry the
+ * input normalisation infer must apply).
+ *
+ * Params (defaults are the small default-pipeline sizes; the reference is
+ * base_filters 32, depth 4, epochs 50, batch_size 64, lr 1e-3, patience 20):
+ * backend, base_filters, depth, epochs, batch_size, lr, patience, augment,
+ * shift (pixels, with augment), normalise, seed.
+ */
+import { defineStage } from '../engine/stage-api.js';
+import type { StageContext } from '../engine/stage-api.js';
+import { backendParam, boolParam, numParam } from './models/params.js';
+
+/** Default params of train-seg (the default-pipeline sizes). */
+export const TRAIN_SEG_DEFAULTS = {
+  base_filters: 8, depth: 3, epochs: 12, batch_size: 16, lr: 1e-3, patience: 5,
+  augment: false, shift: 4, normalise: true, seed: 1,
+} as const;
+
+function readParams(ctx: StageContext) {
+  const p = ctx.params;
+  const d = TRAIN_SEG_DEFAULTS;
+  return {
+    backend: backendParam(p),
+    baseFilters: numParam(p, 'base_filters', d.base_filters, { int: true, min: 4 }),
+    depth: numParam(p, 'depth', d.depth, { int: true, min: 0, max: 8 }),
+    epochs: numParam(p, 'epochs', d.epochs, { int: true, min: 1 }),
+    batchSize: numParam(p, 'batch_size', d.batch_size, { int: true, min: 1 }),
+    lr: numParam(p, 'lr', d.lr, { min: 0, exclusiveMin: true }),
+    patience: numParam(p, 'patience', d.patience, { int: true, min: 0 }),
+    augment: boolParam(p, 'augment', d.augment),
+    shift: numParam(p, 'shift', d.shift, { int: true, min: 0 }),
+    normalise: boolParam(p, 'normalise', d.normalise),
+    seed: numParam(p, 'seed', d.seed, { int: true }),
+  };
+}
+
+async function run(ctx: StageContext): Promise<void> {
+  const o = readParams(ctx);
+  if (o.baseFilters % 4 !== 0) throw new Error(`param base_filters must be a multiple of 4, got ${o.baseFilters}`);
+  const datasetPath = ctx.inputs.dataset;
+  const splitPath = ctx.inputs.split;
+  if (datasetPath === undefined || splitPath === undefined) throw new Error('train-seg needs the dataset and split artifacts');
+
+  const { loadTf } = await import('./backend.js');
+  const { readDataset, readSplit } = await import('./models/artifacts.js');
+  const { buildUnet } = await import('./models/unet.js');
+  const { diceLoss } = await import('./models/losses.js');
+  const { computeNormalisation, IDENTITY_NORM } = await import('./models/batches.js');
+  const { trainLoop } = await import('./models/train-loop.js');
+  const { segEvaluator } = await import('./models/evaluators.js');
+  const { saveModel } = await import('./models/model-io.js');
+  const { reportEpoch, metric } = await import('./models/report.js');
+
+  const h = await loadTf(o.backend, (m) => ctx.log(m));
+  const tf = h.tf;
+  ctx.info('backend', h.backend);
+  const ds = await readDataset(datasetPath);
+  const split = await readSplit(splitPath, ds.n);
+  const k = 2 ** o.depth;
+  if (ds.h % k !== 0 || ds.w % k !== 0) {
+    throw new Error(`param depth ${o.depth}: image size ${ds.h}x${ds.w} must be divisible by 2^depth = ${k}`);
+  }
+  const norm = o.normalise ? computeNormalisation(ds.trainImages, ds.h, ds.w, split.train) : IDENTITY_NORM;
+  const set = (index: readonly number[]) => ({
+    x: ds.trainImages, y: ds.trainMasks, h: ds.h, w: ds.w, yPerSample: ds.h * ds.w, index,
+  });
+  const model = buildUnet(tf, { inputShape: [ds.h, ds.w, 1], baseFilters: o.baseFilters, depth: o.depth, seed: o.seed });
+  try {
+    const params = model.countParams();
+    ctx.log(`U-Net ${ds.h}x${ds.w}, base ${o.baseFilters}, depth ${o.depth}: ${params} params; ` +
+      `${split.train.length} train / ${split.val.length} val images`);
+    const result = await trainLoop({
+      tf, model, train: set(split.train), val: set(split.val),
+      loss: (y, p) => diceLoss(tf, y, p), evaluator: segEvaluator(0.5),
+      epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, patience: o.patience, seed: o.seed, norm,
+      ...(o.augment ? { augment: { flip: true, shift: o.shift } } : {}),
+      signal: ctx.signal,
+      onEpoch: (r) => reportEpoch(ctx, r, 'val_dice'),
+    });
+    const best = result.history[result.bestEpoch - 1];
+    const last = result.history[result.history.length - 1];
+    const facts = {
+      kind: 'inception-unet', input_shape: [ds.h, ds.w, 1], base_filters: o.baseFilters, depth: o.depth,
+      norm, backend: h.backend, params, epochs_run: result.epochsRun, best_epoch: result.bestEpoch,
+      best_val_loss: result.bestValLoss, val_dice: best?.metrics.val_dice ?? null,
+    };
+    await saveModel(`${ctx.outDir}/seg_model`, model, facts);
+    metric(ctx, 'params', params);
+    metric(ctx, 'epochs_run', result.epochsRun);
+    metric(ctx, 'best_epoch', result.bestEpoch);
+    metric(ctx, 'best_val_loss', result.bestValLoss);
+    metric(ctx, 'final_val_loss', last?.valLoss);
+    metric(ctx, 'final_loss', last?.loss);
+    for (const [name, value] of Object.entries(best?.metrics ?? {})) metric(ctx, name, value);
+    metric(ctx, 'ms_per_step', Math.round(result.msPerStep));
+  } finally {
+    model.dispose();
+  }
+}
+
+export default defineStage({
+  description: 'train the inception U-Net (dice loss) on the dataset split',
+  artifacts: () => ['seg_model'],
+  run,
+});
