@@ -148,3 +148,49 @@ export function centreCrop(image: Uint8Array, h: number, w: number, size: number
 function checkShape(a: Uint8Array, h: number, w: number, what: string): void {
   if (a.length !== h * w) throw new Error(`${what} has ${a.length} pixels, expected ${h}x${w} = ${h * w}`);
 }
+
+/**
+ * Area (box-filter) resize of a single-channel row-major image: each output
+ * pixel is the mean of the source pixels it covers, fractional overlaps
+ * weighted (OpenCV `INTER_AREA` when shrinking). Meant for shrinking; when
+ * growing it degrades to nearest-like sampling, use {@link resizeBilinear}.
+ */
+export function resizeArea(src: ArrayLike<number>, sh: number, sw: number, dh: number, dw: number): Float32Array {
+  const cols = areaTaps(sw, dw);
+  const rows = areaTaps(sh, dh);
+  // Horizontal pass into sh x dw, then vertical into dh x dw.
+  const mid = new Float32Array(sh * dw);
+  for (let y = 0; y < sh; y++) {
+    const r = y * sw;
+    for (let x = 0; x < dw; x++) {
+      let acc = 0;
+      for (const [i, wt] of cols[x]!) acc += src[r + i]! * wt;
+      mid[y * dw + x] = acc;
+    }
+  }
+  const out = new Float32Array(dh * dw);
+  for (let y = 0; y < dh; y++) {
+    for (const [i, wt] of rows[y]!) {
+      const r = i * dw;
+      for (let x = 0; x < dw; x++) out[y * dw + x] = out[y * dw + x]! + mid[r + x]! * wt;
+    }
+  }
+  return out;
+}
+
+/** For each of `dn` output cells, the source indices it covers and their weights (summing to 1). */
+function areaTaps(sn: number, dn: number): Array<Array<[number, number]>> {
+  const scale = sn / dn;
+  const taps: Array<Array<[number, number]>> = [];
+  for (let o = 0; o < dn; o++) {
+    const a = o * scale;
+    const b = a + scale;
+    const list: Array<[number, number]> = [];
+    for (let i = Math.floor(a); i < Math.min(sn, Math.ceil(b)); i++) {
+      const overlap = Math.min(b, i + 1) - Math.max(a, i);
+      if (overlap > 1e-9) list.push([i, overlap / scale]);
+    }
+    taps.push(list);
+  }
+  return taps;
+}
