@@ -88,6 +88,8 @@ export async function buildGraph(config: PipelineConfig, root: string, registry:
     let artifacts: readonly string[] = [];
     const deps = sc.deps.map((d) => workspacePath(root, d));
     const outs = sc.outs.map((o) => workspacePath(root, o));
+    // A metrics file is an output too: stored, restored, and claimed by this stage.
+    if (sc.metrics !== undefined) outs.push(workspacePath(root, sc.metrics));
     if (sc.cmd !== undefined) {
       runner = { type: 'cmd', cmd: sc.cmd };
     } else {
@@ -129,6 +131,7 @@ export async function buildGraph(config: PipelineConfig, root: string, registry:
     stages.set(name, { name, config: sc, runner, needs: sc.needs.filter((n) => n !== name), deps: [...new Set(deps)], outs: [...new Set(outs)], artifacts });
   }
   if (diagnostics.length > 0) return fail(byPlace(diagnostics));
+  addImplicitNeeds(stages);
 
   diagnostics.push(...checkOuts(config, stages), ...checkArtifacts(config, stages));
   const cycle = findCycle(names, stages);
@@ -143,6 +146,18 @@ export async function buildGraph(config: PipelineConfig, root: string, registry:
   const dependents = new Map<string, string[]>(names.map((n) => [n, []]));
   for (const s of stages.values()) for (const n of s.needs) dependents.get(n)?.push(s.name);
   return ok({ root, config, stages, order, dependents });
+}
+
+/** A stage whose dep lies in (or contains) another stage's out needs that stage, as in DVC. */
+function addImplicitNeeds(stages: Map<string, ResolvedStage>): void {
+  for (const s of stages.values()) {
+    const extra = new Set<string>();
+    for (const other of stages.values()) {
+      if (other === s || s.needs.includes(other.name)) continue;
+      if (s.deps.some((d) => other.outs.some((o) => inside(d, o) || inside(o, d)))) extra.add(other.name);
+    }
+    if (extra.size > 0) stages.set(s.name, { ...s, needs: [...s.needs, ...extra] });
+  }
 }
 
 function inside(a: string, b: string): boolean {

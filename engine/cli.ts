@@ -1,0 +1,127 @@
+/**
+ * The command line: parses arguments, wires the engine to the built-in stage
+ * registry and to the process (streams, signals, exit code). The only module
+ * that touches `process`.
+ */
+import { cpus } from 'node:os';
+import { parseArgs } from 'node:util';
+import { builtinKinds } from '../stages/index.js';
+import { cmdDag, cmdRun, cmdStatus, EXIT, pipeVersion, report, type CommandEnv } from './commands.js';
+import { parseOverride, type Override } from './config.js';
+import type { DagFormat } from './dag-format.js';
+
+/** `pipe --help`; every flag listed here is implemented below. */
+export const HELP = `pipe: a declarative pipeline and DAG build system for ML experiments
+
+Usage:
+  pipe run [STAGE...]      run every stale stage (or STAGE and what it needs)
+  pipe status [STAGE...]   which stages are stale, and why
+  pipe dag                 print the pipeline graph
+  pipe watch [STAGE...]    run, then re-run stale stages whenever a dep or pipeline.yaml changes
+  pipe score PRED TRUTH    Kaggle mean Dice between two RLE CSVs (TRUTH may be train_masks.csv)
+  pipe help                this text
+
+Options:
+  -f, --file FILE       pipeline file (default: pipeline.yaml); the project is its folder
+  -s, --set NAME=VALUE  override a global param (seed=7) or a stage param (gate.min_pixels=2500)
+                        for this command; repeatable; VALUE is read as YAML (3, true, [1,2])
+      --force           run: re-run the named stages (or all) and what is downstream, even if fresh
+  -n, --dry-run         run: say what would run, run nothing
+  -j, --jobs N          run/watch: stages run at once (default: number of cores, ${cpus().length} here)
+      --no-wait         run: fail at once if another pipe run holds this project
+      --format FMT      dag: text | mermaid | dot (default: text)
+      --json            print one JSON document on stdout (human text goes to stderr)
+  -h, --help            this text
+  -v, --version         pipe's version
+
+Exit codes: 0 success, 1 a stage failed, 2 bad usage or bad pipeline.yaml, 130 interrupted.
+Files: pipe.lock beside the pipeline (commit it), .pipe/ (cache and state: do not commit).
+`;
+
+/** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
+export async function main(argv: readonly string[], signal: AbortSignal): Promise<number> {
+  const out = { write: (t: string) => void process.stdout.write(t) };
+  const err = { write: (t: string) => void process.stderr.write(t) };
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      options: {
+        file: { type: 'string', short: 'f', default: 'pipeline.yaml' },
+        set: { type: 'string', short: 's', multiple: true, default: [] },
+        force: { type: 'boolean', default: false },
+        'dry-run': { type: 'boolean', short: 'n', default: false },
+        jobs: { type: 'string', short: 'j' },
+        'no-wait': { type: 'boolean', default: false },
+        format: { type: 'string', default: 'text' },
+        json: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', short: 'v', default: false },
+      },
+    });
+  } catch (e) {
+    err.write(`pipe: ${e instanceof Error ? e.message : String(e)}\nRun \`pipe --help\` for usage.\n`);
+    return EXIT.usage;
+  }
+  const { values: v, positionals } = parsed;
+  const [command, ...rest] = positionals;
+  if (v.version) {
+    out.write(`${pipeVersion()}\n`);
+    return EXIT.ok;
+  }
+  if (v.help || command === 'help' || command === undefined) {
+    (command === undefined && !v.help ? err : out).write(HELP);
+    return command === undefined && !v.help ? EXIT.usage : EXIT.ok;
+  }
+  const usage = (message: string): number => {
+    err.write(`pipe: ${message}\nRun \`pipe --help\` for usage.\n`);
+    if (v.json) out.write(JSON.stringify({ ok: false, error: { reason: 'usage', message } }, null, 2) + '\n');
+    return EXIT.usage;
+  };
+  const overrides: Override[] = [];
+  for (const s of v.set) {
+    const o = parseOverride(s);
+    if (!o.ok) return usage(o.error.message);
+    overrides.push(o.value);
+  }
+  const jobs = v.jobs === undefined ? cpus().length : Number(v.jobs);
+  if (!Number.isInteger(jobs) || jobs < 1) return usage(`--jobs expects a whole number >= 1, got "${v.jobs}"`);
+  const env: CommandEnv = { file: v.file, overrides, json: v.json, registry: builtinKinds, stdout: out, stderr: err };
+  const runOnly = (flag: string, on: boolean): boolean => on && command !== 'run' && command !== 'watch' && !!flag;
+  for (const [flag, on] of [['--force', v.force], ['--dry-run', v['dry-run']], ['--no-wait', v['no-wait']]] as const) {
+    if (runOnly(flag, on)) return usage(`${flag} goes with \`pipe run\``);
+  }
+
+  switch (command) {
+    case 'run':
+      return cmdRun(env, { targets: rest, force: v.force, dryRun: v['dry-run'], jobs, wait: !v['no-wait'], signal });
+    case 'status':
+      return cmdStatus(env, rest);
+    case 'dag': {
+      if (!['text', 'mermaid', 'dot'].includes(v.format)) return usage(`--format expects text, mermaid or dot, got "${v.format}"`);
+      if (rest.length) return usage('`pipe dag` takes no stage names');
+      return cmdDag(env, v.format as DagFormat);
+    }
+    case 'watch': {
+      const { cmdWatch } = await import('./watch.js');
+      return cmdWatch(env, { targets: rest, jobs, signal });
+    }
+    case 'score': {
+      if (rest.length !== 2) return usage('`pipe score` takes two files: PRED.csv TRUTH.csv');
+      const { scoreFiles } = await import('../stages/score.js');
+      const r = await scoreFiles(rest[0] as string, rest[1] as string);
+      if (!r.ok) {
+        if (v.json) out.write(JSON.stringify({ ok: false, error: { reason: 'usage', message: r.message } }, null, 2) + '\n');
+        err.write(`pipe score: ${r.message}\n`);
+        return EXIT.usage;
+      }
+      if (v.json) out.write(JSON.stringify({ ok: true, score: r.score, images: r.images }, null, 2) + '\n');
+      else out.write(`mean Dice ${r.score.toFixed(5)} over ${r.images} images\n`);
+      return EXIT.ok;
+    }
+    default:
+      return usage(`unknown command "${command}"`);
+  }
+  void report;
+}

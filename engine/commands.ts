@@ -1,0 +1,201 @@
+/**
+ * The commands behind the CLI: run, status, dag. Each takes its effects (output
+ * streams, abort signal) as arguments and returns an exit code; only cli.ts
+ * touches `process`.
+ */
+import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Override } from './config.js';
+import { formatDiagnostic, LineIndex } from './diagnostic.js';
+import { formatDag, type DagFormat } from './dag-format.js';
+import type { EngineEvent } from './events.js';
+import { downstreamOf, execute, selectStages, type StageResult } from './executor.js';
+import type { KindRegistry } from './graph.js';
+import { summary, textLogger, type Out } from './logger.js';
+import { LockWriter } from './lockfile.js';
+import { planStages } from './plan.js';
+import { ensureDotDir, openProject, type Project } from './project.js';
+import { unreachable, type Failure } from './result.js';
+import { acquireRunLock } from './run-lock.js';
+
+/** Exit codes: 0 success, 1 a stage failed, 2 bad usage or pipeline, 130 interrupted. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
+/** What every command gets. */
+export interface CommandEnv {
+  readonly file: string;
+  readonly overrides: readonly Override[];
+  readonly json: boolean;
+  readonly registry: KindRegistry;
+  readonly stdout: Out;
+  readonly stderr: Out;
+}
+
+/** The package version, recorded in locks. */
+export function pipeVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
+/** Prints a failure (text to stderr, or the JSON document to stdout) and returns its exit code. */
+export function report(env: CommandEnv, f: Failure): number {
+  if (env.json) {
+    const error = f.reason === 'invalid-config'
+      ? { reason: f.reason, diagnostics: f.diagnostics.map((d) => ({ message: d.message, ...(d.location ?? {}) })) }
+      : f;
+    env.stdout.write(JSON.stringify({ ok: false, error }, null, 2) + '\n');
+  }
+  switch (f.reason) {
+    case 'invalid-config': {
+      const sources = new Map<string, LineIndex>();
+      try {
+        sources.set(env.file, new LineIndex(readFileSync(env.file, 'utf8')));
+      } catch { /* unreadable: messages without frames */ }
+      for (const d of f.diagnostics) env.stderr.write(formatDiagnostic(d, sources) + '\n');
+      return EXIT.usage;
+    }
+    case 'usage':
+      env.stderr.write(`pipe: ${f.message}\n`);
+      return EXIT.usage;
+    case 'io':
+      env.stderr.write(`pipe: ${f.message}\n`);
+      return EXIT.failed;
+    case 'stage-failed':
+      env.stderr.write(`pipe: stage ${f.stage} failed: ${f.message}\n`);
+      return EXIT.failed;
+    default:
+      return unreachable(f);
+  }
+}
+
+function unknownTargets(p: Project, targets: readonly string[]): Failure | undefined {
+  const bad = targets.filter((t) => !p.graph.stages.has(t));
+  if (bad.length === 0) return undefined;
+  return { reason: 'usage', message: `no stage named ${bad.map((b) => `"${b}"`).join(', ')} in ${p.graph.config.file} (stages: ${p.graph.order.join(', ')})` };
+}
+
+/** Options of `pipe run`. */
+export interface RunOptions {
+  readonly targets: readonly string[];
+  readonly force: boolean;
+  readonly dryRun: boolean;
+  readonly jobs: number;
+  readonly wait: boolean;
+  readonly signal: AbortSignal;
+}
+
+/** `pipe run`: runs stale stages (or, with dryRun, says which would run). */
+export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
+  const t0 = performance.now();
+  const opened = await openProject(env.file, env.overrides, env.registry);
+  if (!opened.ok) return report(env, opened.error);
+  const p = opened.value;
+  const bad = unknownTargets(p, o.targets);
+  if (bad) return report(env, bad);
+  const selected = selectStages(p.graph, o.targets);
+  const force = o.force ? downstreamOf(p.graph, o.targets.length ? o.targets : selected) : new Set<string>();
+  const human = env.json ? env.stderr : env.stdout;
+
+  if (o.dryRun) {
+    const plan = await planStages(p.graph, p.env, selected, force);
+    await p.env.files.save().catch(() => undefined);
+    if (env.json) env.stdout.write(JSON.stringify({ ok: true, dry_run: true, stages: plan }, null, 2) + '\n');
+    else for (const s of plan) human.write(`${planWord(s.action)} ${s.stage}${s.why.length ? `: ${s.why.join('; ')}` : ''}\n`);
+    if (!env.json) human.write('(dry run: nothing was run)\n');
+    return EXIT.ok;
+  }
+
+  ensureDotDir(p);
+  const held = await acquireRunLock(join(p.dotDir, 'run.lock'), {
+    wait: o.wait, signal: o.signal, onWait: (who) => human.write(`waiting: ${who}\n`),
+  });
+  if (!held.ok) return report(env, { reason: 'io', message: held.message });
+  let results: StageResult[];
+  try {
+    // Work folders of runs that were killed: nobody else can be using them now.
+    await rm(join(p.dotDir, 'tmp'), { recursive: true, force: true });
+    ensureDotDir(p);
+    // Re-open under the lock: another run may have finished since we planned.
+    const reopened = await openProject(env.file, env.overrides, env.registry);
+    if (!reopened.ok) return report(env, reopened.error);
+    const q = reopened.value;
+    const lock = new LockWriter(q.lockPath, { version: 1, stages: q.env.lock }, q.graph.order);
+    await lock.prune(new Set(q.graph.order));
+    const log = textLogger(human);
+    results = await execute(q.graph, { ...q.env, lock: lock.stages }, lock, {
+      targets: o.targets, force, jobs: o.jobs, signal: o.signal, tmpDir: join(q.dotDir, 'tmp'),
+      versions: { pipe: pipeVersion(), node: process.version },
+      emit: (e: EngineEvent) => log(e),
+    });
+    await q.env.files.save();
+  } finally {
+    await held.lock.release();
+  }
+  const ms = performance.now() - t0;
+  const failed = results.some((r) => r.status === 'failed');
+  const code = o.signal.aborted ? EXIT.interrupted : failed ? EXIT.failed : EXIT.ok;
+  if (env.json) {
+    env.stdout.write(JSON.stringify({
+      ok: code === EXIT.ok,
+      ...(o.signal.aborted ? { interrupted: true } : {}),
+      duration_ms: Math.round(ms),
+      stages: results.map((r) => ({
+        stage: r.stage, status: r.status, ...(r.key ? { key: r.key } : {}), duration_ms: Math.round(r.durationMs),
+        ...(r.why?.length ? { why: r.why } : {}), ...(r.message ? { message: r.message } : {}), ...(r.metrics ? { metrics: r.metrics } : {}),
+      })),
+    }, null, 2) + '\n');
+  }
+  human.write(`${summary(results, ms)}${o.signal.aborted ? ' (interrupted: completed stages are kept; run again to continue)' : ''}\n`);
+  return code;
+}
+
+function planWord(a: string): string {
+  return a === 'run' ? 'would run' : a === 'restore' ? 'would restore' : a === 'blocked' ? 'would run' : a === 'error' ? 'cannot run' : 'fresh';
+}
+
+/** `pipe status`: each stage's state and why, without running or writing anything but the hash state. */
+export async function cmdStatus(env: CommandEnv, targets: readonly string[]): Promise<number> {
+  const opened = await openProject(env.file, env.overrides, env.registry);
+  if (!opened.ok) return report(env, opened.error);
+  const p = opened.value;
+  const bad = unknownTargets(p, targets);
+  if (bad) return report(env, bad);
+  const plan = await planStages(p.graph, p.env, selectStages(p.graph, targets), new Set());
+  await p.env.files.save().catch(() => undefined);
+  const state = (a: string): string => (a === 'run' || a === 'blocked' ? 'stale' : a === 'restore' ? 'restorable' : a === 'error' ? 'error' : 'fresh');
+  if (env.json) {
+    const entries = plan.map((s) => {
+      const last = p.env.lock[s.stage];
+      return {
+        stage: s.stage, state: state(s.action), ...(s.key ? { key: s.key } : {}), why: s.why,
+        ...(last ? { last_run: { key: last.key, finished_at: last.finished_at, duration_ms: last.duration_ms, metrics: last.metrics } } : {}),
+      };
+    });
+    env.stdout.write(JSON.stringify({ ok: true, stages: entries }, null, 2) + '\n');
+  } else {
+    const w = Math.max(...plan.map((s) => s.stage.length));
+    for (const s of plan) {
+      env.stdout.write(`${s.stage.padEnd(w)}  ${state(s.action).padEnd(10)}${s.why.length ? `  ${s.why.join('; ')}` : ''}\n`);
+    }
+    const stale = plan.filter((s) => s.action !== 'fresh').length;
+    env.stdout.write(stale === 0 ? 'everything is up to date\n' : `${stale} of ${plan.length} stages would run or be restored by \`pipe run\`\n`);
+  }
+  return EXIT.ok;
+}
+
+/** `pipe dag`: the graph as text, Mermaid or dot (or JSON nodes and edges). */
+export async function cmdDag(env: CommandEnv, format: DagFormat): Promise<number> {
+  const opened = await openProject(env.file, env.overrides, env.registry);
+  if (!opened.ok) return report(env, opened.error);
+  const g = opened.value.graph;
+  if (env.json) {
+    const stages = g.order.map((n) => {
+      const s = g.stages.get(n)!;
+      return { stage: n, kind: s.runner.type === 'cmd' ? 'cmd' : s.runner.uses, needs: s.needs, deps: s.deps, outs: s.outs, artifacts: s.artifacts };
+    });
+    env.stdout.write(JSON.stringify({ ok: true, format, stages, text: formatDag(g, format) }, null, 2) + '\n');
+  } else {
+    env.stdout.write(formatDag(g, format) + '\n');
+  }
+  return EXIT.ok;
+}

@@ -1,0 +1,251 @@
+/**
+ * The executor: runs the selected stages of a graph, each as soon as the stages
+ * it needs have finished, up to `jobs` at once (p-queue).
+ *
+ *   per stage:  wait for needs --any failed--> skipped
+ *                    |
+ *                 decide (planner) --fresh--> done
+ *                    |        \--restore--> write outs back from the cache
+ *                    |--run--> cmd (execa, shell) | module (worker process)
+ *                    v
+ *               store outputs -> run cache -> pipe.lock (atomic, per stage)
+ *
+ * A failed stage stops its dependents; independent stages go on. Abort (Ctrl-C)
+ * kills running stages; everything completed is already in the lock.
+ */
+import { mkdir, rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import type { StoredRef } from '../cache/store.js';
+import type { EngineEvent, EventSink, StageStatus } from './events.js';
+import type { Graph, ResolvedStage } from './graph.js';
+import type { LockEntry, LockWriter } from './lockfile.js';
+import { decide, type Decision, type Outputs, type PlanEnv } from './planner.js';
+import { runCommand, runModule, type RunResult } from './run-stage.js';
+
+/** Options of one run. */
+export interface ExecuteOptions {
+  /** Stages to run, with what they need; empty: all. */
+  readonly targets: readonly string[];
+  /** Stages to run even when fresh. */
+  readonly force: ReadonlySet<string>;
+  readonly jobs: number;
+  readonly signal: AbortSignal;
+  readonly emit: EventSink;
+  /** Where temp folders for stage outputs go (inside the cache's volume). */
+  readonly tmpDir: string;
+  /** Versions recorded in every lock entry. */
+  readonly versions: Readonly<Record<string, string>>;
+}
+
+/** The result of one stage in a run. */
+export interface StageResult {
+  readonly stage: string;
+  readonly status: StageStatus;
+  readonly key?: string;
+  readonly durationMs: number;
+  readonly message?: string;
+  readonly why?: readonly string[];
+  readonly metrics?: Readonly<Record<string, number | string>>;
+}
+
+/** The stages `targets` select: themselves and everything they need. */
+export function selectStages(graph: Graph, targets: readonly string[]): string[] {
+  if (targets.length === 0) return [...graph.order];
+  const want = new Set<string>();
+  const add = (n: string): void => {
+    if (want.has(n)) return;
+    want.add(n);
+    for (const m of graph.stages.get(n)?.needs ?? []) add(m);
+  };
+  for (const t of targets) add(t);
+  return graph.order.filter((n) => want.has(n));
+}
+
+/** `names` and every stage downstream of them. */
+export function downstreamOf(graph: Graph, names: Iterable<string>): Set<string> {
+  const out = new Set<string>();
+  const add = (n: string): void => {
+    if (out.has(n)) return;
+    out.add(n);
+    for (const d of graph.dependents.get(n) ?? []) add(d);
+  };
+  for (const n of names) add(n);
+  return out;
+}
+
+/** Runs the selected stages; resolves when all have ended. */
+export async function execute(graph: Graph, env: PlanEnv, lock: LockWriter, opts: ExecuteOptions): Promise<StageResult[]> {
+  const { default: PQueue } = await import('p-queue');
+  const queue = new PQueue({ concurrency: Math.max(1, opts.jobs) });
+  const selected = selectStages(graph, opts.targets);
+  const done = new Map<string, Promise<{ ok: boolean; outputs: Outputs }>>();
+  const results: StageResult[] = [];
+
+  const stageTask = async (stage: ResolvedStage): Promise<{ ok: boolean; outputs: Outputs }> => {
+    const ups = await Promise.all(stage.needs.map(async (n) => [n, await (done.get(n) ?? missingNeed(n))] as const));
+    const failedNeed = ups.find(([, r]) => !r.ok);
+    if (failedNeed || opts.signal.aborted) {
+      const message = failedNeed ? `not run: "${failedNeed[0]}" did not complete` : 'not run: interrupted';
+      end(stage.name, 'skipped', 0, { message });
+      return { ok: false, outputs: {} };
+    }
+    return queue.add(() => runOne(stage, new Map(ups.map(([n, r]) => [n, r.outputs]))));
+  };
+
+  const missingNeed = async (n: string): Promise<{ ok: boolean; outputs: Outputs }> => {
+    // A need outside the selection: use what the lock says it produced, if still valid.
+    const s = graph.stages.get(n) as ResolvedStage;
+    const d = await decide(s, new Map(), env);
+    return { ok: d.action === 'fresh', outputs: d.action === 'fresh' ? d.outputs : {} };
+  };
+
+  const end = (stage: string, status: StageStatus, durationMs: number, extra: Partial<StageResult> = {}): void => {
+    const r: StageResult = { stage, status, durationMs, ...extra };
+    results.push(r);
+    opts.emit({
+      type: 'stage-end', stage, status, durationMs,
+      ...(r.key ? { key: r.key } : {}), ...(r.message ? { message: r.message } : {}), ...(r.metrics ? { metrics: r.metrics } : {}),
+    });
+  };
+
+  const runOne = async (stage: ResolvedStage, upstream: Map<string, Outputs>): Promise<{ ok: boolean; outputs: Outputs }> => {
+    const t0 = performance.now();
+    if (opts.signal.aborted) {
+      end(stage.name, 'skipped', 0, { message: 'not run: interrupted' });
+      return { ok: false, outputs: {} };
+    }
+    let d: Decision;
+    try {
+      d = await decide(stage, upstream, env, opts.force.has(stage.name));
+    } catch (e) {
+      end(stage.name, 'failed', performance.now() - t0, { message: e instanceof Error ? e.message : String(e) });
+      return { ok: false, outputs: {} };
+    }
+    switch (d.action) {
+      case 'fresh':
+        end(stage.name, 'fresh', 0, { key: d.key, why: d.why });
+        return { ok: true, outputs: d.outputs };
+      case 'blocked':
+      case 'error':
+        end(stage.name, 'failed', 0, { message: d.why.join('; '), why: d.why });
+        return { ok: false, outputs: {} };
+      case 'restore': {
+        opts.emit({ type: 'stage-start', stage: stage.name, action: 'restore', why: d.why });
+        for (const o of stage.outs) {
+          const ref = d.outputs[o];
+          if (ref) await env.store.restore(ref, join(env.root, o));
+        }
+        await lock.set(stage.name, entryFor(stage, d.key, d.material, d.outputs, d.metrics, d.info, d.durationMs, opts.versions));
+        end(stage.name, 'restored', performance.now() - t0, { key: d.key, why: d.why, metrics: d.metrics });
+        return { ok: true, outputs: d.outputs };
+      }
+      case 'run': {
+        opts.emit({ type: 'stage-start', stage: stage.name, action: 'run', why: d.why });
+        const res = await runStage(stage, upstream, (n) => graph.stages.get(n)?.artifacts ?? [], env, opts);
+        const durationMs = performance.now() - t0;
+        if (!res.ok) {
+          end(stage.name, 'failed', durationMs, { key: d.key, message: res.message, why: d.why });
+          return { ok: false, outputs: {} };
+        }
+        const prev = env.lock[stage.name];
+        if (prev && prev.key === d.key) {
+          const differs = Object.keys(res.outputs).filter((k) => prev.outputs[k] && prev.outputs[k]?.digest !== res.outputs[k]?.digest);
+          if (differs.length > 0) {
+            opts.emit({ type: 'note', level: 'warn', stage: stage.name, message: `same key as pipe.lock but different outputs (${differs.join(', ')}): this stage is not deterministic` });
+          }
+        }
+        const finishedAt = new Date().toISOString();
+        await env.runs.put({ key: d.key, outputs: res.outputs, metrics: res.metrics, info: res.info, durationMs: Math.round(durationMs), finishedAt });
+        await lock.set(stage.name, entryFor(stage, d.key, d.material, res.outputs, res.metrics, res.info, durationMs, opts.versions, finishedAt));
+        end(stage.name, 'ran', durationMs, { key: d.key, why: d.why, metrics: res.metrics });
+        return { ok: true, outputs: res.outputs };
+      }
+    }
+  };
+
+  for (const name of selected) done.set(name, stageTask(graph.stages.get(name) as ResolvedStage));
+  await Promise.all(done.values());
+  await queue.onIdle();
+  const order = new Map(selected.map((n, i) => [n, i]));
+  return results.sort((a, b) => (order.get(a.stage) ?? 0) - (order.get(b.stage) ?? 0));
+}
+
+function entryFor(
+  stage: ResolvedStage,
+  key: string,
+  m: Decision & { action: 'run' } extends { material: infer M } ? M : never,
+  outputs: Outputs,
+  metrics: Readonly<Record<string, number | string>>,
+  info: Readonly<Record<string, string>>,
+  durationMs: number,
+  versions: Readonly<Record<string, string>>,
+  finishedAt = new Date().toISOString(),
+): LockEntry {
+  return {
+    kind: m.kind,
+    key: key as LockEntry['key'],
+    code: m.code,
+    params: stage.config.params,
+    inputs: m.inputs,
+    deps: m.deps,
+    outputs,
+    metrics,
+    info: { ...versions, ...info },
+    duration_ms: Math.round(durationMs),
+    finished_at: finishedAt,
+  };
+}
+
+/** Runs a stage's work and stores its outputs. */
+async function runStage(
+  stage: ResolvedStage,
+  upstream: ReadonlyMap<string, Outputs>,
+  artifactsOf: (stage: string) => readonly string[],
+  env: PlanEnv,
+  opts: ExecuteOptions,
+): Promise<{ ok: true; outputs: Record<string, StoredRef>; metrics: Record<string, number | string>; info: Record<string, string> } | { ok: false; message: string }> {
+  // Old outputs must not pass for new ones: clear declared outs first (they are in the cache).
+  for (const o of stage.outs) {
+    const abs = resolve(env.root, o);
+    await rm(abs, { recursive: true, force: true });
+    await mkdir(dirname(abs), { recursive: true });
+  }
+  const emit = (e: EngineEvent): void => opts.emit(e);
+  let res: RunResult;
+  const tmp = join(opts.tmpDir, `${stage.name}-${process.pid}-${Date.now().toString(36)}`);
+  try {
+    if (stage.runner.type === 'cmd') {
+      res = await runCommand(stage, stage.runner.cmd, env.root, opts.signal, emit);
+    } else {
+      const inputs: Record<string, string> = {};
+      for (const n of stage.needs) {
+        const up = upstream.get(n) ?? {};
+        for (const name of artifactsOf(n)) {
+          const ref = up[name];
+          if (ref) inputs[name] = await env.store.view(ref);
+        }
+      }
+      await mkdir(join(tmp, 'out'), { recursive: true });
+      res = await runModule(stage, stage.runner.module, inputs, tmp, env.root, opts.signal, emit);
+    }
+    if (!res.ok) return res;
+    const outputs: Record<string, StoredRef> = {};
+    for (const a of stage.artifacts) {
+      try {
+        outputs[a] = await env.store.putPath(join(tmp, 'out', a));
+      } catch {
+        return { ok: false, message: `stage did not write its artifact "${a}"` };
+      }
+    }
+    for (const o of stage.outs) {
+      try {
+        outputs[o] = await env.store.putPath(resolve(env.root, o));
+      } catch {
+        return { ok: false, message: `stage did not write its output "${o}"` };
+      }
+    }
+    return { ok: true, outputs, metrics: res.metrics, info: res.info };
+  } finally {
+    await rm(tmp, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,83 @@
+/**
+ * Code fingerprints and stage keys.
+ *
+ * A module stage's code fingerprint is the hash of its module file and every
+ * project module it imports, transitively (relative imports only: packages in
+ * node_modules are covered by the versions recorded in the lock). Paths inside
+ * the fingerprint are relative to the entry module, so two checkouts in
+ * different folders agree.
+ *
+ * The stage key is the hash of the canonical JSON of everything that decides a
+ * stage's outputs: same key, same outputs. Nothing else decides staleness.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, relative, resolve, sep } from 'node:path';
+import { canonicalJson, hashBytes, type Digest } from '../cache/digest.js';
+import type { Params } from './stage-api.js';
+
+/** A stage key: `sha256:<hex>` over the canonical key material. */
+export type StageKey = string & { readonly __brand: 'StageKey' };
+
+const IMPORT_RE = /(?:^|[;\s})])(?:import|export)\s*(?:[\w*{}\s,$]+\s*from\s*)?['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
+
+const fileCache = new Map<string, { digest: Digest; imports: string[] }>();
+
+function readModule(path: string): { digest: Digest; imports: string[] } {
+  let m = fileCache.get(path);
+  if (!m) {
+    const text = readFileSync(path, 'utf8');
+    const imports: string[] = [];
+    for (const match of text.matchAll(IMPORT_RE)) {
+      const spec = match[1] ?? match[2];
+      if (spec) imports.push(resolve(dirname(path), spec));
+    }
+    m = { digest: hashBytes(text), imports };
+    fileCache.set(path, m);
+  }
+  return m;
+}
+
+/**
+ * The fingerprint of `entry` and the project modules it imports. Also returns
+ * the files, so watch mode can watch them. A missing imported file is an error
+ * naming both files.
+ */
+export function codeFingerprint(entry: string): { digest: Digest; files: string[] } {
+  const seen = new Map<string, Digest>();
+  const base = dirname(entry);
+  const visit = (path: string, from?: string): void => {
+    if (seen.has(path)) return;
+    let m: { digest: Digest; imports: string[] };
+    try {
+      m = readModule(path);
+    } catch (e) {
+      throw new Error(from ? `${from} imports ${path}, which cannot be read` : `cannot read stage module ${path}: ${String(e)}`);
+    }
+    seen.set(path, m.digest);
+    for (const i of m.imports) visit(i, path);
+  };
+  visit(entry);
+  const entries = [...seen].map(([p, d]) => [relative(base, p).split(sep).join('/'), d] as const);
+  entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  return { digest: hashBytes(canonicalJson(entries)), files: [...seen.keys()] };
+}
+
+/** Everything that goes into a stage key. */
+export interface KeyMaterial {
+  /** "cmd" or the `uses` of a module stage. */
+  readonly kind: string;
+  /** Code fingerprint (module stages) or the command line (cmd stages). */
+  readonly code: string;
+  readonly params: Params;
+  /** `<stage>/<output>` -> digest, for every output of every needed stage. */
+  readonly inputs: Readonly<Record<string, Digest>>;
+  /** Workspace path -> digest, for every file dep. */
+  readonly deps: Readonly<Record<string, Digest>>;
+  /** Declared workspace outs and artifact names: renaming one changes the key. */
+  readonly outs: readonly string[];
+}
+
+/** The key for `m`. Format version 1; bump it when the material changes shape. */
+export function stageKey(m: KeyMaterial): StageKey {
+  return hashBytes(canonicalJson({ v: 1, ...m })) as string as StageKey;
+}

@@ -1,0 +1,123 @@
+/**
+ * Running one stage's work: a shell command with execa (output streamed line by
+ * line under the stage's name), or a module stage in a worker process.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { EventSink } from './events.js';
+import type { ResolvedStage } from './graph.js';
+import type { Progress } from './stage-api.js';
+import type { WorkerJob, WorkerMessage } from './worker.js';
+
+/** The outcome of a stage's work. */
+export type RunResult =
+  | { ok: true; metrics: Record<string, number | string>; info: Record<string, string> }
+  | { ok: false; message: string };
+
+/** Emits each line of `stream` as stage output. */
+function pipeLines(stream: Readable | null | undefined, stage: string, which: 'stdout' | 'stderr', emit: EventSink): Promise<void> {
+  if (!stream) return Promise.resolve();
+  const rl = createInterface({ input: stream, crlfDelay: Infinity });
+  rl.on('line', (line) => emit({ type: 'stage-output', stage, line, stream: which }));
+  return new Promise((res) => rl.on('close', () => res()));
+}
+
+/** Milliseconds between two progress events of one stage that reach the logger. */
+const PROGRESS_EVERY_MS = 1000;
+
+function progressThrottle(stage: string, emit: EventSink): (p: Progress) => void {
+  const t0 = performance.now();
+  let last = -Infinity;
+  return (progress) => {
+    const now = performance.now();
+    if (now - last < PROGRESS_EVERY_MS && progress.done < progress.total) return;
+    last = now;
+    emit({ type: 'stage-progress', stage, progress, elapsedMs: now - t0 });
+  };
+}
+
+/** Params as environment variables: PIPE_PARAMS (JSON) and PIPE_PARAM_<NAME> for scalars. */
+function paramEnv(stage: ResolvedStage): Record<string, string> {
+  const env: Record<string, string> = { PIPE_STAGE: stage.name, PIPE_PARAMS: JSON.stringify(stage.config.params) };
+  for (const [k, v] of Object.entries(stage.config.params)) {
+    if (v === null || typeof v !== 'object') env[`PIPE_PARAM_${k.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] = String(v);
+  }
+  return env;
+}
+
+/** Runs a command stage in `root` with a shell. */
+export async function runCommand(stage: ResolvedStage, cmd: string, root: string, signal: AbortSignal, emit: EventSink): Promise<RunResult> {
+  const { execa } = await import('execa');
+  const sub = execa(cmd, {
+    shell: true, cwd: root, reject: false, cancelSignal: signal, forceKillAfterDelay: 3000,
+    env: paramEnv(stage), stdin: 'ignore', buffer: false, stripFinalNewline: false,
+  });
+  await Promise.all([pipeLines(sub.stdout, stage.name, 'stdout', emit), pipeLines(sub.stderr, stage.name, 'stderr', emit)]);
+  const r = await sub;
+  if (signal.aborted) return { ok: false, message: 'interrupted' };
+  if (r.failed) {
+    const how = r.signal ? `was killed by ${r.signal}` : r.exitCode !== undefined ? `exited with code ${r.exitCode}` : ((r.message ?? 'failed').split('\n')[0] ?? 'failed');
+    return { ok: false, message: `command ${how}: ${cmd}` };
+  }
+  const metrics: Record<string, number | string> = {};
+  if (stage.config.metrics) {
+    const path = resolve(root, stage.config.metrics);
+    try {
+      const data = JSON.parse(await readFile(path, 'utf8')) as unknown;
+      if (!data || typeof data !== 'object' || Array.isArray(data)) throw new Error('expected a JSON object');
+      for (const [k, v] of Object.entries(data)) if (typeof v === 'number' || typeof v === 'string') metrics[k] = v;
+    } catch (e) {
+      return { ok: false, message: `metrics file ${stage.config.metrics}: ${e instanceof Error ? e.message : String(e)}` };
+    }
+  }
+  return { ok: true, metrics, info: {} };
+}
+
+const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
+
+/** Runs a module stage in a worker process; `tmp/out` receives its artifacts. */
+export async function runModule(
+  stage: ResolvedStage,
+  module: string,
+  inputs: Record<string, string>,
+  tmp: string,
+  root: string,
+  signal: AbortSignal,
+  emit: EventSink,
+): Promise<RunResult> {
+  const { execaNode } = await import('execa');
+  const job: WorkerJob = { name: stage.name, module, params: stage.config.params, inputs, outDir: join(tmp, 'out'), root };
+  const jobPath = join(tmp, 'job.json');
+  await writeFile(jobPath, JSON.stringify(job));
+  const sub = execaNode(WORKER, [jobPath], {
+    cwd: root, reject: false, cancelSignal: signal, forceKillAfterDelay: 5000, ipc: true, serialization: 'json',
+    stdin: 'ignore', buffer: false, env: { PIPE_STAGE: stage.name },
+  });
+  const metrics: Record<string, number | string> = {};
+  const info: Record<string, string> = {};
+  let outcome: { ok: true } | { ok: false; message: string } | undefined;
+  const progress = progressThrottle(stage.name, emit);
+  sub.on('message', (raw: unknown) => {
+    const m = raw as WorkerMessage;
+    switch (m.type) {
+      case 'progress': progress(m.progress); break;
+      case 'log': emit({ type: 'stage-output', stage: stage.name, line: m.message, stream: 'stdout' }); break;
+      case 'metric': metrics[m.name] = m.value; break;
+      case 'info': info[m.key] = m.value; break;
+      case 'done': outcome = { ok: true }; break;
+      case 'failed': outcome = { ok: false, message: m.message }; break;
+    }
+  });
+  await Promise.all([pipeLines(sub.stdout, stage.name, 'stdout', emit), pipeLines(sub.stderr, stage.name, 'stderr', emit)]);
+  const r = await sub;
+  if (signal.aborted) return { ok: false, message: 'interrupted' };
+  if (outcome?.ok === false) return outcome;
+  if (!outcome || r.failed) {
+    const how = r.signal ? `was killed by ${r.signal}` : `exited with code ${String(r.exitCode)}`;
+    return { ok: false, message: `stage process ${how} before finishing (crash or out of memory?)` };
+  }
+  return { ok: true, metrics, info };
+}
