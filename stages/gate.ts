@@ -1,0 +1,152 @@
+/**
+ * Stage kind `gate`: turns probabilities into final masks at the original
+ * size and scores them on the validation images.
+ *
+ * For each image: the mask is kept only if the classifier probability is
+ * >= `cls_threshold` (0.5; skipped when `use_classifier` is false) and more
+ * than `min_pixels` (100, at model size) pixels have probability >=
+ * `count_threshold` (0.1). A kept mask is the probability map upsampled
+ * bilinearly to the original size, then thresholded at `threshold` (0.3);
+ * a dropped one is empty.
+ *
+ * Metrics (validation, Kaggle metric against the true masks at the original
+ * size, from ingest's `train_rle`; without it, against the model-size masks
+ * upsampled by nearest neighbour): `val_dice` (gated), `val_dice_unet` (the
+ * U-Net alone: threshold only, no classifier, no min_pixels),
+ * `presence_precision`, `presence_recall` (of the gated masks).
+ * Inputs `predictions`, `dataset`, `split`; artifact `masks`:
+ * {"val": {"<id>": "<rle>"}, "test": {"<id>": "<rle>"}}.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { defineStage, type Params, type StageContext } from '../engine/stage-api.js';
+import { resizeBilinear } from './crops.js';
+import { readDataset, type Dataset } from './dataset.js';
+import { diceRuns, mean, presence } from './metric.js';
+import { boolParam, numParam } from './models/params.js';
+import { maskRuns, formatRuns, parseRle, type Run } from './rle.js';
+
+/** The resolved params of gate. */
+export interface GateParams {
+  readonly threshold: number;
+  readonly clsThreshold: number;
+  readonly countThreshold: number;
+  readonly minPixels: number;
+  readonly useClassifier: boolean;
+}
+
+/** Validates gate params (throws naming the param). */
+export function gateParams(p: Params): GateParams {
+  return {
+    threshold: numParam(p, 'threshold', 0.3, { min: 0, max: 1 }),
+    clsThreshold: numParam(p, 'cls_threshold', 0.5, { min: 0, max: 1 }),
+    countThreshold: numParam(p, 'count_threshold', 0.1, { min: 0, max: 1 }),
+    minPixels: numParam(p, 'min_pixels', 100, { int: true, min: 0 }),
+    useClassifier: boolParam(p, 'use_classifier', true),
+  };
+}
+
+/** Whether the gate keeps a mask: classifier agrees and enough confident pixels. */
+export function keepMask(prob: Float32Array, cls: number, p: GateParams): boolean {
+  if (p.useClassifier && !(cls >= p.clsThreshold)) return false;
+  let count = 0;
+  for (let i = 0; i < prob.length; i++) if (prob[i]! >= p.countThreshold) count++;
+  return count > p.minPixels;
+}
+
+/** Runs of the probability map upsampled (bilinear) to oh x ow and thresholded. */
+export function upsampleRuns(prob: Float32Array, h: number, w: number, oh: number, ow: number, threshold: number): Run[] {
+  let any = false;
+  for (let i = 0; i < prob.length; i++) if (prob[i]! >= threshold) { any = true; break; }
+  if (!any) return []; // bilinear never exceeds the largest input value
+  const big = resizeBilinear(prob, h, w, oh, ow);
+  const mask = new Uint8Array(oh * ow);
+  for (let i = 0; i < big.length; i++) mask[i] = big[i]! >= threshold ? 1 : 0;
+  return maskRuns(mask, oh, ow);
+}
+
+function truthRuns(ds: Dataset, index: number): Run[] {
+  const rle = ds.trainRle[index];
+  if (rle !== undefined) return parseRle(rle, ds.origH, ds.origW);
+  // No original RLE: the model-size mask, upsampled by nearest neighbour.
+  const small = ds.trainMasks.subarray(index * ds.h * ds.w, (index + 1) * ds.h * ds.w);
+  const big = new Uint8Array(ds.origH * ds.origW);
+  for (let y = 0; y < ds.origH; y++) {
+    const sy = Math.min(ds.h - 1, Math.floor(((y + 0.5) * ds.h) / ds.origH));
+    for (let x = 0; x < ds.origW; x++) big[y * ds.origW + x] = small[sy * ds.w + Math.min(ds.w - 1, Math.floor(((x + 0.5) * ds.w) / ds.origW))]!;
+  }
+  return maskRuns(big, ds.origH, ds.origW);
+}
+
+function stringList(meta: Record<string, string>, key: string, n: number): string[] {
+  const v: unknown = JSON.parse(meta[key] ?? 'null');
+  if (!Array.isArray(v) || v.length !== n || v.some((e) => typeof e !== 'string')) throw new Error(`predictions: metadata ${key} is not a list of ${n} ids`);
+  return v as string[];
+}
+
+export default defineStage({
+  description: 'gate masks with the classifier and min_pixels, upsample, score on validation',
+  artifacts: () => ['masks'],
+  async run(ctx: StageContext): Promise<void> {
+    const p = gateParams(ctx.params);
+    const { predictions, dataset } = ctx.inputs;
+    if (predictions === undefined || dataset === undefined) throw new Error('gate needs the input artifacts "predictions" and "dataset"');
+    const { readTensors } = await import('../cache/tensors.js');
+    const ds = await readDataset(dataset);
+    const pred = await readTensors(predictions);
+    const { h, w, origH, origW } = ds;
+    const plane = h * w;
+    const tensor = (name: string): Float32Array => {
+      const t = pred.tensors[name];
+      if (t === undefined || !(t.data instanceof Float32Array)) throw new Error(`predictions: no float32 tensor ${name}`);
+      return t.data;
+    };
+    const valProb = tensor('val_prob');
+    const testProb = tensor('test_prob');
+    const valCls = tensor('val_cls');
+    const testCls = tensor('test_cls');
+    if (valProb.length !== valCls.length * plane || testProb.length !== testCls.length * plane) {
+      throw new Error(`predictions: probability maps are not ${h}x${w} (the dataset's model size)`);
+    }
+    const valIds = stringList(pred.metadata, 'val_ids', valCls.length);
+    const testIds = stringList(pred.metadata, 'test_ids', testCls.length);
+    const indexOf = new Map(ds.trainIds.map((id, i) => [id, i]));
+    const total = valIds.length + testIds.length;
+    const gated = (probs: Float32Array, cls: Float32Array, i: number): Run[] => {
+      const prob = probs.subarray(i * plane, (i + 1) * plane);
+      return keepMask(prob, cls[i]!, p) ? upsampleRuns(prob, h, w, origH, origW, p.threshold) : [];
+    };
+    const out: { val: Record<string, string>; test: Record<string, string> } = { val: {}, test: {} };
+    const dice: number[] = [];
+    const diceUnet: number[] = [];
+    const predicted: boolean[] = [];
+    const actual: boolean[] = [];
+    for (let i = 0; i < valIds.length; i++) {
+      const id = valIds[i]!;
+      const index = indexOf.get(id);
+      if (index === undefined) throw new Error(`predictions: validation id ${id} is not in the dataset`);
+      const truth = truthRuns(ds, index);
+      const runs = gated(valProb, valCls, i);
+      const unet = upsampleRuns(valProb.subarray(i * plane, (i + 1) * plane), h, w, origH, origW, p.threshold);
+      out.val[id] = formatRuns(runs);
+      dice.push(diceRuns(runs, truth));
+      diceUnet.push(diceRuns(unet, truth));
+      predicted.push(runs.length > 0);
+      actual.push(truth.length > 0);
+      if (i % 50 === 0) ctx.progress({ done: i, total, unit: 'images' });
+    }
+    for (let i = 0; i < testIds.length; i++) {
+      if (ctx.signal.aborted) throw new Error('gate aborted');
+      out.test[testIds[i]!] = formatRuns(gated(testProb, testCls, i));
+      if (i % 200 === 0) ctx.progress({ done: valIds.length + i, total, unit: 'images' });
+    }
+    ctx.progress({ done: total, total, unit: 'images' });
+    await writeFile(join(ctx.outDir, 'masks'), JSON.stringify(out) + '\n');
+    const pr = presence(predicted, actual);
+    ctx.metric('val_dice', mean(dice));
+    ctx.metric('val_dice_unet', mean(diceUnet));
+    ctx.metric('presence_precision', pr.precision);
+    ctx.metric('presence_recall', pr.recall);
+    ctx.log(`val dice ${mean(dice).toFixed(4)} (U-Net alone ${mean(diceUnet).toFixed(4)}), presence precision ${pr.precision.toFixed(3)} recall ${pr.recall.toFixed(3)}`);
+  },
+});

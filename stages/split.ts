@@ -1,0 +1,58 @@
+/**
+ * Stage kind `split`: train/validation split of the dataset grouped by subject
+ * (no subject on both sides).
+ *
+ * Params: `val_fraction` (0.2: that share of the subjects, rounded, at least
+ * one, chosen with `seed` (1)), or `val_subjects_from` (e.g. 38, the
+ * reference: subjects numbered >= it are validation; overrides the fraction).
+ * Input `dataset`; artifact `split` (JSON, format in stages/dataset.ts).
+ */
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { defineStage, type Params, type StageContext } from '../engine/stage-api.js';
+import { numParam } from './models/params.js';
+import { readDataset, subjectOf, type Split } from './dataset.js';
+import { makeRng } from './prng.js';
+
+/**
+ * Splits `ids` ("subject_n") by subject. Pure: the same ids and params give
+ * the same split. Throws when either side would be empty.
+ */
+export function splitBySubject(ids: readonly string[], params: Params): Split {
+  const subjects = [...new Set(ids.map(subjectOf))].sort((a, b) => a - b);
+  let val: Set<number>;
+  const from = params['val_subjects_from'];
+  if (from !== undefined && from !== null) {
+    const n = numParam(params, 'val_subjects_from', 0, { int: true, min: 0 });
+    val = new Set(subjects.filter((s) => s >= n));
+  } else {
+    const fraction = numParam(params, 'val_fraction', 0.2, { min: 0, max: 1, exclusiveMin: true });
+    const seed = numParam(params, 'seed', 1, { int: true, min: 0 });
+    const count = Math.min(subjects.length - 1, Math.max(1, Math.round(fraction * subjects.length)));
+    val = new Set(makeRng(seed).shuffle([...subjects]).slice(0, count));
+  }
+  const train_subjects = subjects.filter((s) => !val.has(s));
+  const val_subjects = subjects.filter((s) => val.has(s));
+  if (train_subjects.length === 0 || val_subjects.length === 0) {
+    throw new Error(`split of ${subjects.length} subject(s) leaves ${train_subjects.length === 0 ? 'training' : 'validation'} empty: check val_fraction / val_subjects_from`);
+  }
+  const train: number[] = [];
+  const valIdx: number[] = [];
+  ids.forEach((id, i) => (val.has(subjectOf(id)) ? valIdx : train).push(i));
+  return { train, val: valIdx, train_subjects, val_subjects };
+}
+
+export default defineStage({
+  description: 'split the training images into train and validation, grouped by subject',
+  artifacts: () => ['split'],
+  async run(ctx: StageContext): Promise<void> {
+    const path = ctx.inputs['dataset'];
+    if (path === undefined) throw new Error('split needs the input artifact "dataset" (from ingest)');
+    const ds = await readDataset(path);
+    const split = splitBySubject(ds.trainIds, ctx.params);
+    await writeFile(join(ctx.outDir, 'split'), JSON.stringify(split) + '\n');
+    ctx.metric('train_images', split.train.length);
+    ctx.metric('val_images', split.val.length);
+    ctx.log(`train: ${split.train.length} images of ${split.train_subjects.length} subjects; val: ${split.val.length} of ${split.val_subjects.length} (subjects ${split.val_subjects.join(', ')})`);
+  },
+});
