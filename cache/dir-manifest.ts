@@ -15,7 +15,7 @@
  * error naming the path.
  */
 import { readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
-import { join, sep } from 'node:path';
+import { sep } from 'node:path';
 import { canonicalJson, hashBytes, isDigest, type Digest } from './digest.js';
 
 /** One file of a folder manifest. */
@@ -35,64 +35,72 @@ export interface DirManifest {
   readonly files: readonly ManifestFile[];
 }
 
-/** A regular file found by {@link walkDirSync}. */
-export interface WalkedFile {
-  /** Relative POSIX path. */
-  readonly rel: string;
-  /** Absolute (or root-joined) path. */
-  readonly abs: string;
-  /** `stat` (symlinks followed) of the file. */
-  readonly stats: Stats;
-}
-
 /** Code-unit order, the one manifests use (not locale order). */
 export function comparePaths(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**
- * Lists every regular file under `root`, recursively and synchronously (one
- * readdir per folder, one stat per file), sorted by relative path. Throws an
- * Error naming the path for a dangling symlink, a symlink cycle or a special file.
+ * Called by {@link walkDirSync} for each regular file, in manifest order. The
+ * relative path is `prefix + name` (split so hot loops can avoid building it).
+ * Return `false` to stop the walk.
  */
-export function walkDirSync(root: string): WalkedFile[] {
-  const out: WalkedFile[] = [];
+export type FileVisitor = (abs: string, prefix: string, name: string, stats: Stats) => boolean | void;
+
+/**
+ * Visits every regular file under the folder `root`, recursively and
+ * synchronously (one readdir per folder, one stat per file), in manifest
+ * order (relative paths sorted by code units), retaining nothing per file.
+ * Throws an Error naming the path for a dangling symlink, a symlink cycle, a
+ * special file, or when `root` is not a folder. Returns false if `visit` stopped it.
+ *
+ * Sorting each folder's entries by name, with `/` appended to subfolder
+ * names, gives the global order: every path inside subfolder `d` starts with
+ * `d/`, which compares against a sibling exactly as `d/` does.
+ */
+export function walkDirSync(root: string, visit: FileVisitor): boolean {
   if (!statSync(root).isDirectory()) throw new Error(`not a folder: ${root}`);
-  walk(root, '', out);
-  out.sort((a, b) => comparePaths(a.rel, b.rel));
-  return out;
+  return walk(root, '', visit);
 }
 
-function walk(dir: string, prefix: string, out: WalkedFile[]): void {
+function walk(dir: string, prefix: string, visit: FileVisitor): boolean {
+  const keys: string[] = [];
   for (const ent of readdirSync(dir, { withFileTypes: true })) {
-    const abs = join(dir, ent.name);
-    const rel = prefix + ent.name;
-    if (ent.isDirectory()) {
-      walk(abs, rel + '/', out);
+    if (ent.isDirectory()) keys.push(ent.name + '/');
+    else if (ent.isFile()) keys.push(ent.name);
+    else {
+      // Symlinks (and entries of unknown type): what they point to decides.
+      const abs = dir + sep + ent.name;
+      const st = statSync(abs, { throwIfNoEntry: false });
+      if (st === undefined) throw new Error(`dangling symlink: ${abs}`);
+      if (st.isFile()) keys.push(ent.name);
+      else if (st.isDirectory()) {
+        if (ent.isSymbolicLink()) checkNoCycle(dir, abs);
+        keys.push(ent.name + '/');
+      } else throw new Error(`not a regular file or folder: ${abs}`);
+    }
+  }
+  keys.sort();
+  for (const key of keys) {
+    if (key.endsWith('/')) {
+      if (!walk(dir + sep + key.slice(0, -1), prefix + key, visit)) return false;
       continue;
     }
-    let stats: Stats;
-    try {
-      stats = statSync(abs);
-    } catch (e) {
-      if (ent.isSymbolicLink()) throw new Error(`dangling symlink: ${abs}`);
-      throw e;
-    }
-    if (stats.isFile()) {
-      out.push({ rel, abs, stats });
-    } else if (stats.isDirectory()) {
-      // Only a symlink can lead back up: it is a cycle when its target contains it.
-      if (ent.isSymbolicLink()) {
-        const target = realpathSync(abs);
-        const here = realpathSync(dir);
-        if (here === target || here.startsWith(target + sep)) {
-          throw new Error(`symlink cycle: ${abs} points to one of its parent folders`);
-        }
-      }
-      walk(abs, rel + '/', out);
-    } else {
-      throw new Error(`not a regular file or folder: ${abs}`);
-    }
+    const abs = dir + sep + key;
+    const st = statSync(abs, { throwIfNoEntry: false });
+    if (st === undefined) throw new Error(`file vanished or is a dangling symlink: ${abs}`);
+    if (!st.isFile()) throw new Error(`not a regular file: ${abs}`);
+    if (visit(abs, prefix, key, st) === false) return false;
+  }
+  return true;
+}
+
+/** A symlinked folder is a cycle when its target contains the folder holding the link. */
+function checkNoCycle(dir: string, link: string): void {
+  const target = realpathSync(link);
+  const here = realpathSync(dir);
+  if (here === target || here.startsWith(target + sep)) {
+    throw new Error(`symlink cycle: ${link} points to one of its parent folders`);
   }
 }
 
@@ -101,18 +109,26 @@ export function isExec(mode: number): boolean {
   return (mode & 0o111) !== 0;
 }
 
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** One file's entry in the manifest bytes (`canonicalJson` of a {@link ManifestFile}). */
+export function encodeManifestEntry(path: string, digest: Digest, size: number, exec: boolean): string {
+  const p = NEEDS_ESCAPE.test(path) ? JSON.stringify(path) : `"${path}"`;
+  return `{"digest":"${digest}","exec":${exec},"path":${p},"size":${size}}`;
+}
+
+/** Manifest bytes from already encoded, sorted entries. */
+export function joinManifest(entries: readonly string[]): string {
+  return `{"files":[${entries.join(',')}],"kind":"pipe-dir-manifest"}`;
+}
+
 /**
  * The canonical bytes of a manifest (exactly `canonicalJson(manifest)`, built
  * without the generic sorter because folders can hold many thousand files).
  * `files` must already be sorted by path.
  */
 export function encodeManifest(files: readonly ManifestFile[]): string {
-  const parts: string[] = new Array<string>(files.length);
-  for (let i = 0; i < files.length; i++) {
-    const f = files[i]!;
-    parts[i] = `{"digest":"${f.digest}","exec":${f.exec},"path":${JSON.stringify(f.path)},"size":${f.size}}`;
-  }
-  return `{"files":[${parts.join(',')}],"kind":"pipe-dir-manifest"}`;
+  return joinManifest(files.map((f) => encodeManifestEntry(f.path, f.digest, f.size, f.exec)));
 }
 
 /** The digest of a folder with these (sorted) files: the digest of its manifest bytes. */

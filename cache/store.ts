@@ -17,7 +17,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constants, lstatSync, statSync } from 'node:fs';
 import { chmod, copyFile, link, lstat, mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fsyncDir, fsyncFile, tempPathFor } from './atomic.js';
 import { digestHex, hashBytes, hashFile, type Digest } from './digest.js';
 import { encodeManifest, isExec, parseManifest, walkDirSync, type DirManifest, type ManifestFile } from './dir-manifest.js';
@@ -118,12 +118,15 @@ export class ObjectStore {
    * followed; empty subfolders are not recorded) and its manifest.
    */
   async putDir(path: string): Promise<StoredRef> {
-    const walked = walkDirSync(path);
+    const walked: { abs: string; rel: string; exec: boolean }[] = [];
+    walkDirSync(resolve(path), (abs, prefix, name, st) => {
+      walked.push({ abs, rel: prefix + name, exec: isExec(st.mode) });
+    });
     const files: ManifestFile[] = new Array(walked.length);
     let total = 0;
     await mapLimit(walked, PARALLEL, async (w, i) => {
       const ref = await this.putFile(w.abs);
-      files[i] = { path: w.rel, digest: ref.digest, size: ref.size, exec: isExec(w.stats.mode) };
+      files[i] = { path: w.rel, digest: ref.digest, size: ref.size, exec: w.exec };
       total += ref.size;
     });
     const manifest = await this.putBytes(encodeManifest(files));
