@@ -101,3 +101,36 @@ test('wasm conv gradients equal the cpu backend to 1e-4 relative, with no leaks'
   assert.equal(tf.memory().numTensors, tensors);
   assert.equal(tf.engine().backend.numDataIds(), dataIds);
 });
+
+/** Max-pool gradients, copies (concat, split, tile) and a fused 1x3/2 'same' conv. */
+function computeOthers(tf: Tf): Arrays {
+  return tf.tidy(() => {
+    const x = tf.tensor4d(rand(N * H * W * CI, 7), [N, H, W, CI]);
+    const x1 = tf.tensor4d(rand(N * H * W, 8), [N, H, W, 1]);
+    const outs: Array<import('@tensorflow/tfjs').Tensor> = [];
+    for (const [t, k, s, pad] of [[x, 3, 1, 'same'], [x, 2, 2, 'valid'], [x1, 3, 1, 'same'], [x, 3, 2, 'same']] as const) {
+      const r = tf.tensor(rand(tf.maxPool(t, k, s, pad).size, 9), tf.maxPool(t, k, s, pad).shape);
+      outs.push(tf.grad((a) => tf.sum(tf.mul(tf.maxPool(a as typeof x, k, s, pad), r)))(t));
+    }
+    // Ties: a constant input must send each window's gradient to one position.
+    outs.push(tf.grad((a) => tf.sum(tf.maxPool(a as typeof x, 3, 1, 'same')))(tf.onesLike(x)));
+    outs.push(tf.concat([x, x1, x], 3), tf.concat([x, x], 1));
+    outs.push(...tf.split(x, [1, 2], 3), ...tf.split(x, [5, 7], 1));
+    outs.push(tf.tile(tf.tensor4d(rand(CI, 10), [1, 1, 1, CI]), [N, H, W, 1]), tf.tile(x, [1, 2, 1, 3]));
+    outs.push(tf.clone(x));
+    const w = tf.tensor4d(rand(3 * CI * CO, 11), [1, 3, CI, CO]);
+    outs.push(tf.fused.conv2d({ x, filter: w, strides: 2, pad: 'same', bias: tf.ones([CO]), activation: 'relu' }));
+    return outs.map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+test('wasm max-pool gradient, concat, split, tile, identity and fused conv equal cpu', async () => {
+  const { tf } = await loadTf('cpu');
+  const expected = computeOthers(tf);
+  await loadTf('wasm');
+  const tensors = tf.memory().numTensors;
+  const got = computeOthers(tf);
+  const failures = got.map((g, i) => [i, maxRelDiff(g, expected[i]!)] as const).filter(([, d]) => !(d <= 1e-6));
+  assert.deepEqual(failures, []);
+  assert.equal(tf.memory().numTensors, tensors);
+});

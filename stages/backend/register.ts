@@ -7,6 +7,9 @@ import type { TfHandle } from '../backend.js';
 import { conv2dBackpropFilterKernel } from './conv-backprop-filter.js';
 import { conv2dBackpropInputKernel } from './conv-backprop-input.js';
 import { explicitSamePadKernel } from './conv-same-pad.js';
+import { concatKernel, identityKernel, splitKernel, tileKernel } from './copy-kernels.js';
+import { maxPoolGradKernel } from './pool-grad.js';
+import { ADAM_KERNEL, adamKernel } from './adam.js';
 import type { Info, KernelArgs } from './wasm-util.js';
 
 let registered: string[] | undefined;
@@ -33,6 +36,13 @@ export function registerWasmKernels(tf: TfHandle['tf']): string[] {
   replace('FusedConv2D', (stock) => explicitSamePadKernel(tf, stock));
   replace('Conv2DBackpropInput', (fb) => conv2dBackpropInputKernel(tf, fb));
   replace('Conv2DBackpropFilter', (fb) => conv2dBackpropFilterKernel(tf, fb));
+  replace('Concat', (stock) => concatKernel(tf, stock) as never);
+  replace('SplitV', (stock) => splitKernel(tf, stock) as never);
+  replace('Tile', (stock) => tileKernel(tf, stock) as never);
+  replace('Identity', (stock) => identityKernel(stock) as never);
+  replace('MaxPoolGrad', (stock) => maxPoolGradKernel(tf, stock));
+  tf.registerKernel({ kernelName: ADAM_KERNEL, backendName: 'wasm', kernelFunc: adamKernel(tf) as never });
+  names.push(ADAM_KERNEL);
   registered = names;
   return names;
 }
