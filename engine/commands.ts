@@ -92,8 +92,10 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
   const p = opened.value;
   const bad = unknownTargets(p, o.targets);
   if (bad) return report(env, bad);
-  const selected = selectStages(p.graph, o.targets);
-  const force = o.force ? downstreamOf(p.graph, o.targets.length ? o.targets : selected) : new Set<string>();
+  // --force STAGE re-runs STAGE and everything downstream of it (which joins the run).
+  const force = o.force ? downstreamOf(p.graph, o.targets.length ? o.targets : p.graph.order) : new Set<string>();
+  const targets = o.force && o.targets.length ? [...force] : o.targets;
+  const selected = selectStages(p.graph, targets);
   const human = env.json ? env.stderr : env.stdout;
 
   if (o.dryRun) {
@@ -123,7 +125,7 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
     await lock.prune(new Set(q.graph.order));
     const log = textLogger(human);
     results = await execute(q.graph, { ...q.env, lock: lock.stages }, lock, {
-      targets: o.targets, force, jobs: o.jobs, signal: o.signal, tmpDir: join(q.dotDir, 'tmp'),
+      targets, force, jobs: o.jobs, signal: o.signal, tmpDir: join(q.dotDir, 'tmp'),
       versions: { pipe: pipeVersion(), node: process.version },
       emit: (e: EngineEvent) => log(e),
     });

@@ -136,9 +136,10 @@ export async function buildGraph(config: PipelineConfig, root: string, registry:
   diagnostics.push(...checkOuts(config, stages), ...checkArtifacts(config, stages));
   const cycle = findCycle(names, stages);
   if (cycle) {
-    const [from, to] = [cycle[cycle.length - 2] as string, cycle[cycle.length - 1] as string];
-    const i = stages.get(from)?.needs.indexOf(to) ?? -1;
-    diagnostics.push({ message: `cycle: ${cycle.join(' -> ')}`, location: config.where(['stages', from, 'needs', i]) });
+    // The cycle reads in data-flow order (x -> y: y needs x); point at the last edge's `needs` item.
+    const [x, y] = [cycle[cycle.length - 2] as string, cycle[cycle.length - 1] as string];
+    const i = stages.get(y)?.needs.indexOf(x) ?? -1;
+    diagnostics.push({ message: `cycle: ${cycle.join(' -> ')}`, location: config.where(['stages', y, 'needs', i]) });
   }
   if (diagnostics.length > 0) return fail(byPlace(diagnostics));
 
