@@ -2,6 +2,10 @@
  * Registers our kernels for the wasm backend, replacing or adding to those of
  * tfjs-backend-wasm. Called once by `loadTf` before the wasm backend is
  * activated; calling it again is a no-op.
+ *
+ * Registered (wasm only): Conv2D and FusedConv2D ('same' as explicit pads),
+ * Conv2DBackpropInput, Conv2DBackpropFilter, Concat, SplitV, Tile, Identity
+ * (zero-copy), MaxPoolGrad, and PipeAdam (the fused update of `createAdam`).
  */
 import type { TfHandle } from '../backend.js';
 import { conv2dBackpropFilterKernel } from './conv-backprop-filter.js';
@@ -47,8 +51,7 @@ export function registerWasmKernels(tf: TfHandle['tf']): string[] {
   return names;
 }
 
-/** Fallbacks for kernels tfjs-backend-wasm lacks, via its 3-D equivalents. */
-function emulate(tf: TfHandle['tf'], name: string, args: KernelArgs): Info {
-  if (name !== 'Conv2DBackpropFilter') throw new Error(`no wasm fallback for ${name}`);
-  throw new Error('Conv2DBackpropFilter: unsupported arguments on wasm');
+/** For kernels tfjs-backend-wasm lacks: arguments our version does not handle (non-NHWC, non-float32). */
+function emulate(_tf: TfHandle['tf'], name: string, _args: KernelArgs): Info {
+  throw new Error(`${name} on wasm supports only float32 NHWC tensors (use backend 'cpu' for others)`);
 }
