@@ -15,10 +15,11 @@
  * Symlinks inside stored folders are followed (see {@link walkDirSync}).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { constants, lstatSync, statSync } from 'node:fs';
-import { chmod, copyFile, link, lstat, mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { chmod, copyFile, link, mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fsyncDir, fsyncFile, tempPathFor } from './atomic.js';
+import { buildTree, isDir, isRealDir, mapLimit, objectSize, PARALLEL, pathExists } from './fs-util.js';
 import { digestHex, hashBytes, hashFile, type Digest } from './digest.js';
 import { encodeManifest, isExec, parseManifest, walkDirSync, type DirManifest, type ManifestFile } from './dir-manifest.js';
 
@@ -35,8 +36,6 @@ export interface StoredRef {
 /** Files up to this size are read in one go (hashed, then written only if new). */
 const SMALL_FILE = 8 << 20;
 const CHUNK = 1 << 20;
-/** Concurrent file operations when storing, materialising or restoring folders. */
-const PARALLEL = 8;
 
 /** The object store rooted at a cache folder (the engine uses `<project>/.pipe/cache`). */
 export class ObjectStore {
@@ -55,9 +54,17 @@ export class ObjectStore {
 
   /** Stores a regular file (symlinks followed), reading it once. Rejects naming the path if it is not a file. */
   async putFile(path: string): Promise<StoredRef> {
+    return this.storeFile(path, undefined);
+  }
+
+  /**
+   * {@link putFile}; with `unsynced`, the folders whose new entries still need
+   * an fsync are collected there instead of synced one rename at a time.
+   */
+  private async storeFile(path: string, unsynced: Set<string> | undefined): Promise<StoredRef> {
     const st = await stat(path);
     if (!st.isFile()) throw new Error(`not a regular file: ${path}`);
-    if (st.size <= SMALL_FILE) return this.putBytes(await readFile(path));
+    if (st.size <= SMALL_FILE) return this.storeBytes(await readFile(path), unsynced);
     // Large: hash while copying into a temp object, then rename it to its digest.
     const tmp = await this.tempObjectPath();
     const h = createHash('sha256');
@@ -86,12 +93,16 @@ export class ObjectStore {
       await src.close();
     }
     const digest = `sha256:${h.digest('hex')}` as Digest;
-    await this.install(tmp, digest, size);
+    await this.install(tmp, digest, size, unsynced);
     return { digest, kind: 'file', size };
   }
 
   /** Stores bytes (a string as UTF-8) as a file object. */
   async putBytes(data: Uint8Array | string): Promise<StoredRef> {
+    return this.storeBytes(data, undefined);
+  }
+
+  private async storeBytes(data: Uint8Array | string, unsynced: Set<string> | undefined): Promise<StoredRef> {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     const digest = hashBytes(bytes);
     const ref: StoredRef = { digest, kind: 'file', size: bytes.byteLength };
@@ -109,7 +120,7 @@ export class ObjectStore {
       await unlink(tmp).catch(() => undefined);
       throw e;
     }
-    await this.install(tmp, digest, bytes.byteLength);
+    await this.install(tmp, digest, bytes.byteLength, unsynced);
     return ref;
   }
 
@@ -124,11 +135,14 @@ export class ObjectStore {
     });
     const files: ManifestFile[] = new Array(walked.length);
     let total = 0;
+    // Each object is fsynced before its rename; the shard folders once at the end, before the manifest.
+    const unsynced = new Set<string>();
     await mapLimit(walked, PARALLEL, async (w, i) => {
-      const ref = await this.putFile(w.abs);
+      const ref = await this.storeFile(w.abs, unsynced);
       files[i] = { path: w.rel, digest: ref.digest, size: ref.size, exec: w.exec };
       total += ref.size;
     });
+    for (const d of unsynced) await fsyncDir(d);
     const manifest = await this.putBytes(encodeManifest(files));
     return { digest: manifest.digest, kind: 'dir', size: total };
   }
@@ -211,7 +225,7 @@ export class ObjectStore {
     const manifest = await this.readManifest(ref.digest);
     const tmp = tempPathFor(final);
     try {
-      await this.materialise(manifest, tmp, async (obj, dest) => {
+      await buildTree(manifest.files, tmp, (d) => this.filePath(d), async (obj, dest) => {
         try {
           await link(obj, dest);
         } catch {
@@ -264,46 +278,23 @@ export class ObjectStore {
     const tmp = tempPathFor(dest);
     let old: string | undefined;
     try {
-      await this.materialise(manifest, tmp, async (obj, target, f) => {
+      await buildTree(manifest.files, tmp, (d) => this.filePath(d), async (obj, target, f) => {
         await copyFile(obj, target, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
         await chmod(target, f.exec ? 0o755 : 0o644);
         await fsyncFile(target);
       });
-      if (await exists(dest)) {
+      if (await pathExists(dest)) {
         old = tempPathFor(dest);
         await rename(dest, old);
       }
       await rename(tmp, dest);
     } catch (e) {
       await rm(tmp, { recursive: true, force: true });
-      if (old !== undefined && !(await exists(dest))) await rename(old, dest).catch(() => undefined);
+      if (old !== undefined && !(await pathExists(dest))) await rename(old, dest).catch(() => undefined);
       throw e;
     }
     await fsyncDir(parent);
     if (old !== undefined) await rm(old, { recursive: true, force: true });
-  }
-
-  /** Builds the folder `dir` from a manifest, placing each object with `place`. */
-  private async materialise(
-    manifest: DirManifest,
-    dir: string,
-    place: (obj: string, dest: string, file: ManifestFile) => Promise<void>,
-  ): Promise<void> {
-    await mkdir(dir, { recursive: true });
-    const made = new Set<string>([dir]);
-    for (const f of manifest.files) {
-      const parent = dirname(join(dir, f.path));
-      if (!made.has(parent)) {
-        await mkdir(parent, { recursive: true });
-        made.add(parent);
-      }
-    }
-    await mapLimit(manifest.files, PARALLEL, async (f) => {
-      const obj = this.filePath(f.digest);
-      if (objectSize(obj) !== f.size) throw new Error(`cache object ${f.digest} (${f.path}) is missing or damaged`);
-      await place(obj, join(dir, f.path), f);
-    });
-    for (const d of made) await fsyncDir(d);
   }
 
   private async tempObjectPath(): Promise<string> {
@@ -312,8 +303,11 @@ export class ObjectStore {
     return join(dir, `${process.pid}.${randomBytes(8).toString('hex')}.tmp`);
   }
 
-  /** Renames a finished, fsynced temp object to its digest name (or drops it if already there). */
-  private async install(tmp: string, digest: Digest, size: number): Promise<void> {
+  /**
+   * Renames a finished, fsynced temp object to its digest name (or drops it if
+   * already there), then fsyncs its folder, or adds the folder to `unsynced`.
+   */
+  private async install(tmp: string, digest: Digest, size: number, unsynced: Set<string> | undefined): Promise<void> {
     const dest = this.filePath(digest);
     if (objectSize(dest) === size) {
       await unlink(tmp);
@@ -326,40 +320,7 @@ export class ObjectStore {
       await unlink(tmp).catch(() => undefined);
       throw e;
     }
-    await fsyncDir(dirname(dest));
+    if (unsynced !== undefined) unsynced.add(dirname(dest));
+    else await fsyncDir(dirname(dest));
   }
-}
-
-/** Size of a regular file, or undefined when it is missing or not a file. */
-function objectSize(path: string): number | undefined {
-  const st = statSync(path, { throwIfNoEntry: false });
-  return st?.isFile() ? st.size : undefined;
-}
-
-function isDir(path: string): boolean {
-  return statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
-}
-
-/** A real folder (not a symlink to one), which a rename can't replace with a file. */
-function isRealDir(path: string): boolean {
-  return lstatSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
-}
-
-async function exists(path: string): Promise<boolean> {
-  return lstat(path).then(
-    () => true,
-    () => false,
-  );
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight; rejects with the first failure. */
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<void>): Promise<void> {
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      await fn(items[i]!, i);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
 }
