@@ -48,15 +48,42 @@ function paramEnv(stage: ResolvedStage): Record<string, string> {
   return env;
 }
 
+/**
+ * Stops a stage's process tree when `signal` aborts: SIGTERM to its process
+ * group (a shell's children too), SIGKILL after `graceMs`. Returns a disposer.
+ */
+function killOnAbort(pid: number | undefined, signal: AbortSignal, graceMs: number): () => void {
+  const kill = (sig: NodeJS.Signals): void => {
+    if (pid === undefined) return;
+    try {
+      process.kill(-pid, sig);
+    } catch { /* already gone */ }
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const onAbort = (): void => {
+    kill('SIGTERM');
+    timer = setTimeout(() => kill('SIGKILL'), graceMs);
+    timer.unref();
+  };
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  return () => {
+    signal.removeEventListener('abort', onAbort);
+    clearTimeout(timer);
+  };
+}
+
 /** Runs a command stage in `root` with a shell. */
 export async function runCommand(stage: ResolvedStage, cmd: string, root: string, signal: AbortSignal, emit: EventSink): Promise<RunResult> {
   const { execa } = await import('execa');
   const sub = execa(cmd, {
-    shell: true, cwd: root, reject: false, cancelSignal: signal, forceKillAfterDelay: 3000,
+    shell: true, cwd: root, reject: false, detached: true,
     env: paramEnv(stage), stdin: 'ignore', buffer: false, stripFinalNewline: false,
   });
+  const dispose = killOnAbort(sub.pid, signal, 3000);
   await Promise.all([pipeLines(sub.stdout, stage.name, 'stdout', emit), pipeLines(sub.stderr, stage.name, 'stderr', emit)]);
   const r = await sub;
+  dispose();
   if (signal.aborted) return { ok: false, message: 'interrupted' };
   if (r.failed) {
     const how = r.signal ? `was killed by ${r.signal}` : r.exitCode !== undefined ? `exited with code ${r.exitCode}` : ((r.message ?? 'failed').split('\n')[0] ?? 'failed');
@@ -93,9 +120,10 @@ export async function runModule(
   const jobPath = join(tmp, 'job.json');
   await writeFile(jobPath, JSON.stringify(job));
   const sub = execaNode(WORKER, [jobPath], {
-    cwd: root, reject: false, cancelSignal: signal, forceKillAfterDelay: 5000, ipc: true, serialization: 'json',
+    cwd: root, reject: false, detached: true, ipc: true, serialization: 'json',
     stdin: 'ignore', buffer: false, env: { PIPE_STAGE: stage.name },
   });
+  const dispose = killOnAbort(sub.pid, signal, 5000);
   const metrics: Record<string, number | string> = {};
   const info: Record<string, string> = {};
   let outcome: { ok: true } | { ok: false; message: string } | undefined;
@@ -113,6 +141,7 @@ export async function runModule(
   });
   await Promise.all([pipeLines(sub.stdout, stage.name, 'stdout', emit), pipeLines(sub.stderr, stage.name, 'stderr', emit)]);
   const r = await sub;
+  dispose();
   if (signal.aborted) return { ok: false, message: 'interrupted' };
   if (outcome?.ok === false) return outcome;
   if (!outcome || r.failed) {
