@@ -74,7 +74,7 @@ describe('atomic writes', () => {
   test('a failed write leaves the old file and no temp file', async () => {
     const p = join(dir, 'keep.txt');
     await writeFileAtomic(p, 'old');
-    // A string containing a lone surrogate is fine; an invalid data type makes writeFile throw.
+    // Not a string or bytes: the write fails after the temp file was created.
     await assert.rejects(writeFileAtomic(p, 42 as unknown as string));
     assert.equal(await readFile(p, 'utf8'), 'old');
     assert.deepEqual((await readdir(dir)).filter((n) => n.includes('keep')), ['keep.txt']);

@@ -112,7 +112,7 @@ describe('ObjectStore files', () => {
 });
 
 describe('ObjectStore folders', () => {
-  const tree = { 'b.txt': 'bee', 'a/x.txt': 'ex', 'a/y.txt': 'why', 'a.txt': 'bee', 'run.sh': '#!/bin/sh\n' };
+  const tree = { 'b.txt': 'bee', 'a/x.txt': 'ex', 'a/y.txt': 'why', 'a.txt': 'bee', 'a0': '0', 'a-b/c': 'c', 'run.sh': '#!/bin/sh\n' };
 
   test('putDir stores each file once plus a canonical manifest', async () => {
     const store = new ObjectStore(join(dir, 'd1'));
@@ -121,16 +121,17 @@ describe('ObjectStore folders', () => {
     await chmod(join(src, 'run.sh'), 0o755);
     const ref = await store.putDir(src);
     const m = await store.readManifest(ref.digest);
-    assert.deepEqual(m.files.map((f) => f.path), ['a.txt', 'a/x.txt', 'a/y.txt', 'b.txt', 'run.sh']);
-    assert.deepEqual(m.files.map((f) => f.exec), [false, false, false, false, true]);
+    // Code-unit order of whole paths: '-' < '.' < '/' < '0'.
+    assert.deepEqual(m.files.map((f) => f.path), ['a-b/c', 'a.txt', 'a/x.txt', 'a/y.txt', 'a0', 'b.txt', 'run.sh']);
+    assert.deepEqual(m.files.map((f) => f.exec), [false, false, false, false, false, false, true]);
     assert.equal(ref.kind, 'dir');
-    assert.equal(ref.size, 3 + 2 + 3 + 3 + 10);
+    assert.equal(ref.size, 1 + 3 + 2 + 3 + 1 + 3 + 10);
     const manifestBytes = await readFile(store.filePath(ref.digest), 'utf8');
     assert.equal(manifestBytes, encodeManifestGeneric(m.files));
     assert.equal(ref.digest, hashBytes(manifestBytes));
-    // 4 distinct contents + the manifest ('bee' is shared).
+    // 6 distinct contents + the manifest ('bee' is shared).
     const objects = (await listTree(join(dir, 'd1', 'objects'))).filter((p) => !p.endsWith('/'));
-    assert.equal(objects.length, 5);
+    assert.equal(objects.length, 7);
     assert.ok(await store.has(ref));
     assert.ok(await store.verify(ref));
   });
@@ -185,7 +186,7 @@ describe('ObjectStore folders', () => {
     const ref = await store.putDir(src);
     const v = await store.view(ref);
     assert.equal(v, join(dir, 'd5', 'views', ref.digest.slice(7)));
-    assert.deepEqual(await listTree(v), ['a.txt', 'a/', 'a/x.txt', 'a/y.txt', 'b.txt', 'run.sh']);
+    assert.deepEqual(await listTree(v), ['a-b/', 'a-b/c', 'a.txt', 'a/', 'a/x.txt', 'a/y.txt', 'a0', 'b.txt', 'run.sh']);
     assert.equal(await readFile(join(v, 'a', 'y.txt'), 'utf8'), 'why');
     assert.equal((await stat(join(v, 'b.txt'))).mode & 0o222, 0);
     assert.equal(await store.view(ref), v);
@@ -201,7 +202,7 @@ describe('ObjectStore folders', () => {
     const dest = join(dir, 'ws6', 'out');
     await makeTree(dest, { 'stale.txt': 'old', 'a/x.txt': 'old x', 'z/deep.txt': 'z' });
     await store.restore(ref, dest);
-    assert.deepEqual(await listTree(dest), ['a.txt', 'a/', 'a/x.txt', 'a/y.txt', 'b.txt', 'run.sh']);
+    assert.deepEqual(await listTree(dest), ['a-b/', 'a-b/c', 'a.txt', 'a/', 'a/x.txt', 'a/y.txt', 'a0', 'b.txt', 'run.sh']);
     assert.equal(await readFile(join(dest, 'a', 'x.txt'), 'utf8'), 'ex');
     assert.equal((await stat(join(dest, 'b.txt'))).mode & 0o777, 0o644);
     assert.equal((await stat(join(dest, 'run.sh'))).mode & 0o777, 0o755);
