@@ -17,8 +17,9 @@ import type { ObjectKind } from './store.js';
 
 /** Numbers per file in {@link TreeRecord.nums}. */
 export const NUMS = 5;
-/** Flag bits in the 5th number. */
+/** Flag bit in the 5th number: the digest may be reused while the stat matches (not racy). */
 export const TRUSTED = 1;
+/** Flag bit in the 5th number: the file has an execute bit. */
 export const EXEC = 2;
 
 const MAGIC = 'PIPEFS3\n';
