@@ -27,7 +27,7 @@ Options:
                         for this command; repeatable; VALUE is read as YAML (3, true, [1,2])
       --force           run: re-run the named stages (or all) and what is downstream, even if fresh
   -n, --dry-run         run: say what would run, run nothing
-  -j, --jobs N          run/watch: stages run at once (default: number of cores, ${cpus().length} here)
+  -j, --jobs N          run/watch: stages run at once (default: the number of CPU cores)
       --no-wait         run: fail at once if another pipe run holds this project
       --format FMT      dag: text | mermaid | dot (default: text)
       --json            print one JSON document on stdout (human text goes to stderr)

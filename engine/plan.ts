@@ -28,7 +28,8 @@ export async function planStages(graph: Graph, env: PlanEnv, names: readonly str
     });
     let d: Decision;
     if (pending.length > 0) {
-      d = { action: 'blocked', why: pending.map((n) => `needs "${n}", which ${decided.get(n)?.action === 'run' ? 'will run' : 'cannot be decided yet'}`) };
+      const which = (a: Decision['action'] | undefined): string => (a === 'run' ? 'will run' : a === 'blocked' ? 'is stale' : 'cannot run');
+      d = { action: 'blocked', why: pending.map((n) => `needs "${n}", which ${which(decided.get(n)?.action)}`) };
     } else {
       const upstream = new Map<string, Outputs>();
       for (const n of stage.needs) {
