@@ -83,7 +83,9 @@ export function loadConfig(file: string, overrides: readonly Override[] = []): R
 /** Validates pipeline text; `file` is used for messages only. */
 export function parseConfig(file: string, text: string, overrides: readonly Override[] = []): Result<PipelineConfig, readonly Diagnostic[]> {
   const index = new LineIndex(text);
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  // `${name}` would open a YAML flow map inside [ ] or { }: hide its braces behind
+  // same-length private-use characters so positions stay exact, and restore them after.
+  const doc = parseDocument(text.replace(REF, (_m, name: string) => `$${OPEN}${name}${CLOSE}`), { prettyErrors: false, uniqueKeys: true });
   const at = (start: number, end: number): Location => locate(file, index, start, end);
   const where = (path: readonly (string | number)[], key = false): Location | undefined => nodeLocation(doc, path, key, at);
 
@@ -95,7 +97,7 @@ export function parseConfig(file: string, text: string, overrides: readonly Over
     if (/[[{].*\$\{/.test(line)) message += ' (hint: inside [ ] or { }, quote strings that contain ${...})';
     return fail([{ message: `invalid YAML: ${message}`, location: at(e.pos[0], e.pos[1]) }]);
   }
-  const raw: unknown = doc.toJS();
+  const raw: unknown = unhide(doc.toJS());
   if (raw === null || raw === undefined) {
     return fail([{ message: `${basename(file)} is empty: expected a map with a "stages" key`, location: at(0, 1) }]);
   }
@@ -158,6 +160,19 @@ export function parseConfig(file: string, text: string, overrides: readonly Over
 export function byPlace(ds: readonly Diagnostic[]): Diagnostic[] {
   const rank = (d: Diagnostic): number => (d.location ? d.location.line * 10000 + d.location.column : -1);
   return [...ds].sort((a, b) => rank(a) - rank(b));
+}
+
+const REF = /\$\{([A-Za-z_][\w.-]*)\}/g;
+const OPEN = '\uE000';
+const CLOSE = '\uE001';
+const HIDDEN = /\$\uE000([^\uE001]*)\uE001/g;
+
+/** Puts back the `${name}` references hidden before parsing. */
+function unhide(v: unknown): unknown {
+  if (typeof v === 'string') return v.replace(HIDDEN, (_m, name: string) => `\${${name}}`);
+  if (Array.isArray(v)) return v.map(unhide);
+  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [unhide(k) as string, unhide(x)]));
+  return v;
 }
 
 /** Sets `path` in `target`; with `create` false, only an existing key may be replaced. */
