@@ -40,6 +40,7 @@ if (stale) {
     process.stderr.write('pipe: sources changed since the last build; compiling...\n');
     const r = spawnSync(process.execPath, [tsc, '-p', root], { stdio: ['ignore', 'inherit', 'inherit'] });
     if (r.status !== 0 && !existsSync(join(root, 'dist', 'engine', 'main.js'))) process.exit(2);
+    spawnSync(process.execPath, [join(root, 'dist', 'engine', 'schema-compile.js')], { stdio: 'inherit' });
   } else if (!existsSync(join(root, 'dist', 'engine', 'main.js'))) {
     process.stderr.write('pipe: not built and TypeScript is not installed: run `npm install`\n');
     process.exit(2);

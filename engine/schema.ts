@@ -30,8 +30,13 @@ export function pipelineSchema(): typeof schemaJson & object {
 function validator(): Validate {
   if (compiled) return compiled;
   const require = createRequire(import.meta.url);
-  const Ajv = require('ajv') as new (opts: object) => { compile(s: object): Validate };
-  compiled = new Ajv({ allErrors: true, strict: false }).compile(pipelineSchema());
+  try {
+    // Precompiled by `npm run build` (engine/schema-compile.ts).
+    compiled = require('./pipeline-validate.cjs') as Validate;
+  } catch {
+    const Ajv = require('ajv') as new (opts: object) => { compile(s: object): Validate };
+    compiled = new Ajv({ allErrors: true, strict: false }).compile(pipelineSchema());
+  }
   return compiled;
 }
 
