@@ -7,7 +7,8 @@
  * Params (defaults are the small default-pipeline sizes; the reference is
  * base_filters 32, depth 4, epochs 50, batch_size 64, lr 1e-3, patience 20):
  * backend, base_filters, depth, epochs, batch_size, lr, patience, augment,
- * shift (pixels, with augment), normalise, seed.
+ * shift (pixels, with augment), normalise, output_prior (initial mean output
+ * probability via the output bias; 0.5 = the reference's zero bias), seed.
  */
 import { defineStage } from '../engine/stage-api.js';
 import type { StageContext } from '../engine/stage-api.js';
@@ -16,7 +17,7 @@ import { backendParam, boolParam, numParam } from './models/params.js';
 /** Default params of train-seg (the default-pipeline sizes). */
 export const TRAIN_SEG_DEFAULTS = {
   base_filters: 8, depth: 3, epochs: 12, batch_size: 16, lr: 1e-3, patience: 5,
-  augment: false, shift: 4, normalise: true, seed: 1,
+  augment: false, shift: 4, normalise: true, output_prior: 0.02, seed: 1,
 } as const;
 
 function readParams(ctx: StageContext) {
@@ -33,6 +34,7 @@ function readParams(ctx: StageContext) {
     augment: boolParam(p, 'augment', d.augment),
     shift: numParam(p, 'shift', d.shift, { int: true, min: 0 }),
     normalise: boolParam(p, 'normalise', d.normalise),
+    outputPrior: numParam(p, 'output_prior', d.output_prior, { min: 0, exclusiveMin: true, max: 0.999 }),
     seed: numParam(p, 'seed', d.seed, { int: true }),
   };
 }
@@ -67,7 +69,9 @@ async function run(ctx: StageContext): Promise<void> {
   const set = (index: readonly number[]) => ({
     x: ds.trainImages, y: ds.trainMasks, h: ds.h, w: ds.w, yPerSample: ds.h * ds.w, index,
   });
-  const model = buildUnet(tf, { inputShape: [ds.h, ds.w, 1], baseFilters: o.baseFilters, depth: o.depth, seed: o.seed });
+  const model = buildUnet(tf, { inputShape: [ds.h, ds.w, 1], baseFilters: o.baseFilters, depth: o.depth, seed: o.seed,
+    outputPrior: o.outputPrior,
+  });
   try {
     const params = model.countParams();
     ctx.log(`U-Net ${ds.h}x${ds.w}, base ${o.baseFilters}, depth ${o.depth}: ${params} params; ` +

@@ -41,6 +41,13 @@ export interface UnetOptions {
   readonly depth: number;
   /** Seed of every kernel initializer (default 1). */
   readonly seed?: number;
+  /**
+   * Initial mean output probability, set through the output bias
+   * `log(p / (1 - p))` (default 0.5, bias 0 as in the reference). A small
+   * prior such as 0.02 (nerve pixels are rare) starts the net from an almost
+   * empty mask, which makes the dice loss learn much faster in short runs.
+   */
+  readonly outputPrior?: number;
   /** Batch-norm momentum of the moving statistics (default 0.9; Keras uses 0.99, slow for short runs). */
   readonly bnMomentum?: number;
 }
@@ -65,6 +72,8 @@ export function buildUnet(tf: Tf, opts: UnetOptions): LayersModel {
   if (h % k !== 0 || w % k !== 0) {
     throw new Error(`image size ${h}x${w} must be divisible by 2^depth = ${k}`);
   }
+  const prior = opts.outputPrior ?? 0.5;
+  if (!(prior > 0 && prior < 1)) throw new Error(`output prior must be in (0, 1), got ${prior}`);
   const seeds = seedStream(opts.seed ?? 1);
   const heNormal = () => tf.initializers.heNormal({ seed: seeds.next() });
 
@@ -121,6 +130,7 @@ export function buildUnet(tf: Tf, opts: UnetOptions): LayersModel {
     .conv2d({
       name: 'mask', filters: 1, kernelSize: 1, activation: 'sigmoid',
       kernelInitializer: tf.initializers.glorotUniform({ seed: seeds.next() }),
+      biasInitializer: tf.initializers.constant({ value: Math.log(prior / (1 - prior)) }),
     })
     .apply(x) as SymbolicTensor;
   return tf.model({ name: 'inception_unet', inputs: input, outputs: out });
