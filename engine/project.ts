@@ -3,14 +3,14 @@
  * cache, the file-hash state and the lock that planning and running read.
  *
  *   <root>/pipeline.yaml      the pipeline (--file to choose another)
- *   <root>/pipe.lock          the lock (beside the pipeline file)
+ *   <root>/pipe.lock          the lock of pipeline.yaml (X.yaml has X.lock)
  *   <root>/.pipe/cache/       objects/, runs/, views/
  *   <root>/.pipe/state/files  the file-hash state
  *   <root>/.pipe/tmp/         stage work folders
  *   <root>/.pipe/run.lock     held by the running `pipe run`
  */
 import { mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { FileState } from '../cache/file-state.js';
 import { RunCache } from '../cache/run-cache.js';
 import { ObjectStore } from '../cache/store.js';
@@ -32,7 +32,10 @@ export interface Project {
 /** Where a project keeps its things, from the pipeline file's path. */
 export function projectPaths(file: string): { root: string; lockPath: string; dotDir: string } {
   const root = dirname(resolve(file));
-  return { root, lockPath: join(root, 'pipe.lock'), dotDir: join(root, '.pipe') };
+  // pipeline.yaml -> pipe.lock; another pipeline file gets its own lock (pipeline.kaggle.yaml -> pipeline.kaggle.lock).
+  const name = basename(file);
+  const lock = name === 'pipeline.yaml' ? 'pipe.lock' : `${name.replace(/\.ya?ml$/i, '')}.lock`;
+  return { root, lockPath: join(root, lock), dotDir: join(root, '.pipe') };
 }
 
 /** Loads and checks the pipeline and opens the cache; never writes anything. */
