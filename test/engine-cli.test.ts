@@ -73,6 +73,15 @@ describe('the command line', () => {
     assert.equal(rig.read('report.txt'), '3\n');
   });
 
+  test('another pipeline file in the same folder keeps its own lock', async () => {
+    rig.write({ 'other.yaml': 'stages:\n  solo:\n    cmd: echo solo > solo.txt\n    outs: [solo.txt]\n' });
+    const before = rig.read('pipe.lock');
+    const r = await rig.run('run', '-f', 'other.yaml');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(rig.read('other.lock'), /solo:/);
+    assert.equal(rig.read('pipe.lock'), before);
+  });
+
   test('--version prints the package version', async () => {
     const r = await rig.run('--version');
     const pkg = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8'));
