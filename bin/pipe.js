@@ -40,10 +40,13 @@ if (stale) {
     process.stderr.write('pipe: sources changed since the last build; compiling...\n');
     const r = spawnSync(process.execPath, [tsc, '-p', root], { stdio: ['ignore', 'inherit', 'inherit'] });
     if (r.status !== 0 && !existsSync(join(root, 'dist', 'engine', 'main.js'))) process.exit(2);
-    spawnSync(process.execPath, [join(root, 'dist', 'engine', 'schema-compile.js')], { stdio: 'inherit' });
+    spawnSync(process.execPath, [join(root, 'dist', 'engine', 'build.js')], { stdio: 'inherit' });
   } else if (!existsSync(join(root, 'dist', 'engine', 'main.js'))) {
     process.stderr.write('pipe: not built and TypeScript is not installed: run `npm install`\n');
     process.exit(2);
   }
 }
-await import('../dist/engine/main.js');
+// The bundle (npm run build) starts faster; it is current when the build step ran after tsc.
+const bundle = join(root, 'dist', 'engine', 'pipe-cli.js');
+const useBundle = existsSync(bundle) && statSync(bundle).mtimeMs >= statSync(join(root, 'dist', 'engine', 'main.js')).mtimeMs;
+await import(useBundle ? '../dist/engine/pipe-cli.js' : '../dist/engine/main.js');

@@ -117,10 +117,13 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
     // Work folders of runs that were killed: nobody else can be using them now.
     await rm(join(p.dotDir, 'tmp'), { recursive: true, force: true });
     ensureDotDir(p);
-    // Re-open under the lock: another run may have finished since we planned.
-    const reopened = await openProject(env.file, env.overrides, env.registry);
-    if (!reopened.ok) return report(env, reopened.error);
-    const q = reopened.value;
+    // Another run may have changed the lock and cache while we waited: re-open.
+    let q = p;
+    if (held.waited) {
+      const reopened = await openProject(env.file, env.overrides, env.registry);
+      if (!reopened.ok) return report(env, reopened.error);
+      q = reopened.value;
+    }
     const lock = new LockWriter(q.lockPath, { version: 1, stages: q.env.lock }, q.graph.order);
     await lock.prune(new Set(q.graph.order));
     const log = textLogger(human);

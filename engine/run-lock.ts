@@ -41,7 +41,7 @@ export interface HeldLock {
 export async function acquireRunLock(
   path: string,
   opts: { wait: boolean; onWait?: (who: string) => void; signal?: AbortSignal },
-): Promise<{ ok: true; lock: HeldLock } | { ok: false; message: string }> {
+): Promise<{ ok: true; lock: HeldLock; waited: boolean } | { ok: false; message: string }> {
   let told = false;
   for (;;) {
     try {
@@ -52,6 +52,7 @@ export async function acquireRunLock(
       let released = false;
       return {
         ok: true,
+        waited: told,
         lock: {
           async release() {
             if (released) return;

@@ -31,7 +31,7 @@ function validator(): Validate {
   if (compiled) return compiled;
   const require = createRequire(import.meta.url);
   try {
-    // Precompiled by `npm run build` (engine/schema-compile.ts).
+    // Precompiled by `npm run build` (engine/build.ts).
     compiled = require('./pipeline-validate.cjs') as Validate;
   } catch {
     const Ajv = require('ajv') as new (opts: object) => { compile(s: object): Validate };
