@@ -25,7 +25,7 @@ export interface TfHandle {
   tf: typeof import('@tensorflow/tfjs');
   /** The backend in use. */
   backend: BackendName;
-  /** Compute threads the backend uses (1 for wasm in Node and for cpu). */
+  /** Compute threads the backend uses (wasm: see {@link LoadTfOptions.threads}; cpu: 1). */
   threads: number;
   /** Package versions, e.g. `{ 'tfjs-core': '4.22.0', 'tfjs-backend-wasm': '4.22.0' }`. */
   versions: Record<string, string>;
@@ -35,6 +35,32 @@ export interface TfHandle {
 export interface LoadTfOptions {
   /** Register our fast wasm kernels (default true). Only read on the first load. */
   customKernels?: boolean;
+  /**
+   * Threads for the wasm backend (default: env `PIPE_THREADS`, else the number
+   * of cores; capped at 8; 1 = the single-threaded build). Only read on the
+   * first wasm load: the module's thread pool is fixed for the process.
+   */
+  threads?: number;
+}
+
+/**
+ * The wasm thread count {@link loadTf} uses: `requested`, else env
+ * `PIPE_THREADS` (a positive integer; anything else is an Error naming it),
+ * else the number of cores.
+ */
+export async function resolveThreads(requested?: number): Promise<number> {
+  if (requested !== undefined) {
+    if (!Number.isInteger(requested) || requested < 1) throw new Error(`threads must be a positive integer, got ${requested}`);
+    return requested;
+  }
+  const env = process.env['PIPE_THREADS'];
+  if (env !== undefined && env !== '') {
+    const n = Number(env);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`PIPE_THREADS must be a positive integer, got '${env}'`);
+    return n;
+  }
+  const os = await import('node:os');
+  return os.availableParallelism();
 }
 
 const PACKAGES: Record<BackendName, string> = {
@@ -118,10 +144,23 @@ async function activate(tf: TfHandle['tf'], name: BackendName, options: LoadTfOp
       const { registerWasmKernels } = await import('./backend/register.js');
       versions['custom-kernels'] = String(registerWasmKernels(tf).length);
     }
+    const { prepareWasmThreads, unrefWasmThreads } = await import('./backend/wasm-threads.js');
+    const restore = prepareWasmThreads(tf, wasm, await resolveThreads(options.threads));
+    try {
+      await setAndCheck(tf, name);
+    } finally {
+      restore();
+    }
+    unrefWasmThreads(tf.backend());
+  } else {
+    await setAndCheck(tf, name);
   }
+  if (name === 'wasm') threads = Math.max(1, (await import('@tensorflow/tfjs-backend-wasm')).getThreadsCount());
+  return { tf, backend: name, threads, versions };
+}
+
+async function setAndCheck(tf: TfHandle['tf'], name: BackendName): Promise<void> {
   const ok = await tf.setBackend(TF_NAMES[name]);
   if (!ok || tf.getBackend() !== TF_NAMES[name]) throw new Error(`tf.setBackend('${TF_NAMES[name]}') failed`);
   await tf.ready();
-  if (name === 'wasm') threads = (await import('@tensorflow/tfjs-backend-wasm')).getThreadsCount();
-  return { tf, backend: name, threads, versions };
 }
