@@ -4,7 +4,10 @@
  * python3-torch, installed here when missing; never a project dependency),
  * same shapes, same thread count.
  *
- *   node dist/bench/train-throughput.js [--backend wasm] [--steps 5] [--rounds 2]
+ *   node dist/bench/train-throughput.js [--backend wasm] [--threads N] [--steps 5] [--rounds 2]
+ *
+ * `--threads` sets our wasm threads (default: env PIPE_THREADS, else the core
+ * count); PyTorch gets the same number unless `--torch-threads` says otherwise.
  *
  * Each round times every config in TF.js, then every config in PyTorch (rounds
  * alternate so that load from other processes hits both); the figure is the
@@ -22,20 +25,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadTf } from '../stages/backend.js';
 import type { BackendPref } from '../stages/backend.js';
-import { createAdam } from '../stages/backend/adam.js';
-import { buildClassifier } from '../stages/models/classifier.js';
-import { buildUnet } from '../stages/models/unet.js';
-
-/** One model shape to time (mirrored in bench/torch_models.py). */
-type Config =
-  | { name: string; kind: 'unet'; h: number; w: number; base: number; depth: number; batch: number }
-  | { name: string; kind: 'classifier'; size: number; widths: number[]; blocks: number; batch: number };
-
-const CONFIGS: Config[] = [
-  { name: 'unet-reference', kind: 'unet', h: 64, w: 80, base: 16, depth: 4, batch: 8 },
-  { name: 'unet-default', kind: 'unet', h: 80, w: 112, base: 8, depth: 3, batch: 16 },
-  { name: 'classifier-default', kind: 'classifier', size: 128, widths: [8, 16, 32], blocks: 1, batch: 32 },
-];
+import { CONFIGS, makeStep } from './train-throughput-models.js';
+import type { Config } from './train-throughput-models.js';
 
 interface Timing { train: number[]; infer: number[] }
 
@@ -45,28 +36,8 @@ const median = (xs: number[]): number => {
 };
 
 async function timeOurs(tf: Awaited<ReturnType<typeof loadTf>>['tf'], c: Config, steps: number, into: Timing): Promise<void> {
-  const model = c.kind === 'unet'
-    ? buildUnet(tf, { inputShape: [c.h, c.w, 1], baseFilters: c.base, depth: c.depth, seed: 1 })
-    : buildClassifier(tf, { inputShape: [c.size, c.size, 1], widths: c.widths, blocks: c.blocks, seed: 1 });
-  const shape: [number, number, number, number] = c.kind === 'unet' ? [c.batch, c.h, c.w, 1] : [c.batch, c.size, c.size, 1];
-  const x = tf.randomUniform(shape, 0, 1, 'float32', 1);
-  const y = c.kind === 'unet' ? tf.randomUniform(shape, 0, 1, 'float32', 2).round() : tf.randomUniform([c.batch, 1], 0, 1, 'float32', 2).round();
-  const opt = createAdam(tf, 1e-3);
-  const loss = (p: typeof x): typeof x => {
-    if (c.kind === 'unet') {
-      const inter = tf.sum(tf.mul(p, y));
-      return tf.neg(tf.div(tf.add(tf.mul(2, inter), 1), tf.add(tf.add(tf.sum(p), tf.sum(y)), 1)));
-    }
-    const q = tf.clipByValue(p, 1e-7, 1 - 1e-7);
-    const pt = tf.where(tf.greater(y, 0.5), q, tf.sub(1, q));
-    const a = tf.where(tf.greater(y, 0.5), tf.fill(q.shape, 0.9), tf.fill(q.shape, 0.1));
-    return tf.mean(tf.mul(tf.neg(a), tf.mul(tf.pow(tf.sub(1, pt), 7), tf.log(pt))));
-  };
-  const step = () => tf.tidy(() => {
-    opt.minimize(() => loss(model.apply(x, { training: true }) as typeof x) as never, true)?.dataSync();
-  });
-  const infer = () => tf.tidy(() => { (model.predict(x) as typeof x).dataSync(); });
-  for (const [f, out] of [[step, into.train], [infer, into.infer]] as const) {
+  const s = makeStep(tf, c);
+  for (const [f, out] of [[s.train, into.train], [s.infer, into.infer]] as const) {
     f();
     for (let i = 0; i < steps; i++) {
       const t = performance.now();
@@ -74,9 +45,7 @@ async function timeOurs(tf: Awaited<ReturnType<typeof loadTf>>['tf'], c: Config,
       out.push(performance.now() - t);
     }
   }
-  opt.dispose();
-  model.dispose();
-  tf.dispose([x, y]);
+  s.dispose();
 }
 
 /** Makes sure `/usr/bin/python3 -c "import torch"` works, installing python3-torch with apt if needed. */
@@ -99,10 +68,11 @@ function timeTorch(threads: number, steps: number): { torch: string; results: Re
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: {
     backend: { type: 'string', default: 'auto' }, steps: { type: 'string', default: '5' },
-    rounds: { type: 'string', default: '2' }, 'torch-threads': { type: 'string' },
+    rounds: { type: 'string', default: '2' }, threads: { type: 'string' }, 'torch-threads': { type: 'string' },
   } });
   const steps = Number(values.steps), rounds = Number(values.rounds);
-  const h = await loadTf(values.backend as BackendPref, (m) => console.log(m));
+  const ourThreads = values.threads === undefined ? undefined : Number(values.threads);
+  const h = await loadTf(values.backend as BackendPref, (m) => console.log(m), { threads: ourThreads });
   const threads = Number(values['torch-threads'] ?? h.threads);
   ensureTorch(console.log);
   const ours = new Map(CONFIGS.map((c) => [c.name, { train: [], infer: [] } as Timing]));
@@ -117,7 +87,7 @@ async function main(): Promise<void> {
       theirs.get(c.name)!.infer.push(t.results[c.name]!.infer_ms);
     }
   }
-  console.log(`tfjs ${h.backend} (${h.threads} thread) vs PyTorch ${torchVersion} (${threads} thread); ms per batch, median`);
+  console.log(`tfjs ${h.backend} (${h.threads} threads) vs PyTorch ${torchVersion} (${threads} threads); ms per batch, median`);
   const ratios: Record<string, { train: number; infer: number }> = {};
   for (const c of CONFIGS) {
     const o = ours.get(c.name)!, p = theirs.get(c.name)!;

@@ -134,3 +134,46 @@ test('wasm max-pool gradient, concat, split, tile, identity and fused conv equal
   assert.deepEqual(failures, []);
   assert.equal(tf.memory().numTensors, tensors);
 });
+
+/**
+ * Training-mode batch norm as tfjs-layers runs it (moments, then batchNorm),
+ * on 4-D and 2-D inputs (stock TF.js cannot
+ * differentiate batchNorm without a scale: it saves the missing input): output and the gradients of
+ * x, gamma and beta, plus the Mean and Square gradients on their own.
+ */
+function computeBatchNorm(tf: Tf): Arrays {
+  return tf.tidy(() => {
+    const outs: Array<import('@tensorflow/tfjs').Tensor> = [];
+    for (const shape of [[N, H, W, CO], [N, 7, 5, 16], [6, 5]] as const) {
+      const n = shape.reduce((a, b) => a * b, 1), c = shape[shape.length - 1]!;
+      const x = tf.tensor(rand(n, 20 + c).map((v) => 3 * v + 1), [...shape]);
+      const gamma = tf.tensor1d(rand(c, 21)), beta = tf.tensor1d(rand(c, 22));
+      const r = tf.tensor(rand(n, 23), [...shape]);
+      const axes = shape.map((_, i) => i).slice(0, -1);
+      const f = (a: typeof x, g: typeof x, b: typeof x) => {
+        const { mean, variance } = tf.moments(a, axes);
+        return tf.sum(tf.mul(tf.batchNorm(a, mean, variance, b, g, 1e-3), r));
+      };
+      outs.push(f(x, gamma, beta), ...tf.grads(f as never)([x, gamma, beta] as never));
+      outs.push(tf.grad((a) => tf.sum(tf.mul(tf.mean(a as typeof x, axes), gamma)))(x));
+      outs.push(tf.grad((a) => tf.sum(tf.mul(tf.square(a as typeof x), r)))(x));
+    }
+    return outs.map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+test('wasm batch-norm, mean and square gradients equal cpu to 1e-4 relative', async () => {
+  const { tf } = await loadTf('cpu');
+  const expected = computeBatchNorm(tf);
+  await loadTf('wasm');
+  const tensors = tf.memory().numTensors;
+  const got = computeBatchNorm(tf);
+  assert.equal(got.length, 18);
+  const failures = got.map((g, i) => [i, maxRelDiff(g, expected[i]!)] as const).filter(([, d]) => !(d <= 1e-4));
+  assert.deepEqual(failures, []);
+  assert.equal(tf.memory().numTensors, tensors);
+  // The fused kernels really ran (a regression to the stock gradients would pass the comparison).
+  const profile = await tf.profile(() => { computeBatchNorm(tf); });
+  const names = new Set(profile.kernels.map((k) => k.name));
+  for (const k of ['PipeBatchNormGrad', 'PipeBroadcastRows', 'PipeSquareGrad']) assert.ok(names.has(k), `${k} not used`);
+});

@@ -5,7 +5,9 @@
  *
  * Registered (wasm only): Conv2D and FusedConv2D ('same' as explicit pads),
  * Conv2DBackpropInput, Conv2DBackpropFilter, Concat, SplitV, Tile, Identity
- * (zero-copy), MaxPoolGrad, and PipeAdam (the fused update of `createAdam`).
+ * (zero-copy), MaxPoolGrad, and PipeAdam (the fused update of `createAdam`);
+ * plus fused gradients for training-mode batch norm (FusedBatchNorm, Mean,
+ * Square: see batch-norm-grad.ts), which fall back to the stock ones off wasm.
  */
 import type { TfHandle } from '../backend.js';
 import { conv2dBackpropFilterKernel } from './conv-backprop-filter.js';
@@ -14,6 +16,7 @@ import { explicitSamePadKernel } from './conv-same-pad.js';
 import { concatKernel, identityKernel, splitKernel, tileKernel } from './copy-kernels.js';
 import { maxPoolGradKernel } from './pool-grad.js';
 import { ADAM_KERNEL, adamKernel } from './adam.js';
+import { registerBatchNormGrads } from './batch-norm-grad.js';
 import type { Info, KernelArgs } from './wasm-util.js';
 
 let registered: string[] | undefined;
@@ -47,6 +50,7 @@ export function registerWasmKernels(tf: TfHandle['tf']): string[] {
   replace('MaxPoolGrad', (stock) => maxPoolGradKernel(tf, stock));
   tf.registerKernel({ kernelName: ADAM_KERNEL, backendName: 'wasm', kernelFunc: adamKernel(tf) as never });
   names.push(ADAM_KERNEL);
+  names.push(...registerBatchNormGrads(tf));
   registered = names;
   return names;
 }
