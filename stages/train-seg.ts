@@ -17,7 +17,7 @@ import { backendParam, boolParam, numParam } from './models/params.js';
 /** Default params of train-seg (the default-pipeline sizes). */
 export const TRAIN_SEG_DEFAULTS = {
   base_filters: 8, depth: 3, epochs: 12, batch_size: 16, lr: 1e-3, patience: 5,
-  augment: false, shift: 4, normalise: true, output_prior: 0.02, seed: 1,
+  augment: false, shift: 4, normalise: true, output_prior: 0.5, seed: 1,
 } as const;
 
 function readParams(ctx: StageContext) {
