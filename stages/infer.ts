@@ -8,13 +8,14 @@
  * ```
  *
  * Each model's input normalisation comes from its own facts, so infer sees
- * exactly what training saw. Params: backend, batch_size, mask_threshold
+ * exactly what training saw. Params: backend, threads (wasm threads, 0 =
+ * default), batch_size, mask_threshold
  * (default 0.3), crop_size (0 = the classifier's input size; any other value
  * must equal it).
  */
 import { defineStage } from '../engine/stage-api.js';
 import type { StageContext } from '../engine/stage-api.js';
-import { backendParam, numParam } from './models/params.js';
+import { backendParam, threadsOption, numParam } from './models/params.js';
 
 /** Default params of infer. */
 export const INFER_DEFAULTS = { batch_size: 32, mask_threshold: 0.3, crop_size: 0 } as const;
@@ -37,7 +38,7 @@ async function run(ctx: StageContext): Promise<void> {
   const { maskCrop } = await import('./crops.js');
   const { writeTensors } = await import('../cache/tensors.js');
 
-  const h = await loadTf(backend, (m) => ctx.log(m));
+  const h = await loadTf(backend, (m) => ctx.log(m), threadsOption(ctx.params));
   const tf = h.tf;
   ctx.info('backend', h.backend);
   const ds = await readDataset(dataset);

@@ -4,6 +4,7 @@
  *
  * Params (reference: gamma 7, alpha 0.9, lr 1e-5, batch_size 32, epochs 5 on
  * ImageNet ResNet50 weights; from scratch a higher lr is needed): backend,
+ * threads (wasm threads, 0 = default),
  * gamma, alpha, lr, batch_size, epochs, patience, widths, blocks, augment,
  * normalise, pretrained (workspace path of a model-io file whose weights are
  * copied into the layers of the same name and shape; '' = none), seed.
@@ -11,7 +12,7 @@
 import { resolve } from 'node:path';
 import { defineStage } from '../engine/stage-api.js';
 import type { StageContext } from '../engine/stage-api.js';
-import { backendParam, boolParam, intListParam, numParam, strParam } from './models/params.js';
+import { backendParam, threadsOption, boolParam, intListParam, numParam, strParam } from './models/params.js';
 
 /** Default params of train-cls (the default-pipeline sizes). */
 export const TRAIN_CLS_DEFAULTS = {
@@ -54,7 +55,7 @@ async function run(ctx: StageContext): Promise<void> {
   const { readModelFile, saveModel, setWeightsByName } = await import('./models/model-io.js');
   const { reportEpoch, metric } = await import('./models/report.js');
 
-  const h = await loadTf(o.backend, (m) => ctx.log(m));
+  const h = await loadTf(o.backend, (m) => ctx.log(m), threadsOption(ctx.params));
   const tf = h.tf;
   ctx.info('backend', h.backend);
   const crops = await readCrops(cropsPath);

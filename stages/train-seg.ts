@@ -6,13 +6,14 @@
  *
  * Params (defaults are the small default-pipeline sizes; the reference is
  * base_filters 32, depth 4, epochs 50, batch_size 64, lr 1e-3, patience 20):
- * backend, base_filters, depth, epochs, batch_size, lr, patience, augment,
+ * backend, threads (wasm threads, 0 = default), base_filters, depth, epochs,
+ * batch_size, lr, patience, augment,
  * shift (pixels, with augment), normalise, output_prior (initial mean output
  * probability via the output bias; 0.5 = the reference's zero bias), seed.
  */
 import { defineStage } from '../engine/stage-api.js';
 import type { StageContext } from '../engine/stage-api.js';
-import { backendParam, boolParam, numParam } from './models/params.js';
+import { backendParam, threadsOption, boolParam, numParam } from './models/params.js';
 
 /** Default params of train-seg (the default-pipeline sizes). */
 export const TRAIN_SEG_DEFAULTS = {
@@ -56,7 +57,7 @@ async function run(ctx: StageContext): Promise<void> {
   const { saveModel } = await import('./models/model-io.js');
   const { reportEpoch, metric } = await import('./models/report.js');
 
-  const h = await loadTf(o.backend, (m) => ctx.log(m));
+  const h = await loadTf(o.backend, (m) => ctx.log(m), threadsOption(ctx.params));
   const tf = h.tf;
   ctx.info('backend', h.backend);
   const ds = await readDataset(datasetPath);

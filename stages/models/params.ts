@@ -61,3 +61,13 @@ export function backendParam(params: Params): BackendPref {
   }
   return v as BackendPref;
 }
+
+/**
+ * The `threads` param: compute threads for the wasm backend (0, the default,
+ * = the backend's own choice: env PIPE_THREADS, else all cores). Set 1 for
+ * stages that run in parallel on a small machine. Returned as loadTf options.
+ */
+export function threadsOption(params: Params): { threads?: number } {
+  const n = numParam(params, 'threads', 0, { int: true, min: 0 });
+  return n === 0 ? {} : { threads: n };
+}
