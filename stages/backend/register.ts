@@ -5,9 +5,10 @@
  *
  * Registered (wasm only): Conv2D and FusedConv2D ('same' as explicit pads),
  * Conv2DBackpropInput, Conv2DBackpropFilter, Concat, SplitV, Tile, Identity
- * (zero-copy), MaxPoolGrad, and PipeAdam (the fused update of `createAdam`);
- * plus fused gradients for training-mode batch norm (FusedBatchNorm, Mean,
- * Square: see batch-norm-grad.ts), which fall back to the stock ones off wasm.
+ * (zero-copy), MaxPoolGrad, per-channel Add/Sub/Multiply/RealDiv/Sum/Mean
+ * (channel-kernels.ts), and PipeAdam (the fused update of `createAdam`);
+ * plus fused gradients for training-mode batch norm (FusedBatchNorm and Mean:
+ * see batch-norm-grad.ts), which fall back to the stock ones off wasm.
  */
 import type { TfHandle } from '../backend.js';
 import { conv2dBackpropFilterKernel } from './conv-backprop-filter.js';
@@ -17,6 +18,7 @@ import { concatKernel, identityKernel, splitKernel, tileKernel } from './copy-ke
 import { maxPoolGradKernel } from './pool-grad.js';
 import { ADAM_KERNEL, adamKernel } from './adam.js';
 import { registerBatchNormGrads } from './batch-norm-grad.js';
+import { channelBinaryKernel, channelReduceKernel } from './channel-kernels.js';
 import type { Info, KernelArgs } from './wasm-util.js';
 
 let registered: string[] | undefined;
@@ -48,6 +50,9 @@ export function registerWasmKernels(tf: TfHandle['tf']): string[] {
   replace('Tile', (stock) => tileKernel(tf, stock) as never);
   replace('Identity', (stock) => identityKernel(stock) as never);
   replace('MaxPoolGrad', (stock) => maxPoolGradKernel(tf, stock));
+  for (const op of ['Add', 'Sub', 'Multiply', 'RealDiv']) replace(op, (stock) => channelBinaryKernel(tf, stock));
+  replace('Sum', (stock) => channelReduceKernel(tf, stock, false));
+  replace('Mean', (stock) => channelReduceKernel(tf, stock, true));
   tf.registerKernel({ kernelName: ADAM_KERNEL, backendName: 'wasm', kernelFunc: adamKernel(tf) as never });
   names.push(ADAM_KERNEL);
   names.push(...registerBatchNormGrads(tf));
