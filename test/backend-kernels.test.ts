@@ -144,7 +144,8 @@ test('wasm max-pool gradient, concat, split, tile, identity and fused conv equal
 function computeBatchNorm(tf: Tf): Arrays {
   return tf.tidy(() => {
     const outs: Array<import('@tensorflow/tfjs').Tensor> = [];
-    for (const shape of [[N, H, W, CO], [N, 7, 5, 16], [6, 5]] as const) {
+    // [4,16,16,32] is above channel-kernels' MIN_ELEMENTS, so the per-channel kernels run too.
+    for (const shape of [[N, H, W, CO], [N, 7, 5, 16], [6, 5], [4, 16, 16, 32]] as const) {
       const n = shape.reduce((a, b) => a * b, 1), c = shape[shape.length - 1]!;
       const x = tf.tensor(rand(n, 20 + c).map((v) => 3 * v + 1), [...shape]);
       const gamma = tf.tensor1d(rand(c, 21)), beta = tf.tensor1d(rand(c, 22));
@@ -168,7 +169,7 @@ test('wasm batch-norm and mean gradients (and square) equal cpu to 1e-4 relative
   await loadTf('wasm');
   const tensors = tf.memory().numTensors;
   const got = computeBatchNorm(tf);
-  assert.equal(got.length, 18);
+  assert.equal(got.length, 24);
   const failures = got.map((g, i) => [i, maxRelDiff(g, expected[i]!)] as const).filter(([, d]) => !(d <= 1e-4));
   assert.deepEqual(failures, []);
   assert.equal(tf.memory().numTensors, tensors);
@@ -176,4 +177,32 @@ test('wasm batch-norm and mean gradients (and square) equal cpu to 1e-4 relative
   const profile = await tf.profile(() => { computeBatchNorm(tf); });
   const names = new Set(profile.kernels.map((k) => k.name));
   for (const k of ['PipeBatchNormGrad', 'PipeBroadcastRows']) assert.ok(names.has(k), `${k} not used`);
+});
+
+/** Per-channel broadcasting binary ops (both operand orders, [C] and [1,1,1,C]) and leading-axes Sum/Mean. */
+function computeChannelOps(tf: Tf): Arrays {
+  return tf.tidy(() => {
+    const shape = [4, 16, 16, 32] as const;
+    const t = tf.tensor4d(rand(4 * 16 * 16 * 32, 30), [...shape]);
+    const v = tf.tensor1d(rand(32, 31).map((x) => x + 2));
+    const v4 = v.reshape([1, 1, 1, 32]);
+    const outs = [tf.add(t, v), tf.add(v4, t), tf.sub(t, v4), tf.sub(v, t), tf.mul(t, v), tf.mul(v4, t), tf.div(t, v), tf.div(v4, t)];
+    outs.push(tf.sum(t, [0, 1, 2]), tf.sum(t, [2, 0, 1], true), tf.mean(t, [0, 1, 2]), tf.mean(t, [0, 1, 2], true));
+    outs.push(tf.sum(t, [1, 2]), tf.mean(t, -1));
+    return outs.map((o) => o.dataSync() as Float32Array);
+  });
+}
+
+test('wasm per-channel broadcast and reductions equal cpu to 1e-4 relative', async () => {
+  const { tf } = await loadTf('cpu');
+  const expected = computeChannelOps(tf);
+  await loadTf('wasm');
+  const tensors = tf.memory().numTensors;
+  const dataIds = tf.engine().backend.numDataIds();
+  const got = computeChannelOps(tf);
+  assert.equal(got.length, 14);
+  const failures = got.map((g, i) => [i, maxRelDiff(g, expected[i]!)] as const).filter(([, d]) => !(d <= 1e-4));
+  assert.deepEqual(failures, []);
+  assert.equal(tf.memory().numTensors, tensors);
+  assert.equal(tf.engine().backend.numDataIds(), dataIds);
 });
