@@ -6,7 +6,7 @@
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { builtinKinds } from '../stages/index.js';
-import { cmdDag, cmdRun, cmdStatus, EXIT, pipeVersion, report, type CommandEnv } from './commands.js';
+import { cmdDag, cmdGc, cmdRun, cmdStatus, EXIT, pipeVersion, report, type CommandEnv } from './commands.js';
 import { parseOverride, type Override } from './config.js';
 import type { DagFormat } from './dag-format.js';
 
@@ -18,6 +18,7 @@ Usage:
   pipe status [STAGE...]   which stages are stale, and why
   pipe dag                 print the pipeline graph
   pipe watch [STAGE...]    run, then re-run stale stages whenever a dep or pipeline.yaml changes
+  pipe gc                  delete cached outputs that no lock file in the project points at
   pipe score PRED TRUTH    Kaggle mean Dice between two RLE CSVs (TRUTH may be train_masks.csv)
   pipe help                this text
 
@@ -26,9 +27,9 @@ Options:
   -s, --set NAME=VALUE  override a global param (seed=7) or a stage param (gate.min_pixels=2500)
                         for this command; repeatable; VALUE is read as YAML (3, true, [1,2])
       --force           run: re-run the named stages (or all) and what is downstream, even if fresh
-  -n, --dry-run         run: say what would run, run nothing
+  -n, --dry-run         run, gc: say what would be done, do nothing
   -j, --jobs N          run/watch: stages run at once (default: the number of CPU cores)
-      --no-wait         run: fail at once if another pipe run holds this project
+      --no-wait         run, gc: fail at once if another pipe run holds this project
       --format FMT      dag: text | mermaid | dot (default: text)
       --json            print one JSON document on stdout (human text goes to stderr)
   -h, --help            this text
@@ -88,9 +89,14 @@ export async function main(argv: readonly string[], signal: AbortSignal): Promis
   const jobs = v.jobs === undefined ? cpus().length : Number(v.jobs);
   if (!Number.isInteger(jobs) || jobs < 1) return usage(`--jobs expects a whole number >= 1, got "${v.jobs}"`);
   const env: CommandEnv = { file: v.file, overrides, json: v.json, registry: builtinKinds, stdout: out, stderr: err };
-  const runOnly = (flag: string, on: boolean): boolean => on && command !== 'run' && command !== 'watch' && !!flag;
-  for (const [flag, on] of [['--force', v.force], ['--dry-run', v['dry-run']], ['--no-wait', v['no-wait']]] as const) {
-    if (runOnly(flag, on)) return usage(`${flag} goes with \`pipe run\``);
+  // Flags that only some commands take.
+  const takes: [string, boolean, readonly string[]][] = [
+    ['--force', v.force, ['run']],
+    ['--dry-run', v['dry-run'], ['run', 'gc']],
+    ['--no-wait', v['no-wait'], ['run', 'gc']],
+  ];
+  for (const [flag, on, commands] of takes) {
+    if (on && !commands.includes(command)) return usage(`${flag} goes with ${commands.map((c) => `\`pipe ${c}\``).join(' or ')}`);
   }
 
   switch (command) {
@@ -98,6 +104,9 @@ export async function main(argv: readonly string[], signal: AbortSignal): Promis
       return cmdRun(env, { targets: rest, force: v.force, dryRun: v['dry-run'], jobs, wait: !v['no-wait'], signal });
     case 'status':
       return cmdStatus(env, rest);
+    case 'gc':
+      if (rest.length) return usage('`pipe gc` takes no stage names');
+      return cmdGc(env, { dryRun: v['dry-run'], wait: !v['no-wait'], signal });
     case 'dag': {
       if (!['text', 'mermaid', 'dot'].includes(v.format)) return usage(`--format expects text, mermaid or dot, got "${v.format}"`);
       if (rest.length) return usage('`pipe dag` takes no stage names');

@@ -18,6 +18,7 @@ import { planStages } from './plan.js';
 import { ensureDotDir, openProject, type Project } from './project.js';
 import { unreachable, type Failure } from './result.js';
 import { acquireRunLock } from './run-lock.js';
+import { collectGarbage } from './gc.js';
 
 /** Exit codes: 0 success, 1 a stage failed, 2 bad usage or pipeline, 130 interrupted. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
@@ -203,4 +204,25 @@ export async function cmdDag(env: CommandEnv, format: DagFormat): Promise<number
     env.stdout.write(formatDag(g, format) + '\n');
   }
   return EXIT.ok;
+}
+
+/** `pipe gc`: deletes cached objects and run records no lock in the project points at. */
+export async function cmdGc(env: CommandEnv, o: { dryRun: boolean; wait: boolean; signal: AbortSignal }): Promise<number> {
+  const opened = await openProject(env.file, env.overrides, env.registry);
+  if (!opened.ok) return report(env, opened.error);
+  const p = opened.value;
+  const human = env.json ? env.stderr : env.stdout;
+  ensureDotDir(p);
+  const held = await acquireRunLock(join(p.dotDir, 'run.lock'), { wait: o.wait, signal: o.signal, onWait: (who) => human.write(`waiting: ${who}\n`) });
+  if (!held.ok) return report(env, { reason: 'io', message: held.message });
+  try {
+    const r = await collectGarbage(p.root, p.env.store, join(p.dotDir, 'cache'), o.dryRun);
+    if (env.json) env.stdout.write(JSON.stringify({ ok: true, dry_run: o.dryRun, ...r }, null, 2) + '\n');
+    const mb = (b: number): string => `${(b / 1e6).toFixed(1)} MB`;
+    human.write(`${o.dryRun ? 'would remove' : 'removed'} ${r.removedObjects} objects (${mb(r.removedBytes)}) and ${r.removedRuns} run records; ` +
+      `kept ${r.keptObjects} objects (${mb(r.keptBytes)}) referenced by ${r.locks.length ? r.locks.join(', ') : 'no lock'}\n`);
+    return EXIT.ok;
+  } finally {
+    await held.lock.release();
+  }
 }
