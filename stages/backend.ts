@@ -39,6 +39,8 @@ export interface LoadTfOptions {
    * Threads for the wasm backend (default: env `PIPE_THREADS`, else the number
    * of cores; capped at 8; 1 = the single-threaded build). Only read on the
    * first wasm load: the module's thread pool is fixed for the process.
+   * Results are bit-identical for any count; on a machine whose cores are
+   * already busy, 1 is faster (see backend/wasm-threads.ts).
    */
   threads?: number;
 }

@@ -25,6 +25,12 @@
  * The threaded build computes every output element on one thread with the same
  * reduction order as the single-threaded one (XNNPACK splits output tiles), so
  * results do not depend on the thread count; test/backend-determinism checks it.
+ *
+ * Caveat: XNNPACK's pool synchronises on every operator (the main thread
+ * busy-waits for the workers), so when other processes already keep all cores
+ * busy a second thread mostly spins: measured here with two other CPU-bound
+ * processes on 2 cores, 2 threads used ~1.5x the CPU time of 1 thread for the
+ * same U-Net step. On an idle machine it splits the convolutions ~2x.
  */
 import { createRequire } from 'node:module';
 import os from 'node:os';
