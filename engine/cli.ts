@@ -28,7 +28,8 @@ Options:
                         for this command; repeatable; VALUE is read as YAML (3, true, [1,2])
       --force           run: re-run the named stages (or all) and what is downstream, even if fresh
   -n, --dry-run         run, gc: say what would be done, do nothing
-  -j, --jobs N          run/watch: stages run at once (default: the number of CPU cores)
+  -j, --jobs N          run/watch: stages run at once (default: the number of CPU cores); each
+                        built-in stage gets cores/N compute threads (env PIPE_THREADS overrides)
       --no-wait         run, gc: fail at once if another pipe run holds this project
       --format FMT      dag: text | mermaid | dot (default: text)
       --json            print one JSON document on stdout (human text goes to stderr)

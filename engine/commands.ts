@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
 import type { Override } from './config.js';
 import { formatDiagnostic, LineIndex } from './diagnostic.js';
@@ -131,6 +132,7 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
     results = await execute(q.graph, { ...q.env, lock: lock.stages }, lock, {
       targets, force, jobs: o.jobs, signal: o.signal, tmpDir: join(q.dotDir, 'tmp'),
       versions: { pipe: pipeVersion(), node: process.version },
+      threadsPerStage: Math.max(1, Math.floor(cpus().length / o.jobs)),
       emit: (e: EngineEvent) => log(e),
     });
     await q.env.files.save();

@@ -35,6 +35,12 @@ export interface ExecuteOptions {
   readonly tmpDir: string;
   /** Versions recorded in every lock entry. */
   readonly versions: Readonly<Record<string, string>>;
+  /**
+   * Compute threads a module stage may use (PIPE_THREADS in its environment),
+   * so that `jobs` stages running at once share the cores instead of
+   * oversubscribing them. A PIPE_THREADS set by the user wins.
+   */
+  readonly threadsPerStage: number;
 }
 
 /** The result of one stage in a run. */
@@ -226,7 +232,7 @@ async function runStage(
         }
       }
       await mkdir(join(tmp, 'out'), { recursive: true });
-      res = await runModule(stage, stage.runner.module, inputs, tmp, env.root, opts.signal, emit);
+      res = await runModule(stage, stage.runner.module, inputs, tmp, env.root, opts.signal, emit, opts.threadsPerStage);
     }
     if (!res.ok) return res;
     const outputs: Record<string, StoredRef> = {};

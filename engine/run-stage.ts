@@ -114,6 +114,7 @@ export async function runModule(
   root: string,
   signal: AbortSignal,
   emit: EventSink,
+  threads: number,
 ): Promise<RunResult> {
   const { execaNode } = await import('execa');
   const job: WorkerJob = { name: stage.name, module, params: stage.config.params, inputs, outDir: join(tmp, 'out'), root };
@@ -121,7 +122,7 @@ export async function runModule(
   await writeFile(jobPath, JSON.stringify(job));
   const sub = execaNode(WORKER, [jobPath], {
     cwd: root, reject: false, detached: true, ipc: true, serialization: 'json',
-    stdin: 'ignore', buffer: false, env: { PIPE_STAGE: stage.name },
+    stdin: 'ignore', buffer: false, env: { PIPE_STAGE: stage.name, PIPE_THREADS: process.env['PIPE_THREADS'] ?? String(threads) },
   });
   const dispose = killOnAbort(sub.pid, signal, 5000);
   const metrics: Record<string, number | string> = {};

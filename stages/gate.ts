@@ -23,7 +23,7 @@ import { defineStage, type Params, type StageContext } from '../engine/stage-api
 import { resizeBilinear } from './crops.js';
 import { readDataset, type Dataset } from './dataset.js';
 import { diceRuns, mean, presence } from './metric.js';
-import { boolParam, numParam } from './models/params.js';
+import { boolParam, numParam } from './params.js';
 import { maskRuns, formatRuns, parseRle, type Run } from './rle.js';
 
 /** The resolved params of gate. */

@@ -15,7 +15,7 @@
  */
 import { defineStage } from '../engine/stage-api.js';
 import type { StageContext } from '../engine/stage-api.js';
-import { backendParam, threadsOption, numParam } from './models/params.js';
+import { backendParam, threadsOption, numParam } from './params.js';
 
 /** Default params of infer. */
 export const INFER_DEFAULTS = { batch_size: 32, mask_threshold: 0.3, crop_size: 0 } as const;

@@ -18,7 +18,7 @@
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { defineStage, type Params, type StageContext } from '../engine/stage-api.js';
-import { numParam, strParam } from './models/params.js';
+import { numParam, strParam } from './params.js';
 
 /** The resolved params of an ingest run. */
 export interface IngestParams {

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { defineStage, type Params, type StageContext } from '../engine/stage-api.js';
 import { maskCrop } from './crops.js';
 import { frame, readDataset, readSplit, type Dataset } from './dataset.js';
-import { numParam } from './models/params.js';
+import { numParam } from './params.js';
 import { makeRng, subSeed, type Rng } from './prng.js';
 
 /** The resolved params of iso-mask. */

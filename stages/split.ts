@@ -10,7 +10,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineStage, type Params, type StageContext } from '../engine/stage-api.js';
-import { numParam } from './models/params.js';
+import { numParam } from './params.js';
 import { readDataset, subjectOf, type Split } from './dataset.js';
 import { makeRng } from './prng.js';
 

@@ -12,7 +12,7 @@
 import { resolve } from 'node:path';
 import { defineStage } from '../engine/stage-api.js';
 import type { StageContext } from '../engine/stage-api.js';
-import { backendParam, threadsOption, boolParam, intListParam, numParam, strParam } from './models/params.js';
+import { backendParam, threadsOption, boolParam, intListParam, numParam, strParam } from './params.js';
 
 /** Default params of train-cls (the default-pipeline sizes). */
 export const TRAIN_CLS_DEFAULTS = {

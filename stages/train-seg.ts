@@ -13,7 +13,7 @@
  */
 import { defineStage } from '../engine/stage-api.js';
 import type { StageContext } from '../engine/stage-api.js';
-import { backendParam, threadsOption, boolParam, numParam } from './models/params.js';
+import { backendParam, threadsOption, boolParam, numParam } from './params.js';
 
 /**
  * Default params of train-seg: the default-pipeline sizes (64x80 images,

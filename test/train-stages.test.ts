@@ -70,7 +70,7 @@ async function fixtures(root: string): Promise<Record<string, string>> {
     test_ids: JSON.stringify(['1', '2', '3']), height: String(H), width: String(W), orig_height: '420', orig_width: '580',
   });
   const split = join(root, 'split');
-  await writeFile(split, JSON.stringify({ train: [0, 1, 2, 3], val: [4, 5, 6, 7], train_subjects: ['1'], val_subjects: ['2'] }));
+  await writeFile(split, JSON.stringify({ train: [0, 1, 2, 3], val: [4, 5, 6, 7], train_subjects: [1], val_subjects: [2] }));
   const crops = join(root, 'crops');
   const cx = (k: number) => {
     const x = new Uint8Array(k * S * S);
