@@ -49,11 +49,13 @@ describe('the nerve pipeline end to end on a tiny synthetic set', () => {
   const rig = new Rig({ 'pipeline.yaml': PIPELINE });
   after(() => rig.cleanup());
   let first: any;
+  let firstLock: any;
 
   before(async () => {
     const r = await rig.json('run');
     first = r.doc;
     assert.equal(r.code, 0, r.stderr);
+    firstLock = parse(rig.read('pipe.lock'));
   });
 
   test('every stage ran and submission.csv is a valid Kaggle CSV', () => {
@@ -95,5 +97,21 @@ describe('the nerve pipeline end to end on a tiny synthetic set', () => {
     // Back to the old value: restored from the run cache, nothing runs.
     const back = await rig.json('run');
     assert.equal(statuses(back.doc).gate, 'restored');
+  });
+
+  test('a colleague with the same pipeline gets bit-identical outputs and keys', async () => {
+    const other = new Rig({ 'pipeline.yaml': PIPELINE });
+    try {
+      const r = await other.json('run');
+      assert.equal(r.code, 0, r.stderr);
+      const lock = parse(other.read('pipe.lock'));
+      for (const [name, entry] of Object.entries<any>(firstLock.stages)) {
+        assert.equal(lock.stages[name].key, entry.key, `${name} key`);
+        assert.deepEqual(lock.stages[name].outputs, entry.outputs, `${name} outputs`);
+      }
+      assert.equal(other.read('submission.csv'), rig.read('submission.csv'));
+    } finally {
+      other.cleanup();
+    }
   });
 });
