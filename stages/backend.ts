@@ -105,6 +105,14 @@ export function loadTf(
   });
 }
 
+/**
+ * The facts a stage records in pipe.lock about how it computed: backend,
+ * thread count and package versions (e.g. `tfjs-core`).
+ */
+export function backendInfo(h: TfHandle): Record<string, string> {
+  return { backend: h.backend, threads: String(h.threads), ...h.versions };
+}
+
 /** The one-line description logged by {@link loadTf}. */
 export function describe(h: TfHandle): string {
   const kernels = h.versions['custom-kernels'];

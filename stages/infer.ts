@@ -31,7 +31,7 @@ async function run(ctx: StageContext): Promise<void> {
     throw new Error('infer needs the dataset, split, seg_model and cls_model artifacts');
   }
 
-  const { loadTf } = await import('./backend.js');
+  const { backendInfo, loadTf } = await import('./backend.js');
   const { readDataset, readSplit } = await import('./models/artifacts.js');
   const { loadModel } = await import('./models/model-io.js');
   const { predictMasks, predictCrops, factsNorm } = await import('./models/predict.js');
@@ -40,7 +40,7 @@ async function run(ctx: StageContext): Promise<void> {
 
   const h = await loadTf(backend, (m) => ctx.log(m), threadsOption(ctx.params));
   const tf = h.tf;
-  ctx.info('backend', h.backend);
+  for (const [k, v] of Object.entries(backendInfo(h))) ctx.info(k, v);
   const ds = await readDataset(dataset);
   const sp = await readSplit(split, ds.n);
   const seg = await loadModel(tf, segPath);

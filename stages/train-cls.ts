@@ -45,7 +45,7 @@ async function run(ctx: StageContext): Promise<void> {
   const cropsPath = ctx.inputs.crops;
   if (cropsPath === undefined) throw new Error('train-cls needs the crops artifact');
 
-  const { loadTf } = await import('./backend.js');
+  const { backendInfo, loadTf } = await import('./backend.js');
   const { readCrops } = await import('./models/artifacts.js');
   const { buildClassifier } = await import('./models/classifier.js');
   const { focalLoss } = await import('./models/losses.js');
@@ -57,7 +57,7 @@ async function run(ctx: StageContext): Promise<void> {
 
   const h = await loadTf(o.backend, (m) => ctx.log(m), threadsOption(ctx.params));
   const tf = h.tf;
-  ctx.info('backend', h.backend);
+  for (const [k, v] of Object.entries(backendInfo(h))) ctx.info(k, v);
   const crops = await readCrops(cropsPath);
   const s = crops.size;
   const nTrain = crops.trainY.length;

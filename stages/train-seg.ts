@@ -53,7 +53,7 @@ async function run(ctx: StageContext): Promise<void> {
   const splitPath = ctx.inputs.split;
   if (datasetPath === undefined || splitPath === undefined) throw new Error('train-seg needs the dataset and split artifacts');
 
-  const { loadTf } = await import('./backend.js');
+  const { backendInfo, loadTf } = await import('./backend.js');
   const { readDataset, readSplit } = await import('./models/artifacts.js');
   const { buildUnet } = await import('./models/unet.js');
   const { diceLoss } = await import('./models/losses.js');
@@ -65,7 +65,7 @@ async function run(ctx: StageContext): Promise<void> {
 
   const h = await loadTf(o.backend, (m) => ctx.log(m), threadsOption(ctx.params));
   const tf = h.tf;
-  ctx.info('backend', h.backend);
+  for (const [k, v] of Object.entries(backendInfo(h))) ctx.info(k, v);
   const ds = await readDataset(datasetPath);
   const split = await readSplit(splitPath, ds.n);
   const k = 2 ** o.depth;

@@ -80,6 +80,8 @@ describe('the nerve pipeline end to end on a tiny synthetic set', () => {
       assert.ok(typeof gate.metrics[m] === 'number' && gate.metrics[m] >= 0 && gate.metrics[m] <= 1, `${m} = ${gate.metrics[m]}`);
     }
     assert.equal(lock.stages['train-seg'].info.backend, 'wasm');
+    assert.match(lock.stages['train-seg'].info['tfjs-core'], /^\d+\.\d+\.\d+$/);
+    assert.equal(lock.stages['train-seg'].info.threads, '1'); // -j defaults to the core count: one thread per stage
     assert.match(lock.stages['train-seg'].info.node, /^v\d+/);
   });
 
