@@ -53,7 +53,7 @@ async function run(ctx: StageContext): Promise<void> {
   const { trainLoop } = await import('./models/train-loop.js');
   const { clsEvaluator } = await import('./models/evaluators.js');
   const { readModelFile, saveModel, setWeightsByName } = await import('./models/model-io.js');
-  const { reportEpoch, metric } = await import('./models/report.js');
+  const { reportEpoch, reportTraining } = await import('./models/report.js');
 
   const h = await loadTf(o.backend, (m) => ctx.log(m), threadsOption(ctx.params));
   const tf = h.tf;
@@ -89,22 +89,13 @@ async function run(ctx: StageContext): Promise<void> {
       signal: ctx.signal,
       onEpoch: (r) => reportEpoch(ctx, r, 'val_acc'),
     });
-    const best = result.history[result.bestEpoch - 1];
-    const last = result.history[result.history.length - 1];
     const facts = {
       kind: 'resnet-classifier', input_shape: [s, s, 1], widths: o.widths, blocks: o.blocks, norm,
       backend: h.backend, params, epochs_run: result.epochsRun, best_epoch: result.bestEpoch,
       best_val_loss: result.bestValLoss, pretrained: o.pretrained,
     };
     await saveModel(`${ctx.outDir}/cls_model`, model, facts);
-    metric(ctx, 'params', params);
-    metric(ctx, 'epochs_run', result.epochsRun);
-    metric(ctx, 'best_epoch', result.bestEpoch);
-    metric(ctx, 'best_val_loss', result.bestValLoss);
-    metric(ctx, 'final_val_loss', last?.valLoss);
-    metric(ctx, 'final_loss', last?.loss);
-    for (const [name, value] of Object.entries(best?.metrics ?? {})) metric(ctx, name, value);
-    metric(ctx, 'ms_per_step', Math.round(result.msPerStep));
+    reportTraining(ctx, result, params);
   } finally {
     model.dispose();
   }

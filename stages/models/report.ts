@@ -3,7 +3,7 @@
  * losses, the key metric and time per epoch) and one log line.
  */
 import type { StageContext } from '../../engine/stage-api.js';
-import type { EpochReport } from './train-loop.js';
+import type { EpochReport, TrainResult } from './train-loop.js';
 
 const fmt = (v: number): string => (Number.isFinite(v) ? v.toFixed(4) : '-');
 
@@ -29,4 +29,21 @@ export function reportEpoch(ctx: StageContext, r: EpochReport, key: string): voi
 /** Records a metric, skipping non-finite numbers (no validation set, no NaN in the lock). */
 export function metric(ctx: StageContext, name: string, value: number | undefined): void {
   if (value !== undefined && Number.isFinite(value)) ctx.metric(name, value);
+}
+
+/**
+ * Records the metrics of a finished training in the lock: model size, epochs,
+ * best and final losses, the best epoch's validation metrics, ms per step.
+ */
+export function reportTraining(ctx: StageContext, result: TrainResult, params: number): void {
+  const best = result.history[result.bestEpoch - 1];
+  const last = result.history[result.history.length - 1];
+  metric(ctx, 'params', params);
+  metric(ctx, 'epochs_run', result.epochsRun);
+  metric(ctx, 'best_epoch', result.bestEpoch);
+  metric(ctx, 'best_val_loss', result.bestValLoss);
+  metric(ctx, 'final_val_loss', last?.valLoss);
+  metric(ctx, 'final_loss', last?.loss);
+  for (const [name, value] of Object.entries(best?.metrics ?? {})) metric(ctx, name, value);
+  metric(ctx, 'ms_per_step', Math.round(result.msPerStep));
 }
