@@ -161,29 +161,27 @@ export class ObjectStore {
    * reading a folder's manifest; content is not re-hashed (see {@link verify}).
    */
   async has(ref: StoredRef): Promise<boolean> {
-    if (ref.kind === 'file') return objectSize(this.filePath(ref.digest)) === ref.size;
-    let manifest: DirManifest;
-    try {
-      manifest = await this.readManifest(ref.digest);
-    } catch {
-      return false;
-    }
-    let total = 0;
-    for (const f of manifest.files) {
-      if (objectSize(this.filePath(f.digest)) !== f.size) return false;
-      total += f.size;
-    }
-    return total === ref.size;
+    return this.everyObject(ref, async (digest, size) => {
+      const s = objectSize(this.filePath(digest));
+      return s !== undefined && (size === undefined || s === size);
+    });
   }
 
   /** Re-hashes the artifact's objects: false if any is missing, resized or corrupt. */
   async verify(ref: StoredRef): Promise<boolean> {
-    const check = async (digest: Digest, size: number | undefined): Promise<boolean> => {
+    return this.everyObject(ref, async (digest, size) => {
       const p = this.filePath(digest);
       const s = objectSize(p);
       if (s === undefined || (size !== undefined && s !== size)) return false;
       return (await hashFile(p)) === digest;
-    };
+    });
+  }
+
+  /**
+   * Applies `check` to the artifact's objects (a folder: its manifest, whose
+   * size is not known, then each file) and checks a folder's total size.
+   */
+  private async everyObject(ref: StoredRef, check: (digest: Digest, size: number | undefined) => Promise<boolean>): Promise<boolean> {
     if (ref.kind === 'file') return check(ref.digest, ref.size);
     if (!(await check(ref.digest, undefined))) return false;
     let manifest: DirManifest;
