@@ -6,6 +6,25 @@ import { Rig, statuses } from './util/rig.js';
 const rigs: Rig[] = [];
 after(() => rigs.forEach((r) => r.cleanup()));
 
+/** Starts `pipe run` on first -> slow (a `sleep` of `seconds`) and resolves once slow has started. */
+async function startSlowRun(seconds: number): Promise<{ rig: Rig; a: ReturnType<Rig['start']> }> {
+  const rig = new Rig({
+    'pipeline.yaml': `stages:
+  first:
+    cmd: echo 1 > first.txt
+    outs: [first.txt]
+  slow:
+    cmd: echo slow-start >> runs.log && sleep ${seconds} && echo done > slow.txt
+    needs: [first]
+    outs: [slow.txt]
+`,
+  });
+  rigs.push(rig);
+  const a = rig.start(['run']);
+  for (let i = 0; i < 100 && !rig.lines('runs.log').includes('slow-start'); i++) await new Promise((res) => setTimeout(res, 100));
+  return { rig, a };
+}
+
 describe('failures and interruptions', () => {
   test('a failing command stops its dependents, keeps the others and exits 1', async () => {
     const rig = new Rig({
@@ -89,20 +108,7 @@ describe('failures and interruptions', () => {
   });
 
   test('a run killed with SIGKILL mid-stage is followed by a run that completes', async () => {
-    const rig = new Rig({
-      'pipeline.yaml': `stages:
-  first:
-    cmd: echo first >> runs.log && echo 1 > first.txt
-    outs: [first.txt]
-  slow:
-    cmd: echo slow-start >> runs.log && sleep 2 && echo done > slow.txt
-    needs: [first]
-    outs: [slow.txt]
-`,
-    });
-    rigs.push(rig);
-    const a = rig.start(['run']);
-    for (let i = 0; i < 100 && !rig.lines('runs.log').includes('slow-start'); i++) await new Promise((res) => setTimeout(res, 100));
+    const { rig, a } = await startSlowRun(2);
     a.child.kill('SIGKILL');
     await a.done;
     assert.ok(rig.exists('.pipe/run.lock'), 'the killed run leaves its lock behind');
@@ -116,20 +122,7 @@ describe('failures and interruptions', () => {
   });
 
   test('Ctrl-C stops the running stage, keeps completed ones, exits 130', async () => {
-    const rig = new Rig({
-      'pipeline.yaml': `stages:
-  first:
-    cmd: echo 1 > first.txt
-    outs: [first.txt]
-  slow:
-    cmd: echo slow-start >> runs.log && sleep 20 && echo done > slow.txt
-    needs: [first]
-    outs: [slow.txt]
-`,
-    });
-    rigs.push(rig);
-    const a = rig.start(['run']);
-    for (let i = 0; i < 100 && !rig.lines('runs.log').includes('slow-start'); i++) await new Promise((res) => setTimeout(res, 100));
+    const { rig, a } = await startSlowRun(20);
     const t0 = Date.now();
     a.child.kill('SIGINT');
     const r = await a.done;
