@@ -13,11 +13,12 @@ export type Config =
   | { name: string; kind: 'unet'; h: number; w: number; base: number; depth: number; batch: number }
   | { name: string; kind: 'classifier'; size: number; widths: number[]; blocks: number; batch: number };
 
-/** The issue's reference U-Net, the pipeline's default U-Net and the default classifier. */
+/** The issue's reference U-Net, the default pipeline's U-Net and classifier (64x64 crops), and the classifier at the reference 128x128. */
 export const CONFIGS: Config[] = [
   { name: 'unet-reference', kind: 'unet', h: 64, w: 80, base: 16, depth: 4, batch: 8 },
-  { name: 'unet-default', kind: 'unet', h: 80, w: 112, base: 8, depth: 3, batch: 16 },
-  { name: 'classifier-default', kind: 'classifier', size: 128, widths: [8, 16, 32], blocks: 1, batch: 32 },
+  { name: 'unet-default', kind: 'unet', h: 64, w: 80, base: 8, depth: 4, batch: 8 },
+  { name: 'classifier-default', kind: 'classifier', size: 64, widths: [8, 16, 32], blocks: 1, batch: 32 },
+  { name: 'classifier-128', kind: 'classifier', size: 128, widths: [8, 16, 32], blocks: 1, batch: 32 },
 ];
 
 /** A built model with fixed random data: `train` runs one step, `infer` one forward pass. */
