@@ -17,6 +17,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
 import { chmod, copyFile, link, mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fsyncDir, fsyncFile, tempPathFor } from './atomic.js';
 import { buildTree, isDir, isRealDir, mapLimit, objectSize, PARALLEL, pathExists } from './fs-util.js';
@@ -66,13 +67,12 @@ export class ObjectStore {
     if (!st.isFile()) throw new Error(`not a regular file: ${path}`);
     if (st.size <= SMALL_FILE) return this.storeBytes(await readFile(path), unsynced);
     // Large: hash while copying into a temp object, then rename it to its digest.
-    const tmp = await this.tempObjectPath();
     const h = createHash('sha256');
     let size = 0;
     const src = await open(path, 'r');
+    let tmp: string;
     try {
-      const out = await open(tmp, 'wx', 0o444);
-      try {
+      tmp = await this.writeTempObject(async (out) => {
         const buf = Buffer.allocUnsafe(CHUNK);
         for (;;) {
           const { bytesRead } = await src.read(buf, 0, CHUNK, null);
@@ -82,13 +82,7 @@ export class ObjectStore {
           await out.write(chunk);
           size += bytesRead;
         }
-        await out.sync();
-      } finally {
-        await out.close();
-      }
-    } catch (e) {
-      await unlink(tmp).catch(() => undefined);
-      throw e;
+      });
     } finally {
       await src.close();
     }
@@ -107,11 +101,21 @@ export class ObjectStore {
     const digest = hashBytes(bytes);
     const ref: StoredRef = { digest, kind: 'file', size: bytes.byteLength };
     if (objectSize(this.filePath(digest)) === bytes.byteLength) return ref;
+    const tmp = await this.writeTempObject((out) => out.writeFile(bytes));
+    await this.install(tmp, digest, bytes.byteLength, unsynced);
+    return ref;
+  }
+
+  /**
+   * Creates a read-only temp object, lets `fill` write it, fsyncs it and
+   * returns its path; on any error the temp file is removed.
+   */
+  private async writeTempObject(fill: (out: FileHandle) => Promise<void>): Promise<string> {
     const tmp = await this.tempObjectPath();
     try {
       const out = await open(tmp, 'wx', 0o444);
       try {
-        await out.writeFile(bytes);
+        await fill(out);
         await out.sync();
       } finally {
         await out.close();
@@ -120,8 +124,7 @@ export class ObjectStore {
       await unlink(tmp).catch(() => undefined);
       throw e;
     }
-    await this.install(tmp, digest, bytes.byteLength, unsynced);
-    return ref;
+    return tmp;
   }
 
   /**
