@@ -19,6 +19,7 @@ import type { StoredRef } from '../cache/store.js';
 import type { EngineEvent, EventSink, StageStatus } from './events.js';
 import type { Graph, ResolvedStage } from './graph.js';
 import type { LockEntry, LockWriter } from './lockfile.js';
+import type { KeyMaterial } from './fingerprint.js';
 import { decide, type Decision, type Outputs, type PlanEnv } from './planner.js';
 import { runCommand, runModule, type RunResult } from './run-stage.js';
 
@@ -88,7 +89,8 @@ export async function execute(graph: Graph, env: PlanEnv, lock: LockWriter, opts
   const results: StageResult[] = [];
 
   const stageTask = async (stage: ResolvedStage): Promise<{ ok: boolean; outputs: Outputs }> => {
-    const ups = await Promise.all(stage.needs.map(async (n) => [n, await (done.get(n) ?? missingNeed(n))] as const));
+    // The selection holds every need (selectStages), and needs come first in it.
+    const ups = await Promise.all(stage.needs.map(async (n) => [n, await needed(done.get(n), n)] as const));
     const failedNeed = ups.find(([, r]) => !r.ok);
     if (failedNeed || opts.signal.aborted) {
       const message = failedNeed ? `not run: "${failedNeed[0]}" did not complete` : 'not run: interrupted';
@@ -96,13 +98,6 @@ export async function execute(graph: Graph, env: PlanEnv, lock: LockWriter, opts
       return { ok: false, outputs: {} };
     }
     return queue.add(() => runOne(stage, new Map(ups.map(([n, r]) => [n, r.outputs]))));
-  };
-
-  const missingNeed = async (n: string): Promise<{ ok: boolean; outputs: Outputs }> => {
-    // A need outside the selection: use what the lock says it produced, if still valid.
-    const s = graph.stages.get(n) as ResolvedStage;
-    const d = await decide(s, new Map(), env);
-    return { ok: d.action === 'fresh', outputs: d.action === 'fresh' ? d.outputs : {} };
   };
 
   const end = (stage: string, status: StageStatus, durationMs: number, extra: Partial<StageResult> = {}): void => {
@@ -179,7 +174,7 @@ export async function execute(graph: Graph, env: PlanEnv, lock: LockWriter, opts
 function entryFor(
   stage: ResolvedStage,
   key: string,
-  m: Decision & { action: 'run' } extends { material: infer M } ? M : never,
+  m: KeyMaterial,
   outputs: Outputs,
   metrics: Readonly<Record<string, number | string>>,
   info: Readonly<Record<string, string>>,
@@ -200,6 +195,12 @@ function entryFor(
     duration_ms: Math.round(durationMs),
     finished_at: finishedAt,
   };
+}
+
+/** A need's result; a need outside the selection is a bug in the caller. */
+function needed<T>(value: T | undefined, name: string): T {
+  if (value === undefined) throw new Error(`bug: stage "${name}" is needed but not selected`);
+  return value;
 }
 
 /** Runs a stage's work and stores its outputs. */

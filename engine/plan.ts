@@ -33,7 +33,8 @@ export async function planStages(graph: Graph, env: PlanEnv, names: readonly str
     } else {
       const upstream = new Map<string, Outputs>();
       for (const n of stage.needs) {
-        const u = decided.get(n) ?? (await decide(graph.stages.get(n)!, new Map(), env));
+        const u = decided.get(n);
+        if (!u) throw new Error(`bug: stage "${n}" is needed by "${name}" but was not planned first`);
         if (u.action === 'fresh' || u.action === 'restore') upstream.set(n, u.outputs);
       }
       d = await decide(stage, upstream, env, force.has(name));
