@@ -9,23 +9,19 @@
 import { readFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { writeFileAtomic } from '../cache/atomic.js';
-import type { Digest } from '../cache/digest.js';
 import type { StoredRef } from '../cache/store.js';
-import type { StageKey } from './fingerprint.js';
-import type { ParamValue } from './stage-api.js';
+import type { KeyMaterial, StageKey } from './fingerprint.js';
 
-/** What the lock records for one stage. */
-export interface LockEntry {
-  readonly kind: string;
+/**
+ * What the lock records for one stage: the material its key was made from
+ * (kind, code, params, input and dep digests; not the declared outs, which
+ * show as the output names) and what the run produced.
+ */
+export interface LockEntry extends Omit<KeyMaterial, 'outs'> {
   readonly key: StageKey;
-  /** Code fingerprint (module stages) or the command line (cmd stages). */
-  readonly code: string;
-  readonly params: Readonly<Record<string, ParamValue>>;
-  readonly inputs: Readonly<Record<string, Digest>>;
-  readonly deps: Readonly<Record<string, Digest>>;
   readonly outputs: Readonly<Record<string, StoredRef>>;
   readonly metrics: Readonly<Record<string, number | string>>;
-  /** How it ran: backend, versions. */
+  /** How it ran: backend, threads, versions. */
   readonly info: Readonly<Record<string, string>>;
   readonly duration_ms: number;
   readonly finished_at: string;
