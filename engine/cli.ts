@@ -6,7 +6,7 @@
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { builtinKinds } from '../stages/index.js';
-import { cmdDag, cmdGc, cmdRun, cmdStatus, EXIT, pipeVersion, report, type CommandEnv } from './commands.js';
+import { cmdDag, cmdGc, cmdRun, cmdStatus, EXIT, pipeVersion, type CommandEnv } from './commands.js';
 import { parseOverride, type Override } from './config.js';
 import type { DagFormat } from './dag-format.js';
 
@@ -133,5 +133,4 @@ export async function main(argv: readonly string[], signal: AbortSignal): Promis
     default:
       return usage(`unknown command "${command}"`);
   }
-  void report;
 }

@@ -75,22 +75,19 @@ export function schemaErrors(data: unknown, where: Where): Diagnostic[] {
   };
   // uses/cmd exclusivity, checked by hand for a clear message.
   const stages = (data as { stages?: unknown }).stages;
-  const stageOk = new Set<string>();
   if (stages && typeof stages === 'object' && !Array.isArray(stages)) {
     for (const [name, s] of Object.entries(stages as Record<string, unknown>)) {
       if (!s || typeof s !== 'object' || Array.isArray(s)) continue;
       const has = (k: string): boolean => Object.hasOwn(s, k);
       if (has('uses') && has('cmd')) push(`stage "${name}" has both "uses" and "cmd": expected exactly one`, where(['stages', name, 'cmd'], true));
       else if (!has('uses') && !has('cmd')) push(`stage "${name}" has neither "uses" (a built-in kind) nor "cmd" (a shell command)`, where(['stages', name], true));
-      else stageOk.add(name);
     }
   }
   const validate = validator();
   if (validate(data)) return out;
   for (const e of validate.errors ?? []) {
     const path = e.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
-    const inStageOneOf = e.schemaPath.startsWith('#/definitions/stage/oneOf') || (e.keyword === 'oneOf' && e.schemaPath === '#/definitions/stage/oneOf');
-    if (inStageOneOf) continue; // reported above
+    if (e.schemaPath.startsWith('#/definitions/stage/oneOf')) continue; // uses/cmd: reported above
     switch (e.keyword) {
       case 'additionalProperties': {
         const key = String(e.params['additionalProperty']);
@@ -109,14 +106,13 @@ export function schemaErrors(data: unknown, where: Where): Diagnostic[] {
       case 'oneOf':
         if (path[path.length - 1] === 'cmd') push(`${describePath(path)}: expected a string or a list of strings, found ${typeOf(valueAt(data, path))}`, where(path));
         break;
-      case 'propertyNames':
       case 'pattern':
-        if (e.keyword === 'pattern' && path.length === 0) break;
-        if (e.keyword === 'propertyNames') {
-          const name = String(e.params['propertyName']);
-          push(`stage name "${name}" is not allowed: expected letters, digits, "_" or "-", starting with a letter or "_"`, where([...path, name], true));
-        }
+        break; // the stage-name pattern: reported with its propertyNames error
+      case 'propertyNames': {
+        const name = String(e.params['propertyName']);
+        push(`stage name "${name}" is not allowed: expected letters, digits, "_" or "-", starting with a letter or "_"`, where([...path, name], true));
         break;
+      }
       case 'minProperties':
         push(`${describePath(path)} is empty: expected at least one stage`, where(path, true));
         break;
@@ -132,6 +128,5 @@ export function schemaErrors(data: unknown, where: Where): Diagnostic[] {
     }
   }
   if (out.length === 0) out.push({ message: 'pipeline does not match pipeline.schema.json' });
-  void stageOk;
   return out;
 }
