@@ -57,7 +57,7 @@ export interface Graph {
 export function workspacePath(root: string, p: string): string {
   const abs = resolve(root, p);
   const rel = relative(root, abs);
-  if (rel === '' ) return '.';
+  if (rel === '') return '.';
   if (rel.startsWith('..') || isAbsolute(rel)) return normalize(abs);
   return rel.split(sep).join('/');
 }
