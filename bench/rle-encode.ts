@@ -6,12 +6,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeRle, encodeRle } from '../stages/rle.js';
-import { kaggleData } from '../test/util/paths.js';
+import { decodeRle, encodeRle } from '../stages/lib/rle.js';
+import { kaggleFile } from '../test/util/paths.js';
 
 const H = 420;
 const W = 580;
-const rows = readFileSync(join(kaggleData, 'train_masks.csv'), 'utf8').split('\n').slice(1).filter(Boolean);
+const rows = readFileSync(kaggleFile('train_masks.csv'), 'utf8').split('\n').slice(1).filter(Boolean);
 const masks = rows.slice(0, 5508).map((r) => decodeRle(r.split(',')[2] ?? '', H, W));
 const t0 = performance.now();
 let chars = 0;

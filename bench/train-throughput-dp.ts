@@ -16,9 +16,9 @@
 import { parseArgs } from 'node:util';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import { loadTf } from '../stages/backend.js';
-import type { TfHandle } from '../stages/backend.js';
-import { createAdam } from '../stages/backend/adam.js';
+import { loadTf } from '../stages/lib/backend.js';
+import type { TfHandle } from '../stages/lib/backend.js';
+import { createAdam } from '../stages/kernels/adam.js';
 import { buildClassifier } from '../stages/models/classifier.js';
 import { buildUnet } from '../stages/models/unet.js';
 import { CONFIGS } from './train-throughput-models.js';

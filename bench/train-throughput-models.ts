@@ -3,8 +3,8 @@
  * bench/train-throughput-profile (mirrored in bench/torch_models.py): pipe's
  * U-Net with a dice loss and its classifier with a focal loss, Adam 1e-3.
  */
-import type { TfHandle } from '../stages/backend.js';
-import { createAdam } from '../stages/backend/adam.js';
+import type { TfHandle } from '../stages/lib/backend.js';
+import { createAdam } from '../stages/kernels/adam.js';
 import { buildClassifier } from '../stages/models/classifier.js';
 import { buildUnet } from '../stages/models/unet.js';
 

@@ -10,8 +10,8 @@
  * ms with their call counts.
  */
 import { parseArgs } from 'node:util';
-import { loadTf } from '../stages/backend.js';
-import type { BackendPref } from '../stages/backend.js';
+import { loadTf } from '../stages/lib/backend.js';
+import type { BackendPref } from '../stages/lib/backend.js';
 import { CONFIGS, makeStep } from './train-throughput-models.js';
 
 async function main(): Promise<void> {

@@ -23,8 +23,8 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadTf } from '../stages/backend.js';
-import type { BackendPref } from '../stages/backend.js';
+import { loadTf } from '../stages/lib/backend.js';
+import type { BackendPref } from '../stages/lib/backend.js';
 import { CONFIGS, makeStep } from './train-throughput-models.js';
 import type { Config } from './train-throughput-models.js';
 

@@ -28,7 +28,7 @@ function newestSource(dir, limit) {
 }
 
 const built = existsSync(stamp) ? statSync(stamp).mtimeMs : 0;
-const stale = ['engine', 'cache', 'stages'].some((d) => newestSource(join(root, d), built) > built);
+const stale = ['bin', 'engine', 'cache', 'stages'].some((d) => newestSource(join(root, d), built) > built);
 if (stale) {
   let tsc;
   try {
@@ -39,14 +39,14 @@ if (stale) {
   if (tsc) {
     process.stderr.write('pipe: sources changed since the last build; compiling...\n');
     const r = spawnSync(process.execPath, [tsc, '-p', root], { stdio: ['ignore', 'inherit', 'inherit'] });
-    if (r.status !== 0 && !existsSync(join(root, 'dist', 'engine', 'main.js'))) process.exit(2);
+    if (r.status !== 0 && !existsSync(join(root, 'dist', 'bin', 'main.js'))) process.exit(2);
     spawnSync(process.execPath, [join(root, 'dist', 'engine', 'build.js')], { stdio: 'inherit' });
-  } else if (!existsSync(join(root, 'dist', 'engine', 'main.js'))) {
+  } else if (!existsSync(join(root, 'dist', 'bin', 'main.js'))) {
     process.stderr.write('pipe: not built and TypeScript is not installed: run `npm install`\n');
     process.exit(2);
   }
 }
 // The bundle (npm run build) starts faster; it is current when the build step ran after tsc.
 const bundle = join(root, 'dist', 'engine', 'pipe-cli.js');
-const useBundle = existsSync(bundle) && statSync(bundle).mtimeMs >= statSync(join(root, 'dist', 'engine', 'main.js')).mtimeMs;
-await import(useBundle ? '../dist/engine/pipe-cli.js' : '../dist/engine/main.js');
+const useBundle = existsSync(bundle) && statSync(bundle).mtimeMs >= statSync(join(root, 'dist', 'bin', 'main.js')).mtimeMs;
+await import(useBundle ? '../dist/engine/pipe-cli.js' : '../dist/bin/main.js');

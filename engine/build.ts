@@ -6,11 +6,11 @@
  *    compilation (~80 ms) on every start; engine/schema.ts falls back to
  *    compiling at run time when it is missing.
  * 2. Bundles the CLI and its light dependencies (yaml) into one file
- *    (dist/engine/pipe-cli.js) with esbuild, which saves ~50 ms of module
+ *    (dist/engine/pipe-cli.js, from the entry dist/bin/main.js) with esbuild, which saves ~50 ms of module
  *    loading per start. The bundle sits beside the modules it replaces, so
  *    `import.meta.url`-relative paths stay right; stage modules, the worker
  *    and lazily loaded packages stay outside it. Without esbuild (a
- *    production install) bin/pipe.js runs dist/engine/main.js instead.
+ *    production install) bin/pipe.js runs dist/bin/main.js instead.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -35,14 +35,16 @@ try {
 }
 if (esbuild) {
   await esbuild.build({
-    entryPoints: [here('./main.js')],
+    entryPoints: [here('../bin/main.js')],
     outfile: here('./pipe-cli.js'),
     bundle: true,
     platform: 'node',
     format: 'esm',
     logLevel: 'warning',
     // Loaded lazily, or located by path at run time: keep them out.
-    external: ['execa', 'p-queue', 'chokidar', 'ajv', './pipeline-validate.cjs', '../stages/index.js', '../stages/score.js', './watch.js'],
+    // The bundle sits in dist/engine/ (one level below dist/, like bin/main.js), so
+    // import.meta.url-relative paths and the external '../stages/*' stay right.
+    external: ['execa', 'p-queue', 'chokidar', 'ajv', './pipeline-validate.cjs', '../stages/*', './watch.js'],
     banner: { js: "import { createRequire as __pipeRequire } from 'node:module'; const require = __pipeRequire(import.meta.url);" },
   });
 }

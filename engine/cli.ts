@@ -1,17 +1,40 @@
 /**
- * The command line: parses arguments, wires the engine to the built-in stage
- * registry and to the process (streams, signals, exit code). The only module
- * that touches `process`.
+ * The command line: parses arguments and runs a command with the stage
+ * registry and the extra commands the composition root (bin/main.ts) hands
+ * in; the engine itself never imports stages/. The only engine module that
+ * touches `process` streams.
  */
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
-import { builtinKinds } from '../stages/index.js';
 import { cmdDag, cmdGc, cmdRun, cmdStatus, EXIT, pipeVersion, type CommandEnv } from './commands.js';
 import { parseOverride, type Override } from './config.js';
 import type { DagFormat } from './dag-format.js';
+import type { KindRegistry } from './graph.js';
 
-/** `pipe --help`; every flag listed here is implemented below. */
-export const HELP = `pipe: a declarative pipeline and DAG build system for ML experiments
+/**
+ * A command the composition root adds (e.g. `pipe score` from stages/): it
+ * gets the positional arguments after its name and the output streams.
+ */
+export interface ExtraCommand {
+  /** Its `pipe --help` line, without the leading "pipe ". */
+  readonly usage: string;
+  readonly summary: string;
+  run(args: readonly string[], io: { readonly json: boolean; readonly stdout: { write(t: string): void }; readonly stderr: { write(t: string): void } }): Promise<number>;
+}
+
+/** What the composition root hands the CLI. */
+export interface App {
+  readonly registry: KindRegistry;
+  readonly commands: Readonly<Record<string, ExtraCommand>>;
+}
+
+/** `pipe --help` for `app`; every flag listed here is implemented below. */
+export function helpText(app: App): string {
+  const extra = Object.values(app.commands).map((c) => `  pipe ${c.usage.padEnd(19)} ${c.summary}\n`).join('');
+  return HELP_HEAD + extra + HELP_TAIL;
+}
+
+const HELP_HEAD = `pipe: a declarative pipeline and DAG build system for ML experiments
 
 Usage:
   pipe run [STAGE...]      run every stale stage (or STAGE and what it needs)
@@ -19,8 +42,8 @@ Usage:
   pipe dag                 print the pipeline graph
   pipe watch [STAGE...]    run, then re-run stale stages whenever a dep or pipeline.yaml changes
   pipe gc                  delete cached outputs that no lock file in the project points at
-  pipe score PRED TRUTH    Kaggle mean Dice between two RLE CSVs (TRUTH may be train_masks.csv)
-  pipe help                this text
+`;
+const HELP_TAIL = `  pipe help                this text
 
 Options:
   -f, --file FILE       pipeline file (default: pipeline.yaml); the project is its folder
@@ -41,7 +64,8 @@ Files: pipe.lock beside the pipeline (commit it), .pipe/ (cache and state: do no
 `;
 
 /** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
-export async function main(argv: readonly string[], signal: AbortSignal): Promise<number> {
+export async function main(argv: readonly string[], signal: AbortSignal, app: App): Promise<number> {
+  const HELP = helpText(app);
   const out = { write: (t: string) => void process.stdout.write(t) };
   const err = { write: (t: string) => void process.stderr.write(t) };
   let parsed;
@@ -89,7 +113,7 @@ export async function main(argv: readonly string[], signal: AbortSignal): Promis
   }
   const jobs = v.jobs === undefined ? cpus().length : Number(v.jobs);
   if (!Number.isInteger(jobs) || jobs < 1) return usage(`--jobs expects a whole number >= 1, got "${v.jobs}"`);
-  const env: CommandEnv = { file: v.file, overrides, json: v.json, registry: builtinKinds, stdout: out, stderr: err };
+  const env: CommandEnv = { file: v.file, overrides, json: v.json, registry: app.registry, stdout: out, stderr: err };
   // Flags that only some commands take.
   const takes: [string, boolean, readonly string[]][] = [
     ['--force', v.force, ['run']],
@@ -117,20 +141,10 @@ export async function main(argv: readonly string[], signal: AbortSignal): Promis
       const { cmdWatch } = await import('./watch.js');
       return cmdWatch(env, { targets: rest, jobs, signal });
     }
-    case 'score': {
-      if (rest.length !== 2) return usage('`pipe score` takes two files: PRED.csv TRUTH.csv');
-      const { scoreFiles } = await import('../stages/score.js');
-      const r = await scoreFiles(rest[0] as string, rest[1] as string);
-      if (!r.ok) {
-        if (v.json) out.write(JSON.stringify({ ok: false, error: { reason: 'usage', message: r.message } }, null, 2) + '\n');
-        err.write(`pipe score: ${r.message}\n`);
-        return EXIT.usage;
-      }
-      if (v.json) out.write(JSON.stringify({ ok: true, score: r.score, images: r.images }, null, 2) + '\n');
-      else out.write(`mean Dice ${r.score.toFixed(5)} over ${r.images} images\n`);
-      return EXIT.ok;
-    }
-    default:
+    default: {
+      const extra = Object.hasOwn(app.commands, command) ? app.commands[command] : undefined;
+      if (extra) return extra.run(rest, { json: v.json, stdout: out, stderr: err });
       return usage(`unknown command "${command}"`);
+    }
   }
 }

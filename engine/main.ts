@@ -1,26 +1,30 @@
 /**
  * Process entry: signals and exit code around {@link main}. The first Ctrl-C
  * stops running stages and keeps completed ones; a second one exits at once.
+ * The composition root (bin/main.ts) calls {@link runProcess} with the app.
  */
-import { main } from './cli.js';
+import { main, type App } from './cli.js';
 
-const controller = new AbortController();
-let interrupts = 0;
-const onSignal = (sig: NodeJS.Signals): void => {
-  interrupts++;
-  if (interrupts > 1) process.exit(130);
-  process.stderr.write(`\npipe: ${sig}: stopping running stages (press Ctrl-C again to quit at once)\n`);
-  controller.abort(new Error(sig));
-};
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
+/** Runs the CLI for this process's arguments and sets its exit code. */
+export function runProcess(app: App): void {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    process.stderr.write(`\npipe: ${sig}: stopping running stages (press Ctrl-C again to quit at once)\n`);
+    controller.abort(new Error(sig));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
 
-main(process.argv.slice(2), controller.signal).then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (e: unknown) => {
-    process.stderr.write(`pipe: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exitCode = 70;
-  },
-);
+  main(process.argv.slice(2), controller.signal, app).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (e: unknown) => {
+      process.stderr.write(`pipe: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = 70;
+    },
+  );
+}

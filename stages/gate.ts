@@ -20,11 +20,11 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineStage, type Params, type StageContext } from '../engine/stage-api.js';
-import { resizeBilinear } from './crops.js';
-import { readDataset, type Dataset } from './dataset.js';
-import { diceRuns, mean, presence } from './metric.js';
-import { boolParam, numParam } from './params.js';
-import { maskRuns, formatRuns, parseRle, type Run } from './rle.js';
+import { resizeBilinear } from './lib/crops.js';
+import { readDataset, type Dataset } from './lib/dataset.js';
+import { diceRuns, mean, presence } from './lib/metric.js';
+import { boolParam, numParam } from './lib/params.js';
+import { maskRuns, formatRuns, parseRle, type Run } from './lib/rle.js';
 
 /** The resolved params of gate. */
 export interface GateParams {

@@ -15,7 +15,7 @@
  */
 import { defineStage } from '../engine/stage-api.js';
 import type { StageContext } from '../engine/stage-api.js';
-import { backendParam, threadsOption, numParam } from './params.js';
+import { backendParam, threadsOption, numParam } from './lib/params.js';
 
 /** Default params of infer. */
 export const INFER_DEFAULTS = { batch_size: 32, mask_threshold: 0.3, crop_size: 0 } as const;
@@ -31,11 +31,11 @@ async function run(ctx: StageContext): Promise<void> {
     throw new Error('infer needs the dataset, split, seg_model and cls_model artifacts');
   }
 
-  const { backendInfo, loadTf } = await import('./backend.js');
+  const { backendInfo, loadTf } = await import('./lib/backend.js');
   const { readDataset, readSplit } = await import('./models/artifacts.js');
   const { loadModel } = await import('./models/model-io.js');
   const { predictMasks, predictCrops, factsNorm } = await import('./models/predict.js');
-  const { maskCrop } = await import('./crops.js');
+  const { maskCrop } = await import('./lib/crops.js');
   const { writeTensors } = await import('../cache/tensors.js');
 
   const h = await loadTf(backend, (m) => ctx.log(m), threadsOption(ctx.params));

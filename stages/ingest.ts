@@ -18,7 +18,7 @@
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { defineStage, type Params, type StageContext } from '../engine/stage-api.js';
-import { numParam, strParam } from './params.js';
+import { numParam, strParam } from './lib/params.js';
 
 /** The resolved params of an ingest run. */
 export interface IngestParams {
@@ -129,8 +129,8 @@ async function pool<T, R>(items: readonly T[], limit: number, signal: AbortSigna
 
 /** The ingest work: list, read, check, resize, write the dataset artifact to `outPath`. */
 export async function ingest(p: IngestParams, dir: string, outPath: string, ctx: StageContext): Promise<void> {
-  const { resizeArea } = await import('./crops.js');
-  const { encodeRle } = await import('./rle.js');
+  const { resizeArea } = await import('./lib/crops.js');
+  const { encodeRle } = await import('./lib/rle.js');
   const { writeTensors } = await import('../cache/tensors.js');
   const listing = await listKaggle(dir);
   const train = p.limitTrain === null ? listing.train : listing.train.slice(0, p.limitTrain);

@@ -17,10 +17,10 @@
  */
 import { join } from 'node:path';
 import { defineStage, type Params, type StageContext } from '../engine/stage-api.js';
-import { maskCrop } from './crops.js';
-import { frame, readDataset, readSplit, type Dataset } from './dataset.js';
-import { numParam } from './params.js';
-import { makeRng, subSeed, type Rng } from './prng.js';
+import { maskCrop } from './lib/crops.js';
+import { frame, readDataset, readSplit, type Dataset } from './lib/dataset.js';
+import { numParam } from './lib/params.js';
+import { makeRng, subSeed, type Rng } from './lib/prng.js';
 
 /** The resolved params of iso-mask. */
 export interface IsoMaskParams {

@@ -10,9 +10,9 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineStage, type Params, type StageContext } from '../engine/stage-api.js';
-import { numParam } from './params.js';
-import { readDataset, subjectOf, type Split } from './dataset.js';
-import { makeRng } from './prng.js';
+import { numParam } from './lib/params.js';
+import { readDataset, subjectOf, type Split } from './lib/dataset.js';
+import { makeRng } from './lib/prng.js';
 
 /**
  * Splits `ids` ("subject_n") by subject. Pure: the same ids and params give

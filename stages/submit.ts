@@ -12,7 +12,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { defineStage, type StageContext } from '../engine/stage-api.js';
-import { numParam, strParam } from './params.js';
+import { numParam, strParam } from './lib/params.js';
 
 /** Pixel count of an RLE string (sum of run lengths); validates numbers only. */
 export function rleArea(rle: string): number {

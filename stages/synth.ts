@@ -17,7 +17,7 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { defineStage, type Params, type StageContext } from '../engine/stage-api.js';
-import { numParam, strParam } from './params.js';
+import { numParam, strParam } from './lib/params.js';
 
 /** Default workspace folder of the synthetic data. */
 export const DEFAULT_SYNTH_OUT = 'data/synth';

@@ -12,7 +12,7 @@
 import { resolve } from 'node:path';
 import { defineStage } from '../engine/stage-api.js';
 import type { StageContext } from '../engine/stage-api.js';
-import { backendParam, threadsOption, boolParam, intListParam, numParam, strParam } from './params.js';
+import { backendParam, threadsOption, boolParam, intListParam, numParam, strParam } from './lib/params.js';
 
 /** Default params of train-cls (the default-pipeline sizes). */
 export const TRAIN_CLS_DEFAULTS = {
@@ -45,7 +45,7 @@ async function run(ctx: StageContext): Promise<void> {
   const cropsPath = ctx.inputs.crops;
   if (cropsPath === undefined) throw new Error('train-cls needs the crops artifact');
 
-  const { backendInfo, loadTf } = await import('./backend.js');
+  const { backendInfo, loadTf } = await import('./lib/backend.js');
   const { readCrops } = await import('./models/artifacts.js');
   const { buildClassifier } = await import('./models/classifier.js');
   const { focalLoss } = await import('./models/losses.js');

@@ -13,7 +13,7 @@
  */
 import { defineStage } from '../engine/stage-api.js';
 import type { StageContext } from '../engine/stage-api.js';
-import { backendParam, threadsOption, boolParam, numParam } from './params.js';
+import { backendParam, threadsOption, boolParam, numParam } from './lib/params.js';
 
 /**
  * Default params of train-seg: the default-pipeline sizes (64x80 images,
@@ -53,7 +53,7 @@ async function run(ctx: StageContext): Promise<void> {
   const splitPath = ctx.inputs.split;
   if (datasetPath === undefined || splitPath === undefined) throw new Error('train-seg needs the dataset and split artifacts');
 
-  const { backendInfo, loadTf } = await import('./backend.js');
+  const { backendInfo, loadTf } = await import('./lib/backend.js');
   const { readDataset, readSplit } = await import('./models/artifacts.js');
   const { buildUnet } = await import('./models/unet.js');
   const { diceLoss } = await import('./models/losses.js');

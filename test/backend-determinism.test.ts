@@ -9,9 +9,9 @@ import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
-import { loadTf } from '../stages/backend.js';
-import type { BackendPref } from '../stages/backend.js';
-import { createAdam } from '../stages/backend/adam.js';
+import { loadTf } from '../stages/lib/backend.js';
+import type { BackendPref } from '../stages/lib/backend.js';
+import { createAdam } from '../stages/kernels/adam.js';
 
 async function train(seed: number, pref: BackendPref = 'auto'): Promise<Uint8Array> {
   const { tf } = await loadTf(pref);

@@ -5,8 +5,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadTf } from '../stages/backend.js';
-import type { TfHandle } from '../stages/backend.js';
+import { loadTf } from '../stages/lib/backend.js';
+import type { TfHandle } from '../stages/lib/backend.js';
 
 type Tf = TfHandle['tf'];
 type Arrays = Float32Array[];

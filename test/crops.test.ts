@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { centreCrop, maskBox, maskCrop, resizeArea, resizeBilinear } from '../stages/crops.js';
+import { centreCrop, maskBox, maskCrop, resizeArea, resizeBilinear } from '../stages/lib/crops.js';
 
 test('maskCrop: bounding box, grey canvas outside the mask, resized', () => {
   const h = 6;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
-import { decodeRle } from '../stages/rle.js';
+import { decodeRle } from '../stages/lib/rle.js';
 import { Rig, statuses } from './util/rig.js';
 
 // The default pipeline's shape with tiny sizes: a few dozen small images.

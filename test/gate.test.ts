@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import gate, { gateParams, keepMask, upsampleRuns } from '../stages/gate.js';
 import { writeTensors } from '../cache/tensors.js';
-import { encodeRle, decodeRle } from '../stages/rle.js';
+import { encodeRle, decodeRle } from '../stages/lib/rle.js';
 import type { StageContext } from '../engine/stage-api.js';
 
 const h = 8;

@@ -4,10 +4,10 @@ import { mkdtemp, mkdir, readFile, symlink, writeFile, rm } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ingest from '../stages/ingest.js';
-import { readDataset } from '../stages/dataset.js';
-import { decodeRle } from '../stages/rle.js';
+import { readDataset } from '../stages/lib/dataset.js';
+import { decodeRle } from '../stages/lib/rle.js';
 import type { Progress, StageContext } from '../engine/stage-api.js';
-import { kaggleData } from './util/paths.js';
+import { kaggleData, kaggleFile } from './util/paths.js';
 
 function makeCtx(root: string, params: Record<string, string | number>): StageContext & { metrics: Record<string, number | string>; progresses: Progress[] } {
   const metrics: Record<string, number | string> = {};
@@ -40,7 +40,7 @@ test('ingest of the real files: 1_1_mask.tif has 4616 pixels and its RLE is the 
     assert.equal(ds.w, 112);
     assert.equal(ds.origH, 420);
     assert.equal(ds.origW, 580);
-    const csv = await readFile(join(kaggleData, 'train_masks.csv'), 'utf8');
+    const csv = await readFile(kaggleFile('train_masks.csv'), 'utf8');
     const row = csv.split('\n').find((l) => l.startsWith('1,1,'))!;
     assert.equal(ds.trainRle[0], row.split(',')[2]);
     const full = decodeRle(ds.trainRle[0]!, 420, 580);

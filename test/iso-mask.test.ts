@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildCrops, isoMaskParams, iou, shiftMask } from '../stages/iso-mask.js';
-import { maskCrop, CANVAS_GREY } from '../stages/crops.js';
-import type { Dataset } from '../stages/dataset.js';
+import { maskCrop, CANVAS_GREY } from '../stages/lib/crops.js';
+import type { Dataset } from '../stages/lib/dataset.js';
 
 const h = 40;
 const w = 56;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { dice, diceRuns, meanDice, presence } from '../stages/metric.js';
-import { encodeRle, parseRle } from '../stages/rle.js';
+import { dice, diceRuns, meanDice, presence } from '../stages/lib/metric.js';
+import { encodeRle, parseRle } from '../stages/lib/rle.js';
 
 const m = (bits: string): Uint8Array => Uint8Array.from(bits, (c) => (c === '1' ? 1 : 0));
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadTf } from '../stages/backend.js';
+import { loadTf } from '../stages/lib/backend.js';
 import { buildUnet } from '../stages/models/unet.js';
 import { buildClassifier } from '../stages/models/classifier.js';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadTf } from '../stages/backend.js';
+import { loadTf } from '../stages/lib/backend.js';
 import { buildUnet } from '../stages/models/unet.js';
 import { buildClassifier } from '../stages/models/classifier.js';
 import { loadModel, readModelFile, saveModel, setWeightsByName } from '../stages/models/model-io.js';

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadTf } from '../stages/backend.js';
+import { loadTf } from '../stages/lib/backend.js';
 import { binaryAccuracy, diceCoef, diceLoss, focalLoss, imageDice } from '../stages/models/losses.js';
 import { auc } from '../stages/models/evaluators.js';
 import { computeNormalisation, makeBatch } from '../stages/models/batches.js';
-import { makeRng } from '../stages/prng.js';
+import { makeRng } from '../stages/lib/prng.js';
 
 const close = (a: number, b: number, eps = 1e-5) => assert.ok(Math.abs(a - b) < eps, `${a} != ${b}`);
 

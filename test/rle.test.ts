@@ -2,14 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeRle, encodeRle, parseRle } from '../stages/rle.js';
-import { kaggleData } from './util/paths.js';
+import { decodeRle, encodeRle, parseRle } from '../stages/lib/rle.js';
+import { kaggleFile } from './util/paths.js';
 
 const H = 420;
 const W = 580;
 
 test('every row of train_masks.csv decodes and re-encodes to the same string', () => {
-  const lines = readFileSync(join(kaggleData, 'train_masks.csv'), 'utf8').trim().split(/\r?\n/);
+  const lines = readFileSync(kaggleFile('train_masks.csv'), 'utf8').trim().split(/\r?\n/);
   assert.equal(lines[0], 'subject,img,pixels');
   const rows = lines.slice(1);
   assert.equal(rows.length, 5635);

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { kaggleData } from './util/paths.js';
+import { kaggleFile } from './util/paths.js';
 import { Rig } from './util/rig.js';
 
 describe('pipe score', () => {
@@ -30,7 +30,7 @@ describe('pipe score', () => {
   });
 
   test('a prediction scored against the real train_masks.csv row set must cover the same images', async () => {
-    const r = await rig.run('score', 'good.csv', join(kaggleData, 'train_masks.csv'));
+    const r = await rig.run('score', 'good.csv', kaggleFile('train_masks.csv'));
     assert.equal(r.code, 2);
     assert.match(r.stderr, /5632 image\(s\) of .*train_masks.csv have no prediction in good.csv: 1_4, 1_5/);
   });

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { scoreFiles } from '../stages/score.js';
-import { kaggleData } from './util/paths.js';
+import { scoreFiles } from '../stages/lib/score.js';
+import { kaggleFile } from './util/paths.js';
 
 async function withFiles(files: Record<string, string>, body: (dir: string) => Promise<void>): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'score-'));
@@ -30,12 +30,12 @@ test('score: known values, subject,img,pixels truth', async () => {
 });
 
 test('score: train_masks.csv rewritten as img,pixels scores 1 against itself; sample submission too', async () => {
-  const rows = (await readFile(join(kaggleData, 'train_masks.csv'), 'utf8')).trim().split('\n').slice(1);
+  const rows = (await readFile(kaggleFile('train_masks.csv'), 'utf8')).trim().split('\n').slice(1);
   const pred = 'img,pixels\n' + rows.map((l) => { const [s, i, px] = l.split(','); return `${s}_${i},${px}`; }).join('\n') + '\n';
   await withFiles({ 'pred.csv': pred }, async (d) => {
-    assert.deepEqual(await scoreFiles(join(d, 'pred.csv'), join(kaggleData, 'train_masks.csv')), { ok: true, score: 1, images: 5635 });
+    assert.deepEqual(await scoreFiles(join(d, 'pred.csv'), kaggleFile('train_masks.csv')), { ok: true, score: 1, images: 5635 });
   });
-  const r = await scoreFiles(join(kaggleData, 'sample_submission.csv'), join(kaggleData, 'sample_submission.csv'));
+  const r = await scoreFiles(kaggleFile('sample_submission.csv'), kaggleFile('sample_submission.csv'));
   assert.deepEqual(r, { ok: true, score: 1, images: 5508 });
 });
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { splitBySubject } from '../stages/split.js';
-import { subjectOf } from '../stages/dataset.js';
+import { subjectOf } from '../stages/lib/dataset.js';
 
 const ids: string[] = [];
 for (let s = 1; s <= 47; s++) for (let n = 1; n <= 5; n++) ids.push(`${s}_${n}`);

@@ -4,7 +4,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile, mkdir } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import synth from '../stages/synth.js';
-import { makeRng, subSeed } from '../stages/prng.js';
+import { makeRng, subSeed } from '../stages/lib/prng.js';
 import { AREA_MAX, AREA_MIN, makeSubject, planFrame, type FramePlan } from '../stages/synth/scene.js';
 import type { StageContext } from '../engine/stage-api.js';
 

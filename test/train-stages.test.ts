@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeTensors, readTensors } from '../cache/tensors.js';
 import type { Params, StageContext, Progress } from '../engine/stage-api.js';
-import { loadTf } from '../stages/backend.js';
+import { loadTf } from '../stages/lib/backend.js';
 import trainSeg from '../stages/train-seg.js';
 import trainCls from '../stages/train-cls.js';
 import infer from '../stages/infer.js';

@@ -4,7 +4,7 @@
  * input fails with the artifact's name and what is wrong.
  */
 import { readTensors } from '../../cache/tensors.js';
-import { readDataset as readDatasetFile, readSplit as readSplitFile, type Dataset as DatasetFile, type Split } from '../dataset.js';
+import { readDataset as readDatasetFile, readSplit as readSplitFile, type Dataset as DatasetFile, type Split } from '../lib/dataset.js';
 import type { NamedTensor } from '../../cache/tensors.js';
 
 /** The `dataset` artifact (see stages/dataset.ts) with its image counts. */

@@ -3,7 +3,7 @@
  * scale to 0..1, optional normalisation, optional augmentation. Shared by the
  * training loop and infer, so both see exactly the same inputs.
  */
-import type { Rng } from '../prng.js';
+import type { Rng } from '../lib/prng.js';
 
 /** Input normalisation applied after scaling to 0..1: `(v/255 - mean) / std`. */
 export interface Normalisation {

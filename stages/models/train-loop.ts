@@ -14,7 +14,7 @@
  * Every tensor is created and released inside `tf.tidy`; the optimizer is
  * disposed before returning, so `tf.memory().numTensors` is unchanged.
  */
-import { makeRng, subSeed } from '../prng.js';
+import { makeRng, subSeed } from '../lib/prng.js';
 import type * as TfModule from '@tensorflow/tfjs';
 import { makeBatch } from './batches.js';
 import type { Augment, Normalisation, SampleSet } from './batches.js';

@@ -4,7 +4,7 @@
  * clamped only at the end) and are plain loops, so a 420x580 frame renders in
  * a few milliseconds.
  */
-import type { Rng } from '../prng.js';
+import type { Rng } from '../lib/prng.js';
 
 /** A float canvas. */
 export interface Canvas {

@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { StageContext } from '../../engine/stage-api.js';
 import type { SynthParams } from '../synth.js';
-import { makeRng, subSeed } from '../prng.js';
+import { makeRng, subSeed } from '../lib/prng.js';
 import { H, W, makeSubject, planFrame, type FramePlan } from './scene.js';
 import { renderFrame } from './render.js';
 

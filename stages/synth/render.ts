@@ -9,7 +9,7 @@
  * parallel streaks on a brighter ground that borrows some of the nerve's
  * features (`mimic`, from difficulty).
  */
-import { makeRng, type Rng } from '../prng.js';
+import { makeRng, type Rng } from '../lib/prng.js';
 import { addRing, addSmoothField, addStreak, blendEllipse, canvas, ellipseBounds, ellipseRadius, type Canvas } from './draw.js';
 import { H, W, type Bundle, type FramePlan, type SubjectLook } from './scene.js';
 

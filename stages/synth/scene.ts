@@ -7,7 +7,7 @@
  * Frames of one subject share their look, like frames of one ultrasound video:
  * that is what makes a subject-grouped split matter.
  */
-import type { Rng } from '../prng.js';
+import type { Rng } from '../lib/prng.js';
 import type { Ellipse, Streak } from './draw.js';
 
 /** Frame size of the Kaggle data (rows x cols). */

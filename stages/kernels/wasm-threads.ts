@@ -37,7 +37,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Worker as NodeWorker } from 'node:worker_threads';
 import type { WorkerOptions } from 'node:worker_threads';
-import type { TfHandle } from '../backend.js';
+import type { TfHandle } from '../lib/backend.js';
 
 /** The most threads the backend's pre-built worker pool (and backend.cc) allows. */
 export const MAX_WASM_THREADS = 8;

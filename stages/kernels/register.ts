@@ -10,7 +10,7 @@
  * plus fused gradients for training-mode batch norm (FusedBatchNorm and Mean:
  * see batch-norm-grad.ts), which fall back to the stock ones off wasm.
  */
-import type { TfHandle } from '../backend.js';
+import type { TfHandle } from '../lib/backend.js';
 import { conv2dBackpropFilterKernel } from './conv-backprop-filter.js';
 import { conv2dBackpropInputKernel } from './conv-backprop-input.js';
 import { explicitSamePadKernel } from './conv-same-pad.js';

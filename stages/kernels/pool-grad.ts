@@ -9,7 +9,7 @@
  * The stock kernel is several times slower. A window whose maximum is NaN
  * (never equal to itself) sends no gradient.
  */
-import type { TfHandle } from '../backend.js';
+import type { TfHandle } from '../lib/backend.js';
 import { makeCtx } from './wasm-util.js';
 import type { Info, KernelArgs } from './wasm-util.js';
 

@@ -13,7 +13,7 @@
  *
  * Small tensors (< {@link MIN_ELEMENTS}) and anything else go to the stock kernel.
  */
-import type { TfHandle } from '../backend.js';
+import type { TfHandle } from '../lib/backend.js';
 import { fillRows } from './batch-norm-grad.js';
 import { makeCtx, size } from './wasm-util.js';
 import type { Info, KernelArgs } from './wasm-util.js';

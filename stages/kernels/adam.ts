@@ -10,7 +10,7 @@
  * so the weights are the same as with `tf.train.adam`. On other backends it is
  * the stock optimizer. Its weights (m, v, iterations) serialise as the stock ones.
  */
-import type { TfHandle } from '../backend.js';
+import type { TfHandle } from '../lib/backend.js';
 import { makeCtx } from './wasm-util.js';
 import type { Info, KernelArgs } from './wasm-util.js';
 

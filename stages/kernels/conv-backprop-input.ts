@@ -13,7 +13,7 @@
  *   k_r = (r + pad) mod s,  c_r = (r + pad - k_r) / s,  M_r = ceil((K - k_r) / s)
  * ```
  */
-import type { TfHandle } from '../backend.js';
+import type { TfHandle } from '../lib/backend.js';
 import { makeCtx, size } from './wasm-util.js';
 import type { Ctx, Info, KernelArgs } from './wasm-util.js';
 

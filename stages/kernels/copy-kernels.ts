@@ -5,7 +5,7 @@
  * which dominates when channels are few (inception towers of 4-16 channels).
  * Float32 only; anything else goes to the stock kernel.
  */
-import type { TfHandle } from '../backend.js';
+import type { TfHandle } from '../lib/backend.js';
 import { makeCtx, size } from './wasm-util.js';
 import type { Info, KernelArgs } from './wasm-util.js';
 

@@ -17,7 +17,7 @@
  * matMul instead, 4-8x faster: dW^T [Co,Ci] = dy^T [Co,P] · x [P,Ci] (P = N·H·W,
  * only the small dy transposed).
  */
-import type { TfHandle } from '../backend.js';
+import type { TfHandle } from '../lib/backend.js';
 import { makeCtx, reshape } from './wasm-util.js';
 import type { Ctx } from './wasm-util.js';
 import type { Info, KernelArgs } from './wasm-util.js';

@@ -7,7 +7,7 @@
  * with {@link Ctx.run} or {@link Ctx.alloc} must be freed with {@link Ctx.free}
  * unless it is the kernel's output.
  */
-import type { TfHandle } from '../backend.js';
+import type { TfHandle } from '../lib/backend.js';
 
 /** A tensor as kernels see it. */
 export interface Info {

@@ -151,10 +151,10 @@ async function activate(tf: TfHandle['tf'], name: BackendName, options: LoadTfOp
     const wasm = await import('@tensorflow/tfjs-backend-wasm');
     versions['tfjs-backend-wasm'] = wasm.version_wasm;
     if (options.customKernels !== false) {
-      const { registerWasmKernels } = await import('./backend/register.js');
+      const { registerWasmKernels } = await import('../kernels/register.js');
       versions['custom-kernels'] = String(registerWasmKernels(tf).length);
     }
-    const { prepareWasmThreads, unrefWasmThreads } = await import('./backend/wasm-threads.js');
+    const { prepareWasmThreads, unrefWasmThreads } = await import('../kernels/wasm-threads.js');
     const restore = prepareWasmThreads(tf, wasm, await resolveThreads(options.threads));
     try {
       await setAndCheck(tf, name);

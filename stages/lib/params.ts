@@ -3,7 +3,7 @@
  * returns the default when the param is absent (undefined or null) and throws
  * an Error naming the param when it has the wrong type or range.
  */
-import type { Params } from '../engine/stage-api.js';
+import type { Params } from '../../engine/stage-api.js';
 import type { BackendPref } from './backend.js';
 
 /** Bounds for {@link numParam}. */

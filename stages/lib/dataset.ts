@@ -56,7 +56,7 @@ function intMeta(meta: Record<string, string>, key: string, path: string): numbe
 
 /** Reads and checks a dataset artifact; errors name the file. */
 export async function readDataset(path: string): Promise<Dataset> {
-  const { readTensors } = await import('../cache/tensors.js');
+  const { readTensors } = await import('../../cache/tensors.js');
   const { tensors, metadata } = await readTensors(path);
   const h = intMeta(metadata, 'height', path);
   const w = intMeta(metadata, 'width', path);

@@ -19,7 +19,7 @@
  * the stock gradient off wasm and for shapes it does not handle (channels-last,
  * per-channel statistics only), so the cpu backend computes exactly as before.
  */
-import type { TfHandle } from '../backend.js';
+import type { TfHandle } from '../lib/backend.js';
 import { makeCtx, size } from './wasm-util.js';
 import type { Info, KernelArgs } from './wasm-util.js';
 

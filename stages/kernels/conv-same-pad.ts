@@ -5,7 +5,7 @@
  * 'same' on 12x13: every value off; found by test/backend-kernels.test.ts).
  * Explicit pads computed by TF.js's own `computeConv2DInfo` are always right.
  */
-import type { TfHandle } from '../backend.js';
+import type { TfHandle } from '../lib/backend.js';
 import type { Info, KernelArgs } from './wasm-util.js';
 
 /** Wraps a stock conv kernel so that 'same' padding arrives as explicit padding. */
