@@ -33,3 +33,44 @@ export function fail<E>(error: E): { ok: false; error: E } {
 export function unreachable(value: never): never {
   throw new Error(`unreachable: ${JSON.stringify(value)}`);
 }
+
+/**
+ * Why one stage did not complete: the one failure type a stage result, the
+ * `--json` output and the exit code are made from (wireit's `Failure`).
+ * `describeStageFailure` gives the line a person reads.
+ */
+export type StageFailure =
+  /** A command stage exited non-zero. */
+  | { readonly reason: 'exit-code'; readonly code: number; readonly command?: string }
+  /** The stage's process was killed by a signal it did not ask for (OOM killer, kill -9). */
+  | { readonly reason: 'killed'; readonly signal: string }
+  /** A module stage threw; `stack` is kept for `--json` and bug reports. */
+  | { readonly reason: 'threw'; readonly message: string; readonly stack?: string }
+  /** The stage finished but did not write a declared output or artifact. */
+  | { readonly reason: 'output-missing'; readonly output: string }
+  /** A declared dep does not exist or is not a regular file or folder. */
+  | { readonly reason: 'dep-missing'; readonly dep: string; readonly detail: string }
+  /** Writing failed for lack of space or another I/O error, naming what could not be written. */
+  | { readonly reason: 'io'; readonly path: string; readonly message: string }
+  /** Ctrl-C, SIGTERM or SIGHUP stopped the run before the stage completed. */
+  | { readonly reason: 'interrupted' }
+  /** A stage it needs failed or was skipped, so it did not run. */
+  | { readonly reason: 'need-failed'; readonly need: string }
+  /** A cached object did not hash to its name. */
+  | { readonly reason: 'cache-corrupt'; readonly digest: string; readonly detail: string };
+
+/** The one line a person reads for `f`. */
+export function describeStageFailure(f: StageFailure): string {
+  switch (f.reason) {
+    case 'exit-code': return `command exited with code ${f.code}${f.command ? `: ${f.command}` : ''}`;
+    case 'killed': return `stage process was killed by ${f.signal} (out of memory?)`;
+    case 'threw': return f.message;
+    case 'output-missing': return `stage did not write its output "${f.output}"`;
+    case 'dep-missing': return `dependency "${f.dep}" ${f.detail}`;
+    case 'io': return `cannot write ${f.path}: ${f.message}`;
+    case 'interrupted': return 'interrupted';
+    case 'need-failed': return `not run: "${f.need}" did not complete`;
+    case 'cache-corrupt': return `cached object ${f.digest} is corrupt: ${f.detail}`;
+    default: return unreachable(f);
+  }
+}
