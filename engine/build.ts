@@ -44,7 +44,7 @@ if (esbuild) {
     // Loaded lazily, or located by path at run time: keep them out.
     // The bundle sits in dist/engine/ (one level below dist/, like bin/main.js), so
     // import.meta.url-relative paths and the external '../stages/*' stay right.
-    external: ['execa', 'p-queue', 'chokidar', 'ajv', './pipeline-validate.cjs', '../stages/*', './watch.js'],
+    external: ['execa', 'p-queue', 'chokidar', 'ajv', 'vega', 'vega-lite', '@resvg/resvg-js', './pipeline-validate.cjs', '../stages/*', './watch.js'],
     banner: { js: "import { createRequire as __pipeRequire } from 'node:module'; const require = __pipeRequire(import.meta.url);" },
   });
 }

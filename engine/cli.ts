@@ -41,7 +41,18 @@ Usage:
   pipe status [STAGE...]   which stages are stale, and why
   pipe dag                 print the pipeline graph
   pipe watch [STAGE...]    run, then re-run stale stages whenever a dep or pipeline.yaml changes
-  pipe gc                  delete cached outputs that no lock file in the project points at
+  pipe gc                  delete cached outputs that no lock file or kept experiment points at
+  pipe repro [LOCK]        re-create the experiment of a lock (file, experiment id or name) and
+                           compare every output with it: identical, restored or differs
+  pipe sweep NAME=SPEC...  run a grid of param points (lo:hi:step or v1,v2,...): table, CSV, JSON
+                           and a chart of the metric against each param in .pipe/sweeps/
+  pipe exp list            the recorded experiments (every run, repro and sweep point)
+  pipe exp show ID         one experiment's overrides, metrics and params
+  pipe exp diff A [B]      params and metrics side by side (B: the workspace), changes marked *
+  pipe exp apply ID        put an experiment's outputs and lock in the workspace
+  pipe exp remove ID...    forget experiments (\`pipe gc\` then frees their outputs)
+  pipe metrics show [ID]   the metrics of the workspace (or of an experiment)
+  pipe params diff [A [B]] params side by side (no args: the workspace against the pipeline file)
 `;
 const HELP_TAIL = `  pipe help                this text
 
@@ -55,6 +66,14 @@ Options:
                         built-in stage gets cores/N compute threads (env PIPE_THREADS overrides)
       --no-wait         run, gc: fail at once if another pipe run holds this project
       --format FMT      dag: text | mermaid | dot (default: text)
+      --keep-last N     gc: keep the newest N experiments and their outputs (default: 500)
+      --write           exp apply: also write the experiment's params into the pipeline file
+      --rev GITREV      repro: read the lock and the pipeline file from git at GITREV
+      --no-cache        repro: run every stage again instead of restoring it from the cache
+      --allow-code-drift  repro: go on when the stages' code differs from the lock's
+      --metric NAME     sweep: the metric to sort by (default: val_dice, else the first one)
+      --random N        sweep: N random points of the grid instead of all of it
+      --apply best      sweep: put the best point in the workspace (as \`pipe exp apply\`)
       --json            print one JSON document on stdout (human text goes to stderr)
   -h, --help            this text
   -v, --version         pipe's version
@@ -81,6 +100,14 @@ export async function main(argv: readonly string[], signal: AbortSignal, app: Ap
         jobs: { type: 'string', short: 'j' },
         'no-wait': { type: 'boolean', default: false },
         format: { type: 'string', default: 'text' },
+        'keep-last': { type: 'string' },
+        write: { type: 'boolean', default: false },
+        rev: { type: 'string' },
+        'no-cache': { type: 'boolean', default: false },
+        'allow-code-drift': { type: 'boolean', default: false },
+        metric: { type: 'string' },
+        random: { type: 'string' },
+        apply: { type: 'string' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
@@ -119,6 +146,14 @@ export async function main(argv: readonly string[], signal: AbortSignal, app: Ap
     ['--force', v.force, ['run']],
     ['--dry-run', v['dry-run'], ['run', 'gc']],
     ['--no-wait', v['no-wait'], ['run', 'gc']],
+    ['--keep-last', v['keep-last'] !== undefined, ['gc']],
+    ['--write', v.write, ['exp']],
+    ['--rev', v.rev !== undefined, ['repro']],
+    ['--no-cache', v['no-cache'], ['repro']],
+    ['--allow-code-drift', v['allow-code-drift'], ['repro']],
+    ['--metric', v.metric !== undefined, ['sweep']],
+    ['--random', v.random !== undefined, ['sweep']],
+    ['--apply', v.apply !== undefined, ['sweep']],
   ];
   for (const [flag, on, commands] of takes) {
     if (on && !commands.includes(command)) return usage(`${flag} goes with ${commands.map((c) => `\`pipe ${c}\``).join(' or ')}`);
@@ -129,9 +164,30 @@ export async function main(argv: readonly string[], signal: AbortSignal, app: Ap
       return cmdRun(env, { targets: rest, force: v.force, dryRun: v['dry-run'], jobs, wait: !v['no-wait'], signal });
     case 'status':
       return cmdStatus(env, rest);
-    case 'gc':
+    case 'gc': {
       if (rest.length) return usage('`pipe gc` takes no stage names');
-      return cmdGc(env, { dryRun: v['dry-run'], wait: !v['no-wait'], signal });
+      const keepLast = v['keep-last'] === undefined ? 500 : Number(v['keep-last']);
+      if (!Number.isInteger(keepLast) || keepLast < 0) return usage(`--keep-last expects a whole number >= 0, got "${v['keep-last']}"`);
+      return cmdGc(env, { dryRun: v['dry-run'], wait: !v['no-wait'], keepLast, signal });
+    }
+    case 'exp':
+    case 'metrics':
+    case 'params': {
+      const { cmdExp, cmdDvcAlias } = await import('./exp/commands.js');
+      return command === 'exp' ? cmdExp(env, rest, { write: v.write, signal }) : cmdDvcAlias(env, command, rest);
+    }
+    case 'repro': {
+      if (rest.length > 1) return usage('`pipe repro` takes one lock (a file, an experiment id or name)');
+      const { cmdRepro } = await import('./exp/repro.js');
+      return cmdRepro(env, { lock: rest[0], rev: v.rev, noCache: v['no-cache'], allowCodeDrift: v['allow-code-drift'], jobs, signal });
+    }
+    case 'sweep': {
+      const random = v.random === undefined ? undefined : Number(v.random);
+      if (random !== undefined && (!Number.isInteger(random) || random < 1)) return usage(`--random expects a whole number >= 1, got "${v.random}"`);
+      if (v.apply !== undefined && v.apply !== 'best') return usage(`--apply takes "best", got "${v.apply}"`);
+      const { cmdSweep } = await import('./exp/sweep.js');
+      return cmdSweep(env, { specs: rest, metric: v.metric, random, applyBest: v.apply === 'best', jobs, signal });
+    }
     case 'dag': {
       if (!['text', 'mermaid', 'dot'].includes(v.format)) return usage(`--format expects text, mermaid or dot, got "${v.format}"`);
       if (rest.length) return usage('`pipe dag` takes no stage names');

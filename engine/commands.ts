@@ -20,6 +20,10 @@ import { ensureDotDir, openProject, type Project } from './project.js';
 import { unreachable, type Failure } from './result.js';
 import { acquireRunLock } from './run-lock.js';
 import { collectGarbage } from './gc.js';
+import { finishRun, prepareLock } from './exp/run-hooks.js';
+import { ExperimentStore } from './exp/store.js';
+import { machineInfo } from './exp/machine.js';
+import { describeOverrides, heldExperiment, heldLine } from './exp/status.js';
 
 /** Exit codes: 0 success, 1 a stage failed, 2 bad usage or pipeline, 130 interrupted. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
@@ -115,6 +119,7 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
   });
   if (!held.ok) return report(env, { reason: 'io', message: held.message });
   let results: StageResult[];
+  let experiment: Awaited<ReturnType<typeof finishRun>> | undefined;
   try {
     // Work folders of runs that were killed: nobody else can be using them now.
     await rm(join(p.dotDir, 'tmp'), { recursive: true, force: true });
@@ -128,14 +133,16 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
     }
     const lock = new LockWriter(q.lockPath, { version: 1, stages: q.env.lock }, q.graph.order);
     await lock.prune(new Set(q.graph.order));
+    prepareLock(q, env.file, lock, env.overrides, selected);
     const log = textLogger(human);
     results = await execute(q.graph, { ...q.env, lock: lock.stages }, lock, {
       targets, force, jobs: o.jobs, signal: o.signal, tmpDir: join(q.dotDir, 'tmp'),
-      versions: { pipe: pipeVersion(), node: process.version },
+      versions: { pipe: pipeVersion(), ...machineInfo() },
       threadsPerStage: Math.max(1, Math.floor(cpus().length / o.jobs)),
       emit: (e: EngineEvent) => log(e),
     });
     await q.env.files.save();
+    if (!o.signal.aborted && !results.some((r) => r.status === 'failed')) experiment = await finishRun(q, env.file, lock, 'run');
   } finally {
     await held.lock.release();
   }
@@ -147,12 +154,14 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
       ok: code === EXIT.ok,
       ...(o.signal.aborted ? { interrupted: true } : {}),
       duration_ms: Math.round(ms),
+      ...(experiment ? { experiment: { id: experiment.exp.id, name: experiment.exp.name, overrides: experiment.exp.overrides } } : {}),
       stages: results.map((r) => ({
         stage: r.stage, status: r.status, ...(r.key ? { key: r.key } : {}), duration_ms: Math.round(r.durationMs),
         ...(r.why?.length ? { why: r.why } : {}), ...(r.message ? { message: r.message } : {}), ...(r.metrics ? { metrics: r.metrics } : {}),
       })),
     }, null, 2) + '\n');
   }
+  if (experiment?.changed) human.write(`experiment ${experiment.exp.name} (${experiment.exp.id})${describeOverrides(experiment.exp.overrides)}\n`);
   human.write(`${summary(results, ms)}${o.signal.aborted ? ' (interrupted: completed stages are kept; run again to continue)' : ''}\n`);
   return code;
 }
@@ -165,7 +174,12 @@ function planWord(a: string): string {
 export async function cmdStatus(env: CommandEnv, targets: readonly string[]): Promise<number> {
   const opened = await openProject(env.file, env.overrides, env.registry);
   if (!opened.ok) return report(env, opened.error);
-  const p = opened.value;
+  let p = opened.value;
+  // A lock made with --set overrides: plan with them, and say so, instead of calling their stages stale.
+  const held = env.overrides.length === 0 ? heldExperiment(p) : undefined;
+  const withHeld = held && held.asOverrides.length ? await openProject(env.file, held.asOverrides, env.registry) : undefined;
+  if (withHeld?.ok) p = withHeld.value;
+  const heldInfo = withHeld?.ok && held ? held : undefined;
   const bad = unknownTargets(p, targets);
   if (bad) return report(env, bad);
   const plan = await planStages(p.graph, p.env, selectStages(p.graph, targets), new Set());
@@ -179,8 +193,10 @@ export async function cmdStatus(env: CommandEnv, targets: readonly string[]): Pr
         ...(last ? { last_run: { key: last.key, finished_at: last.finished_at, duration_ms: last.duration_ms, metrics: last.metrics } } : {}),
       };
     });
-    env.stdout.write(JSON.stringify({ ok: true, stages: entries }, null, 2) + '\n');
+    const exp = heldInfo ? { held: { overrides: heldInfo.overrides, ...(heldInfo.exp ? { id: heldInfo.exp.id, name: heldInfo.exp.name } : {}) } } : {};
+    env.stdout.write(JSON.stringify({ ok: true, ...exp, stages: entries }, null, 2) + '\n');
   } else {
+    if (heldInfo) env.stdout.write(heldLine(heldInfo, env.file));
     const w = Math.max(...plan.map((s) => s.stage.length));
     for (const s of plan) {
       env.stdout.write(`${s.stage.padEnd(w)}  ${state(s.action).padEnd(10)}${s.why.length ? `  ${s.why.join('; ')}` : ''}\n`);
@@ -209,7 +225,7 @@ export async function cmdDag(env: CommandEnv, format: DagFormat): Promise<number
 }
 
 /** `pipe gc`: deletes cached objects and run records no lock in the project points at. */
-export async function cmdGc(env: CommandEnv, o: { dryRun: boolean; wait: boolean; signal: AbortSignal }): Promise<number> {
+export async function cmdGc(env: CommandEnv, o: { dryRun: boolean; wait: boolean; keepLast: number; signal: AbortSignal }): Promise<number> {
   const opened = await openProject(env.file, env.overrides, env.registry);
   if (!opened.ok) return report(env, opened.error);
   const p = opened.value;
@@ -218,11 +234,17 @@ export async function cmdGc(env: CommandEnv, o: { dryRun: boolean; wait: boolean
   const held = await acquireRunLock(join(p.dotDir, 'run.lock'), { wait: o.wait, signal: o.signal, onWait: (who) => human.write(`waiting: ${who}\n`) });
   if (!held.ok) return report(env, { reason: 'io', message: held.message });
   try {
-    const r = await collectGarbage(p.root, p.env.store, join(p.dotDir, 'cache'), o.dryRun);
-    if (env.json) env.stdout.write(JSON.stringify({ ok: true, dry_run: o.dryRun, ...r }, null, 2) + '\n');
+    // The newest --keep-last experiments are kept with their outputs (and the run records of those); older ones go.
+    const exps = new ExperimentStore(p.dotDir);
+    const all = exps.list();
+    const kept = all.slice(Math.max(0, all.length - o.keepLast));
+    const dropped = all.slice(0, Math.max(0, all.length - o.keepLast));
+    if (!o.dryRun) for (const e of dropped) exps.remove(e.id);
+    const r = await collectGarbage(p.root, p.env.store, join(p.dotDir, 'cache'), o.dryRun, kept.map((e) => e.lock));
+    if (env.json) env.stdout.write(JSON.stringify({ ok: true, dry_run: o.dryRun, ...r, keptExperiments: kept.length, removedExperiments: dropped.length }, null, 2) + '\n');
     const mb = (b: number): string => `${(b / 1e6).toFixed(1)} MB`;
-    human.write(`${o.dryRun ? 'would remove' : 'removed'} ${r.removedObjects} objects (${mb(r.removedBytes)}) and ${r.removedRuns} run records; ` +
-      `kept ${r.keptObjects} objects (${mb(r.keptBytes)}) referenced by ${r.locks.length ? r.locks.join(', ') : 'no lock'}\n`);
+    human.write(`${o.dryRun ? 'would remove' : 'removed'} ${r.removedObjects} objects (${mb(r.removedBytes)}), ${r.removedRuns} run records and ${dropped.length} experiments; ` +
+      `kept ${r.keptObjects} objects (${mb(r.keptBytes)}) referenced by ${r.locks.length ? r.locks.join(', ') : 'no lock'} and ${kept.length} experiments\n`);
     return EXIT.ok;
   } finally {
     await held.lock.release();

@@ -156,7 +156,7 @@ export async function execute(graph: Graph, env: PlanEnv, lock: LockWriter, opts
           }
         }
         const finishedAt = new Date().toISOString();
-        await env.runs.put({ key: d.key, outputs: res.outputs, metrics: res.metrics, info: res.info, durationMs: Math.round(durationMs), finishedAt });
+        await env.runs.put({ key: d.key, outputs: res.outputs, metrics: res.metrics, info: { ...opts.versions, ...res.info }, durationMs: Math.round(durationMs), finishedAt });
         await lock.set(stage.name, entryFor(stage, d.key, d.material, res.outputs, res.metrics, res.info, durationMs, opts.versions, finishedAt));
         end(stage.name, 'ran', durationMs, { key: d.key, why: d.why, metrics: res.metrics });
         return { ok: true, outputs: res.outputs };

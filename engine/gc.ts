@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { digestFromHex, type Digest } from '../cache/digest.js';
 import { RunCache } from '../cache/run-cache.js';
 import type { ObjectStore, StoredRef } from '../cache/store.js';
-import { readLock } from './lockfile.js';
+import { readLock, type Lock } from './lockfile.js';
 
 /** What gc removed (or would remove, with dryRun). */
 export interface GcReport {
@@ -35,9 +35,13 @@ async function addRef(store: ObjectStore, ref: StoredRef, keep: Set<string>): Pr
   } catch { /* a missing manifest keeps nothing more */ }
 }
 
-/** Collects garbage in `cacheRoot` for the project at `root`. */
-export async function collectGarbage(root: string, store: ObjectStore, cacheRoot: string, dryRun: boolean): Promise<GcReport> {
+/**
+ * Collects garbage in `cacheRoot` for the project at `root`; `keptLocks` (the
+ * locks of the experiments gc keeps) are kept like lock files.
+ */
+export async function collectGarbage(root: string, store: ObjectStore, cacheRoot: string, dryRun: boolean, keptLocks: readonly Lock[] = []): Promise<GcReport> {
   const keep = new Set<string>();
+  for (const l of keptLocks) for (const e of Object.values(l.stages)) for (const ref of Object.values(e.outputs)) await addRef(store, ref, keep);
   const locks = readdirSync(root).filter((f) => f.endsWith('.lock'));
   const used: string[] = [];
   for (const f of locks) {

@@ -11,6 +11,7 @@ import { parse, stringify } from 'yaml';
 import { writeFileAtomic } from '../cache/atomic.js';
 import type { StoredRef } from '../cache/store.js';
 import type { KeyMaterial, StageKey } from './fingerprint.js';
+import type { ParamValue } from './stage-api.js';
 
 /**
  * What the lock records for one stage: the material its key was made from
@@ -30,10 +31,34 @@ export interface LockEntry extends Omit<KeyMaterial, 'outs'> {
 /** The whole lock. */
 export interface Lock {
   readonly version: 1;
+  /**
+   * The `--set` overrides (param path -> value) its entries were made with,
+   * so the lock never silently disagrees with the pipeline file; absent or
+   * empty: made from the pipeline file as written.
+   */
+  readonly overrides?: Readonly<Record<string, ParamValue>>;
   readonly stages: Readonly<Record<string, LockEntry>>;
+  /**
+   * Code fingerprint -> the files it hashed (relative to the stage module's
+   * folder) and their digests: what lets `pipe repro` name the files that
+   * changed since the lock was made.
+   */
+  readonly code_files?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 const HEADER = '# pipe.lock: written by `pipe run`; commit it with pipeline.yaml to reproduce this experiment.\n';
+
+/** The second line of a lock: which overrides made it. */
+function overridesLine(overrides: Readonly<Record<string, ParamValue>>): string {
+  const sets = Object.entries(overrides).map(([k, v]) => `--set ${k}=${JSON.stringify(v)}`);
+  return sets.length === 0
+    ? '# made from the pipeline file as written (no --set overrides)\n'
+    : `# made with overrides: ${sets.join(' ')} (the pipeline file says otherwise for these)\n`;
+}
+
+function isPlainMap(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
 
 /** Reads a lock; a missing file is an empty lock, an unreadable one an error message. */
 export function readLock(path: string): { lock: Lock } | { error: string } {
@@ -48,7 +73,9 @@ export function readLock(path: string): { lock: Lock } | { error: string } {
     if (!data || data.version !== 1 || typeof data.stages !== 'object' || data.stages === null) {
       return { error: `${path} is not a pipe.lock of version 1 (delete it to start over)` };
     }
-    return { lock: { version: 1, stages: data.stages } };
+    const overrides = isPlainMap(data.overrides) ? (data.overrides as Record<string, ParamValue>) : {};
+    const codeFiles = isPlainMap(data.code_files) ? (data.code_files as Record<string, Record<string, string>>) : undefined;
+    return { lock: { version: 1, overrides, stages: data.stages, ...(codeFiles ? { code_files: codeFiles } : {}) } };
   } catch (e) {
     return { error: `${path} is not valid YAML: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` };
   }
@@ -78,7 +105,11 @@ export function formatLock(lock: Lock, order: readonly string[]): string {
       finished_at: e.finished_at,
     };
   }
-  return HEADER + stringify({ version: 1, stages }, { lineWidth: 0, sortMapEntries: false });
+  const overrides = sorted(lock.overrides ?? {});
+  const used = new Set(names.map((n) => (lock.stages[n] as LockEntry).code));
+  const code = Object.entries(lock.code_files ?? {}).filter(([d]) => used.has(d)).sort(([a], [b]) => (a < b ? -1 : 1));
+  const doc = { version: 1, overrides, stages, ...(code.length ? { code_files: Object.fromEntries(code.map(([d, f]) => [d, sorted(f)])) } : {}) };
+  return HEADER + overridesLine(overrides) + stringify(doc, { lineWidth: 0, sortMapEntries: false });
 }
 
 /**
@@ -88,9 +119,29 @@ export function formatLock(lock: Lock, order: readonly string[]): string {
 export class LockWriter {
   private current: Record<string, LockEntry>;
   private chain: Promise<void> = Promise.resolve();
+  private overrides: Readonly<Record<string, ParamValue>>;
+  private codeFiles: Readonly<Record<string, Readonly<Record<string, string>>>>;
 
   constructor(readonly path: string, initial: Lock, private readonly order: readonly string[]) {
     this.current = { ...initial.stages };
+    this.overrides = initial.overrides ?? {};
+    this.codeFiles = initial.code_files ?? {};
+  }
+
+  /** The whole lock as it is now. */
+  get lock(): Lock {
+    const used = new Set(Object.values(this.current).map((e) => e.code));
+    const code_files = Object.fromEntries(Object.entries(this.codeFiles).filter(([d]) => used.has(d)));
+    return { version: 1, overrides: this.overrides, stages: this.current, code_files };
+  }
+
+  /**
+   * Sets the overrides the header records and adds code file lists (kept for
+   * the fingerprints entries use); written with the next update.
+   */
+  setMeta(overrides: Readonly<Record<string, ParamValue>>, codeFiles: Readonly<Record<string, Readonly<Record<string, string>>>>): void {
+    this.overrides = overrides;
+    this.codeFiles = { ...this.codeFiles, ...codeFiles };
   }
 
   /** The entries as they are now (including unwritten updates). */
@@ -111,8 +162,13 @@ export class LockWriter {
     return Object.keys(this.current).length === before ? this.chain : this.flush();
   }
 
+  /** Rewrites the file now (e.g. after {@link setMeta}); resolves when written. */
+  save(): Promise<void> {
+    return this.flush();
+  }
+
   private flush(): Promise<void> {
-    const snapshot: Lock = { version: 1, stages: this.current };
+    const snapshot: Lock = this.lock;
     this.chain = this.chain.then(() => writeFileAtomic(this.path, formatLock(snapshot, this.order)));
     return this.chain;
   }

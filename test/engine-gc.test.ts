@@ -15,17 +15,17 @@ describe('pipe gc', () => {
   });
   after(() => rig.cleanup());
 
-  test('keeps what the lock points at, drops older runs and their objects', async () => {
+  test('keeps what the lock points at, drops older runs and their objects (--keep-last 1: only the newest experiment)', async () => {
     assert.equal((await rig.run('run', '--set', 'n=2')).code, 0);
     assert.equal((await rig.run('run')).code, 0); // n=1 is the current lock
     assert.equal(countObjects(rig.dir), 2);
-    const dry = await rig.json('gc', '--dry-run');
+    const dry = await rig.json('gc', '--dry-run', '--keep-last', '1');
     assert.equal(dry.doc.removedObjects, 1);
     assert.equal(dry.doc.removedRuns, 1);
     assert.equal(countObjects(rig.dir), 2, 'a dry run removes nothing');
-    const r = await rig.run('gc');
+    const r = await rig.run('gc', '--keep-last', '1');
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^removed 1 objects \(0\.0 MB\) and 1 run records; kept 1 objects .* referenced by pipe\.lock$/m);
+    assert.match(r.stdout, /^removed 1 objects \(0\.0 MB\), 1 run records and 1 experiments; kept 1 objects .* referenced by pipe\.lock and 1 experiments$/m);
     assert.equal(countObjects(rig.dir), 1);
     // The current outputs are still fresh; the collected value must run again.
     const now = await rig.json('run');

@@ -1,0 +1,50 @@
+/**
+ * What `pipe status` says about the experiment the workspace holds: a lock
+ * made with `--set` overrides is planned with those overrides, so the stages
+ * they changed are not called stale; the header names the experiment and its
+ * overrides instead.
+ */
+import type { Override } from '../config.js';
+import { loadConfig } from '../config.js';
+import { readLock } from '../lockfile.js';
+import type { Project } from '../project.js';
+import type { ParamValue } from '../stage-api.js';
+import { fileValue, formatOverrides, overridesOf } from './overrides.js';
+import { ExperimentStore, experimentId, type Experiment } from './store.js';
+
+/** " with overrides a=1, b=2", or "" for none. */
+export function describeOverrides(map: Readonly<Record<string, ParamValue>>): string {
+  return Object.keys(map).length ? ` with overrides ${formatOverrides(map)}` : '';
+}
+
+/** The experiment in the workspace: its lock's overrides and, if recorded, its record. */
+export interface Held {
+  readonly overrides: Readonly<Record<string, ParamValue>>;
+  readonly asOverrides: readonly Override[];
+  readonly exp?: Experiment;
+}
+
+/** What the workspace's lock was made with (undefined when there is no readable lock). */
+export function heldExperiment(p: Project): Held | undefined {
+  const r = readLock(p.lockPath);
+  if (!('lock' in r) || Object.keys(r.lock.stages).length === 0) return undefined;
+  const overrides = r.lock.overrides ?? {};
+  const exp = new ExperimentStore(p.dotDir).get(experimentId(r.lock));
+  return { overrides, asOverrides: overridesOf(overrides), ...(exp ? { exp } : {}) };
+}
+
+/**
+ * The status header: "workspace holds experiment brisk-otter (1a2b3c4d) with
+ * overrides gate.min_pixels=200 (pipeline.yaml: 100)".
+ */
+export function heldLine(h: Held, file: string): string {
+  const plain = loadConfig(file);
+  const was = Object.keys(h.overrides).map((k) => {
+    const v = plain.ok ? fileValue(plain.value, k.split('.')) : undefined;
+    return `${k}: ${v === undefined ? 'unset' : JSON.stringify(v)}`;
+  });
+  const name = h.exp ? `experiment ${h.exp.name} (${h.exp.id})` : 'a lock';
+  const apply = h.exp ? `\`pipe exp apply ${h.exp.name} --write\`` : '`pipe exp apply ID --write`';
+  return `workspace holds ${name}${describeOverrides(h.overrides)}\n` +
+    `  (${file} says ${was.join(', ')}: \`pipe run\` goes back to the file, ${apply} writes them into it)\n`;
+}
