@@ -28,6 +28,8 @@ export interface StageConfig {
   readonly params: Readonly<Record<string, ParamValue>>;
   readonly deps: readonly string[];
   readonly outs: readonly string[];
+  /** Command stages: artifacts the command writes into `PIPE_OUT_DIR` (stored like a built-in's). */
+  readonly artifacts: readonly string[];
   readonly metrics?: string;
 }
 
@@ -149,6 +151,7 @@ export function parseConfig(file: string, text: string, overrides: readonly Over
       params: resolvedParams,
       deps: strings('deps'),
       outs: strings('outs'),
+      artifacts: (s['artifacts'] ?? []) as string[],
       ...(typeof s['metrics'] === 'string' ? { metrics: String(sub(s['metrics'], ['metrics'])) } : {}),
     });
   }

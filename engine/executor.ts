@@ -221,18 +221,24 @@ async function runStage(
   let res: RunResult;
   const tmp = join(opts.tmpDir, `${stage.name}-${process.pid}-${Date.now().toString(36)}`);
   try {
-    if (stage.runner.type === 'cmd') {
-      res = await runCommand(stage, stage.runner.cmd, env.root, opts.signal, emit);
-    } else {
-      const inputs: Record<string, string> = {};
-      for (const n of stage.needs) {
-        const up = upstream.get(n) ?? {};
-        for (const name of artifactsOf(n)) {
-          const ref = up[name];
-          if (ref) inputs[name] = await env.store.view(ref);
-        }
+    // Input artifacts as read-only paths inside the cache, by needed stage and artifact name.
+    const byStage: Record<string, Record<string, string>> = {};
+    const inputs: Record<string, string> = {};
+    for (const n of stage.needs) {
+      const up = upstream.get(n) ?? {};
+      for (const name of artifactsOf(n)) {
+        const ref = up[name];
+        if (!ref) continue;
+        const path = await env.store.view(ref);
+        (byStage[n] ??= {})[name] = path;
+        inputs[name] = path;
       }
-      await mkdir(join(tmp, 'out'), { recursive: true });
+    }
+    await mkdir(join(tmp, 'out'), { recursive: true });
+    if (stage.runner.type === 'cmd') {
+      const io = { inputs: byStage, artifacts: stage.artifacts, ...(stage.artifacts.length > 0 ? { outDir: join(tmp, 'out') } : {}) };
+      res = await runCommand(stage, stage.runner.cmd, env.root, opts.signal, emit, io);
+    } else {
       res = await runModule(stage, stage.runner.module, inputs, tmp, env.root, opts.signal, emit, opts.threadsPerStage);
     }
     if (!res.ok) return res;

@@ -38,7 +38,7 @@ export interface ResolvedStage {
   readonly deps: readonly string[];
   /** Workspace paths written. */
   readonly outs: readonly string[];
-  /** Artifact names written into the cache (module stages only). */
+  /** Artifact names written into the cache (by the kind, or a command stage's `artifacts`). */
   readonly artifacts: readonly string[];
 }
 
@@ -92,7 +92,15 @@ export async function buildGraph(config: PipelineConfig, root: string, registry:
     if (sc.metrics !== undefined) outs.push(workspacePath(root, sc.metrics));
     if (sc.cmd !== undefined) {
       runner = { type: 'cmd', cmd: sc.cmd };
+      artifacts = sc.artifacts;
     } else {
+      if (sc.artifacts.length > 0) {
+        diagnostics.push({
+          message: `stage "${name}": "artifacts" is for command stages (a stage kind declares its artifacts in its module)`,
+          location: config.where(['stages', name, 'artifacts'], true),
+        });
+        continue;
+      }
       const uses = sc.uses as string;
       const isPath = uses.startsWith('.') || isAbsolute(uses);
       const module = isPath ? resolve(root, uses) : registry.builtin(uses);

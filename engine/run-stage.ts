@@ -39,11 +39,41 @@ function progressThrottle(stage: string, emit: EventSink): (p: Progress) => void
   };
 }
 
-/** Params as environment variables: PIPE_PARAMS (JSON) and PIPE_PARAM_<NAME> for scalars. */
-function paramEnv(stage: ResolvedStage): Record<string, string> {
+/**
+ * What a command stage reads and writes besides its workspace files: the
+ * read-only cache paths of its input artifacts by needed stage and artifact
+ * name, and the folder its declared `artifacts` go into.
+ */
+export interface CommandIO {
+  readonly inputs: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  readonly outDir?: string;
+  readonly artifacts: readonly string[];
+}
+
+/** `PIPE_<prefix><NAME>` for a name: upper-cased, every other character than A-Z and 0-9 becomes `_`. */
+export function envName(prefix: string, ...parts: readonly string[]): string {
+  return `PIPE_${prefix}${parts.map((p) => p.toUpperCase().replace(/[^A-Z0-9]/g, '_')).join('_')}`;
+}
+
+/**
+ * A command stage's environment: PIPE_STAGE; params as PIPE_PARAMS (JSON) and
+ * PIPE_PARAM_<NAME> for scalars; each input artifact's read-only path as
+ * PIPE_INPUT_<STAGE>_<ARTIFACT>, all of them as PIPE_INPUTS (JSON
+ * {stage: {artifact: path}}); with declared artifacts, PIPE_OUT_DIR and
+ * PIPE_ARTIFACT_<NAME> (the path to write each one to).
+ */
+export function paramEnv(stage: ResolvedStage, io: CommandIO = { inputs: {}, artifacts: [] }): Record<string, string> {
   const env: Record<string, string> = { PIPE_STAGE: stage.name, PIPE_PARAMS: JSON.stringify(stage.config.params) };
   for (const [k, v] of Object.entries(stage.config.params)) {
-    if (v === null || typeof v !== 'object') env[`PIPE_PARAM_${k.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`] = String(v);
+    if (v === null || typeof v !== 'object') env[envName('PARAM_', k)] = String(v);
+  }
+  env['PIPE_INPUTS'] = JSON.stringify(io.inputs);
+  for (const [from, artifacts] of Object.entries(io.inputs)) {
+    for (const [name, path] of Object.entries(artifacts)) env[envName('INPUT_', from, name)] = path;
+  }
+  if (io.outDir !== undefined) {
+    env['PIPE_OUT_DIR'] = io.outDir;
+    for (const a of io.artifacts) env[envName('ARTIFACT_', a)] = join(io.outDir, a);
   }
   return env;
 }
@@ -74,11 +104,11 @@ function killOnAbort(pid: number | undefined, signal: AbortSignal, graceMs: numb
 }
 
 /** Runs a command stage in `root` with a shell. */
-export async function runCommand(stage: ResolvedStage, cmd: string, root: string, signal: AbortSignal, emit: EventSink): Promise<RunResult> {
+export async function runCommand(stage: ResolvedStage, cmd: string, root: string, signal: AbortSignal, emit: EventSink, io?: CommandIO): Promise<RunResult> {
   const { execa } = await import('execa');
   const sub = execa(cmd, {
     shell: true, cwd: root, reject: false, detached: true,
-    env: paramEnv(stage), stdin: 'ignore', buffer: false, stripFinalNewline: false,
+    env: paramEnv(stage, io), stdin: 'ignore', buffer: false, stripFinalNewline: false,
   });
   const dispose = killOnAbort(sub.pid, signal, 3000);
   await Promise.all([pipeLines(sub.stdout, stage.name, 'stdout', emit), pipeLines(sub.stderr, stage.name, 'stderr', emit)]);

@@ -107,7 +107,9 @@ export function schemaErrors(data: unknown, where: Where): Diagnostic[] {
         if (path[path.length - 1] === 'cmd') push(`${describePath(path)}: expected a string or a list of strings, found ${typeOf(valueAt(data, path))}`, where(path));
         break;
       case 'pattern':
-        break; // the stage-name pattern: reported with its propertyNames error
+        // The stage-name pattern is reported with its propertyNames error.
+        if (path[2] === 'artifacts') push(`${describePath(path)}: artifact name ${JSON.stringify(valueAt(data, path))} is not allowed: expected letters, digits, "_", "." or "-" (a file name, no "/")`, where(path.map((p) => (/^\d+$/.test(p) ? Number(p) : p))));
+        break;
       case 'propertyNames': {
         const name = String(e.params['propertyName']);
         push(`stage name "${name}" is not allowed: expected letters, digits, "_" or "-", starting with a letter or "_"`, where([...path, name], true));
@@ -121,7 +123,7 @@ export function schemaErrors(data: unknown, where: Where): Diagnostic[] {
         push(`${describePath(path)}: must not be empty`, where(path));
         break;
       case 'uniqueItems':
-        push(`${describePath(path)}: lists the same stage twice`, where(path));
+        push(`${describePath(path)}: lists the same ${path[2] === 'artifacts' ? 'artifact' : 'stage'} twice`, where(path));
         break;
       default:
         push(`${describePath(path)}: ${e.message ?? e.keyword}`, where(path));

@@ -14,8 +14,13 @@
  * upsampled by nearest neighbour): `val_dice` (gated), `val_dice_unet` (the
  * U-Net alone: threshold only, no classifier, no min_pixels),
  * `presence_precision`, `presence_recall` (of the gated masks).
- * Inputs `predictions`, `dataset`, `split`; artifact `masks`:
- * {"val": {"<id>": "<rle>"}, "test": {"<id>": "<rle>"}}.
+ * Inputs `predictions`, `dataset`, `split`. Artifacts:
+ * - `masks`: {"height": H, "width": W, "val": {"<id>": "<rle>"}, "test": {"<id>": "<rle>"}}
+ *   (RLE at the original size H x W);
+ * - `val_pred.csv`: the gated validation masks as a Kaggle CSV (`img,pixels`,
+ *   img `<subject>_<n>`, original size), and `val_truth.csv` the true masks in
+ *   the same form, so `pipe score val_pred.csv val_truth.csv` (paths from
+ *   `pipe export`, or PIPE_INPUT_GATE_* in a command stage) recomputes `val_dice`.
  */
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -78,6 +83,16 @@ function truthRuns(ds: Dataset, index: number): Run[] {
   return maskRuns(big, ds.origH, ds.origW);
 }
 
+/** A Kaggle CSV (`img,pixels`) of RLE masks by `<subject>_<n>` id, ids in numeric order. */
+export function validationCsv(masks: Readonly<Record<string, string>>): string {
+  const num = (id: string): number[] => id.split('_').map(Number);
+  const ids = Object.keys(masks).sort((a, b) => {
+    const [x, y] = [num(a), num(b)];
+    return (x[0]! - y[0]!) || ((x[1] ?? 0) - (y[1] ?? 0)) || (a < b ? -1 : a > b ? 1 : 0);
+  });
+  return ['img,pixels', ...ids.map((id) => `${id},${masks[id]!}`)].join('\n') + '\n';
+}
+
 function stringList(meta: Record<string, string>, key: string, n: number): string[] {
   const v: unknown = JSON.parse(meta[key] ?? 'null');
   if (!Array.isArray(v) || v.length !== n || v.some((e) => typeof e !== 'string')) throw new Error(`predictions: metadata ${key} is not a list of ${n} ids`);
@@ -86,7 +101,7 @@ function stringList(meta: Record<string, string>, key: string, n: number): strin
 
 export default defineStage({
   description: 'gate masks with the classifier and min_pixels, upsample, score on validation',
-  artifacts: () => ['masks'],
+  artifacts: () => ['masks', 'val_pred.csv', 'val_truth.csv'],
   async run(ctx: StageContext): Promise<void> {
     const p = gateParams(ctx.params);
     const { predictions, dataset } = ctx.inputs;
@@ -116,7 +131,8 @@ export default defineStage({
       const prob = probs.subarray(i * plane, (i + 1) * plane);
       return keepMask(prob, cls[i]!, p) ? upsampleRuns(prob, h, w, origH, origW, p.threshold) : [];
     };
-    const out: { val: Record<string, string>; test: Record<string, string> } = { val: {}, test: {} };
+    const out = { height: origH, width: origW, val: {} as Record<string, string>, test: {} as Record<string, string> };
+    const truthRle: Record<string, string> = {};
     const dice: number[] = [];
     const diceUnet: number[] = [];
     const predicted: boolean[] = [];
@@ -129,6 +145,7 @@ export default defineStage({
       const runs = gated(valProb, valCls, i);
       const unet = upsampleRuns(valProb.subarray(i * plane, (i + 1) * plane), h, w, origH, origW, p.threshold);
       out.val[id] = formatRuns(runs);
+      truthRle[id] = formatRuns(truth);
       dice.push(diceRuns(runs, truth));
       diceUnet.push(diceRuns(unet, truth));
       predicted.push(runs.length > 0);
@@ -142,6 +159,8 @@ export default defineStage({
     }
     ctx.progress({ done: total, total, unit: 'images' });
     await writeFile(join(ctx.outDir, 'masks'), JSON.stringify(out) + '\n');
+    await writeFile(join(ctx.outDir, 'val_pred.csv'), validationCsv(out.val));
+    await writeFile(join(ctx.outDir, 'val_truth.csv'), validationCsv(truthRle));
     const pr = presence(predicted, actual);
     ctx.metric('val_dice', mean(dice));
     ctx.metric('val_dice_unet', mean(diceUnet));
