@@ -10,7 +10,7 @@
  * The stage key is the hash of the canonical JSON of everything that decides a
  * stage's outputs: same key, same outputs. Nothing else decides staleness.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { canonicalJson, hashBytes, type Digest } from '../cache/digest.js';
 import type { Params } from './stage-api.js';
@@ -19,6 +19,11 @@ import type { Params } from './stage-api.js';
 export type StageKey = string & { readonly __brand: 'StageKey' };
 
 const IMPORT_RE = /(?:^|[;\s})])(?:import|export)\s*(?:[\w*{}\s,$]+\s*from\s*)?['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
+
+/** `x.js` imported from TypeScript names `x.ts` when only that exists (see load-module.ts). */
+function moduleFile(path: string): string {
+  return /\.m?js$/.test(path) && !existsSync(path) && existsSync(path.replace(/js$/, 'ts')) ? path.replace(/js$/, 'ts') : path;
+}
 
 const fileCache = new Map<string, { digest: Digest; imports: string[] }>();
 
@@ -29,7 +34,7 @@ function readModule(path: string): { digest: Digest; imports: string[] } {
     const imports: string[] = [];
     for (const match of text.matchAll(IMPORT_RE)) {
       const spec = match[1] ?? match[2];
-      if (spec) imports.push(resolve(dirname(path), spec));
+      if (spec) imports.push(moduleFile(resolve(dirname(path), spec)));
     }
     m = { digest: hashBytes(text), imports };
     fileCache.set(path, m);

@@ -8,9 +8,9 @@
  *                 --topo order----> Graph (file order among independent stages)
  */
 import { isAbsolute, normalize, relative, resolve, sep } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import type { PipelineConfig, StageConfig } from './config.js';
 import { byPlace } from './config.js';
+import { loadStageKind } from './load-module.js';
 import type { Diagnostic } from './diagnostic.js';
 import { fail, ok, type Result } from './result.js';
 import type { StageKind } from './stage-api.js';
@@ -62,21 +62,6 @@ export function workspacePath(root: string, p: string): string {
   return rel.split(sep).join('/');
 }
 
-const kindCache = new Map<string, StageKind>();
-
-async function loadKind(module: string): Promise<StageKind> {
-  let kind = kindCache.get(module);
-  if (!kind) {
-    const mod = (await import(pathToFileURL(module).href)) as { default?: StageKind };
-    if (!mod.default || typeof mod.default.run !== 'function' || typeof mod.default.artifacts !== 'function') {
-      throw new Error('its default export is not a stage kind (expected defineStage({ artifacts, run, ... }))');
-    }
-    kind = mod.default;
-    kindCache.set(module, kind);
-  }
-  return kind;
-}
-
 /** Resolves and checks the pipeline; every problem found is reported, not just the first. */
 export async function buildGraph(config: PipelineConfig, root: string, registry: KindRegistry): Promise<Result<Graph, readonly Diagnostic[]>> {
   const diagnostics: Diagnostic[] = [];
@@ -112,7 +97,7 @@ export async function buildGraph(config: PipelineConfig, root: string, registry:
         continue;
       }
       try {
-        const kind = await loadKind(module);
+        const kind = await loadStageKind(module);
         runner = { type: 'module', uses, module, kind };
         artifacts = [...kind.artifacts(sc.params)];
         for (const d of kind.deps?.(sc.params) ?? []) deps.push(workspacePath(root, d));

@@ -5,8 +5,8 @@
  * IPC channel; the worker reports {@link WorkerMessage}s and exits 0 on success.
  */
 import { readFileSync } from 'node:fs';
-import { pathToFileURL } from 'node:url';
-import type { Params, Progress, StageContext, StageKind } from './stage-api.js';
+import { loadStageKind } from './load-module.js';
+import type { Params, Progress, StageContext } from './stage-api.js';
 
 /** What the engine asks the worker to do. */
 export interface WorkerJob {
@@ -58,8 +58,8 @@ async function main(): Promise<void> {
     info: (key, value) => void send({ type: 'info', key, value }),
   };
   try {
-    const mod = (await import(pathToFileURL(job.module).href)) as { default: StageKind };
-    await mod.default.run(ctx);
+    const kind = await loadStageKind(job.module);
+    await kind.run(ctx);
     if (controller.signal.aborted) throw new Error('interrupted');
     await send({ type: 'done' });
   } catch (e) {

@@ -1,0 +1,92 @@
+/**
+ * A user's own stage written in TypeScript, in a project of its own that
+ * imports pipe by its package name (`import { defineStage } from 'pipe-ml'`,
+ * resolved through node_modules/pipe-ml like an installed dependency): it
+ * loads (types stripped), runs in a worker, and its code fingerprint covers
+ * the .ts helper it imports, so editing the helper makes it stale.
+ */
+import assert from 'node:assert/strict';
+import { symlinkSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { parse } from 'yaml';
+import { repoRoot } from './util/paths.js';
+import { Rig, statuses } from './util/rig.js';
+
+const STAGE = `import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { defineStage, type StageContext } from 'pipe-ml';
+import { greeting } from './lib/helper.js';
+import type { Greeting } from './lib/types.ts';
+
+export default defineStage({
+  description: 'a user stage in TypeScript',
+  artifacts: () => ['greeting.json'],
+  async run(ctx: StageContext): Promise<void> {
+    const out: Greeting = { text: greeting(String(ctx.params['who'])) };
+    await writeFile(join(ctx.outDir, 'greeting.json'), JSON.stringify(out));
+    ctx.metric('length', out.text.length);
+  },
+});
+`;
+
+const PIPELINE = `stages:
+  hello:
+    uses: ./stage.ts
+    params: {who: world}
+  copy:
+    cmd: cp "$PIPE_INPUT_HELLO_GREETING_JSON" out.json
+    needs: [hello]
+    outs: [out.json]
+`;
+
+describe('a TypeScript user stage importing pipe-ml by name', () => {
+  const rig = new Rig({
+    'pipeline.yaml': PIPELINE,
+    'stage.ts': STAGE,
+    'lib/helper.ts': 'export function greeting(who: string): string {\n  return `hello ${who}`;\n}\n',
+    'lib/types.ts': 'export interface Greeting {\n  readonly text: string;\n}\n',
+  });
+  after(() => rig.cleanup());
+  before(() => {
+    mkdirSync(join(rig.dir, 'node_modules'));
+    symlinkSync(repoRoot, join(rig.dir, 'node_modules', 'pipe-ml'), 'dir');
+  });
+
+  test('it runs, and a command stage reads its artifact', async () => {
+    const r = await rig.json('run');
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(statuses(r.doc), { hello: 'ran', copy: 'ran' });
+    assert.deepEqual(JSON.parse(rig.read('out.json')), { text: 'hello world' });
+    const lock = parse(rig.read('pipe.lock'));
+    assert.equal(lock.stages.hello.kind, './stage.ts');
+    assert.equal(lock.stages.hello.metrics.length, 11);
+  });
+
+  test('editing the imported .ts helper makes it stale; editing nothing keeps it fresh', async () => {
+    const fresh = await rig.json('status');
+    assert.deepEqual(fresh.doc.stages.map((s: { state: string }) => s.state), ['fresh', 'fresh']);
+    rig.write({ 'lib/helper.ts': rig.read('lib/helper.ts').replace('hello', 'hi') });
+    const stale = await rig.json('status');
+    assert.equal(stale.doc.stages[0].state, 'stale');
+    assert.deepEqual(stale.doc.stages[0].why, ['code changed']);
+    const r = await rig.json('run');
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(statuses(r.doc), { hello: 'ran', copy: 'ran' });
+    assert.deepEqual(JSON.parse(rig.read('out.json')), { text: 'hi world' });
+  });
+
+  test('editing a type-only import makes it stale too', async () => {
+    rig.write({ 'lib/types.ts': rig.read('lib/types.ts').replace('}', '  readonly lang?: string;\n}') });
+    const stale = await rig.json('status');
+    assert.deepEqual(stale.doc.stages[0].why, ['code changed']);
+  });
+
+  test('a syntax error in the .ts module is a located failure to load, exit 2', async () => {
+    rig.write({ 'stage.ts': STAGE.replace('async run(', 'async run(((') });
+    const r = await rig.run('status');
+    assert.equal(r.code, 2);
+    assert.match(r.stderr, /stage "hello": cannot load "\.\/stage\.ts"/);
+    assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  });
+});
