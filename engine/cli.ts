@@ -9,6 +9,7 @@ import { parseArgs } from 'node:util';
 import { cmdDag, cmdGc, cmdRun, cmdStatus, EXIT, pipeVersion, type CommandEnv } from './commands.js';
 import { parseOverride, type Override } from './config.js';
 import type { DagFormat } from './dag-format.js';
+import type { ArtifactExporter } from './export.js';
 import type { KindRegistry } from './graph.js';
 
 /**
@@ -26,6 +27,8 @@ export interface ExtraCommand {
 export interface App {
   readonly registry: KindRegistry;
   readonly commands: Readonly<Record<string, ExtraCommand>>;
+  /** Workload-specific exports that `pipe export` adds (e.g. masks as PNG). */
+  readonly exporters?: readonly ArtifactExporter[];
 }
 
 /** `pipe --help` for `app`; every flag listed here is implemented below. */
@@ -53,6 +56,12 @@ Usage:
   pipe exp remove ID...    forget experiments (\`pipe gc\` then frees their outputs)
   pipe metrics show [ID]   the metrics of the workspace (or of an experiment)
   pipe params diff [A [B]] params side by side (no args: the workspace against the pipeline file)
+  pipe show STAGE[/ARTIFACT]
+                           what a stage's artifacts hold: tensor names, dtypes and shapes, JSON
+                           keys, CSV header and rows, folder files (as recorded in pipe.lock)
+  pipe export STAGE/ARTIFACT DIR
+                           write an artifact into DIR in open formats: safetensors and .npy,
+                           JSON and CSV, PNG masks; STAGE/metrics: the stage's metrics
 `;
 const HELP_TAIL = `  pipe help                this text
 
@@ -192,6 +201,14 @@ export async function main(argv: readonly string[], signal: AbortSignal, app: Ap
       if (!['text', 'mermaid', 'dot'].includes(v.format)) return usage(`--format expects text, mermaid or dot, got "${v.format}"`);
       if (rest.length) return usage('`pipe dag` takes no stage names');
       return cmdDag(env, v.format as DagFormat);
+    }
+    case 'show': {
+      const { cmdShow } = await import('./show.js');
+      return cmdShow(env, rest);
+    }
+    case 'export': {
+      const { cmdExport } = await import('./export.js');
+      return cmdExport(env, rest, app.exporters ?? []);
     }
     case 'watch': {
       const { cmdWatch } = await import('./watch.js');
