@@ -14,7 +14,7 @@
  * dangling link, a link cycle or a special file (socket, FIFO, device) is an
  * error naming the path.
  */
-import { readdirSync, realpathSync, statSync, type Stats } from 'node:fs';
+import { lstatSync, readdirSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { sep } from 'node:path';
 import { canonicalJson, hashBytes, isDigest, type Digest } from './digest.js';
 
@@ -35,6 +35,49 @@ export interface DirManifest {
   readonly files: readonly ManifestFile[];
 }
 
+/**
+ * A path that cannot be hashed or stored: it is missing, or not a regular
+ * file or folder (a FIFO, a device, a socket, a dangling symlink, a symlink
+ * loop or cycle). `what` says which, as a predicate ("is a FIFO (named
+ * pipe)"); the message is `<path> <what>`.
+ */
+export class PathProblemError extends Error {
+  constructor(readonly path: string, readonly what: string) {
+    super(`${path} ${what}`);
+    this.name = 'PathProblemError';
+  }
+}
+
+/** What `abs` is, as a predicate, when it is not a regular file or folder (never opens it). */
+export function describeOddPath(abs: string): string {
+  const lst = lstatSync(abs, { throwIfNoEntry: false });
+  if (lst === undefined) return 'does not exist';
+  if (!lst.isSymbolicLink()) return `${kindOf(lst)}, not a regular file or folder`;
+  let target = '?';
+  try {
+    target = readlinkSync(abs);
+  } catch { /* keep '?' */ }
+  let st: Stats | undefined;
+  try {
+    st = statSync(abs);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ELOOP') return `is a symlink loop (-> ${target})`;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return `is a dangling symlink (-> ${target})`;
+    return `is a symlink that cannot be followed (-> ${target}): ${code ?? (e as Error).message}`;
+  }
+  if (st.isFile() || st.isDirectory()) return `is a symlink (-> ${target})`;
+  return `is a symlink to ${target}, which ${kindOf(st)}: not a regular file or folder`;
+}
+
+function kindOf(st: Stats): string {
+  if (st.isFIFO()) return 'is a FIFO (named pipe)';
+  if (st.isCharacterDevice()) return 'is a character device';
+  if (st.isBlockDevice()) return 'is a block device';
+  if (st.isSocket()) return 'is a socket';
+  return 'is of an unknown type';
+}
+
 /** Code-unit order, the one manifests use (not locale order). */
 export function comparePaths(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
@@ -51,15 +94,21 @@ export type FileVisitor = (abs: string, prefix: string, name: string, stats: Sta
  * Visits every regular file under the folder `root`, recursively and
  * synchronously (one readdir per folder, one stat per file), in manifest
  * order (relative paths sorted by code units), retaining nothing per file.
- * Throws an Error naming the path for a dangling symlink, a symlink cycle, a
- * special file, or when `root` is not a folder. Returns false if `visit` stopped it.
+ * Throws a {@link PathProblemError} naming the path for a dangling symlink, a
+ * symlink loop or cycle, a special file, or when `root` is not a folder. Returns false if `visit` stopped it.
  *
  * Sorting each folder's entries by name, with `/` appended to subfolder
  * names, gives the global order: every path inside subfolder `d` starts with
  * `d/`, which compares against a sibling exactly as `d/` does.
  */
 export function walkDirSync(root: string, visit: FileVisitor): boolean {
-  if (!statSync(root).isDirectory()) throw new Error(`not a folder: ${root}`);
+  let st: Stats | undefined;
+  try {
+    st = statSync(root);
+  } catch {
+    throw new PathProblemError(root, describeOddPath(root));
+  }
+  if (!st.isDirectory()) throw new PathProblemError(root, st.isFile() ? 'is a file, not a folder' : describeOddPath(root));
   return walk(root, '', visit);
 }
 
@@ -71,13 +120,17 @@ function walk(dir: string, prefix: string, visit: FileVisitor): boolean {
     else {
       // Symlinks (and entries of unknown type): what they point to decides.
       const abs = dir + sep + ent.name;
-      const st = statSync(abs, { throwIfNoEntry: false });
-      if (st === undefined) throw new Error(`dangling symlink: ${abs}`);
-      if (st.isFile()) keys.push(ent.name);
-      else if (st.isDirectory()) {
+      let st: Stats | undefined;
+      try {
+        st = statSync(abs);
+      } catch {
+        st = undefined;
+      }
+      if (st?.isFile()) keys.push(ent.name);
+      else if (st?.isDirectory()) {
         if (ent.isSymbolicLink()) checkNoCycle(dir, abs);
         keys.push(ent.name + '/');
-      } else throw new Error(`not a regular file or folder: ${abs}`);
+      } else throw new PathProblemError(abs, describeOddPath(abs));
     }
   }
   keys.sort();
@@ -88,8 +141,7 @@ function walk(dir: string, prefix: string, visit: FileVisitor): boolean {
     }
     const abs = dir + sep + key;
     const st = statSync(abs, { throwIfNoEntry: false });
-    if (st === undefined) throw new Error(`file vanished or is a dangling symlink: ${abs}`);
-    if (!st.isFile()) throw new Error(`not a regular file: ${abs}`);
+    if (st === undefined || !st.isFile()) throw new PathProblemError(abs, `${describeOddPath(abs)} (it changed while being read)`);
     if (visit(abs, prefix, key, st) === false) return false;
   }
   return true;
@@ -100,7 +152,7 @@ function checkNoCycle(dir: string, link: string): void {
   const target = realpathSync(link);
   const here = realpathSync(dir);
   if (here === target || here.startsWith(target + sep)) {
-    throw new Error(`symlink cycle: ${link} points to one of its parent folders`);
+    throw new PathProblemError(link, `is a symlink cycle (-> ${target}, one of its parent folders)`);
   }
 }
 

@@ -25,7 +25,7 @@ import { readFileSync, statSync, type Stats } from 'node:fs';
 import { resolve } from 'node:path';
 import { writeFileAtomic } from './atomic.js';
 import { hashBytes, hashFileSync, type Digest } from './digest.js';
-import { encodeManifestEntry, isExec, joinManifest, walkDirSync } from './dir-manifest.js';
+import { describeOddPath, encodeManifestEntry, isExec, joinManifest, PathProblemError, walkDirSync } from './dir-manifest.js';
 import { decodeState, encodeState, EXEC, NUMS, TRUSTED, type TreeRecord } from './file-state-codec.js';
 import type { ObjectKind } from './store.js';
 
@@ -91,8 +91,9 @@ export class FileState {
   /**
    * The digest of a file (its content) or a folder (its manifest: the same
    * digest `ObjectStore.putDir` gives it; symlinks followed, empty subfolders
-   * ignored). Rejects with an Error naming the path when it is missing,
-   * unreadable or not a file or folder.
+   * ignored). Rejects with an Error naming the path when it is unreadable,
+   * and a `PathProblemError` when it (or something in it) is missing or not
+   * a regular file or folder (a FIFO, a device, a dangling symlink, a loop).
    */
   async hashPath(absPath: string): Promise<HashedPath> {
     return this.hashPathSync(absPath);
@@ -101,10 +102,14 @@ export class FileState {
   /** Synchronous {@link hashPath}. Throws instead of rejecting. */
   hashPathSync(absPath: string): HashedPath {
     const path = resolve(absPath);
-    const st = statSync(path, { throwIfNoEntry: false });
-    if (st === undefined) throw new Error(`no such file or folder: ${path}`);
-    const kind: ObjectKind | undefined = st.isFile() ? 'file' : st.isDirectory() ? 'dir' : undefined;
-    if (kind === undefined) throw new Error(`not a regular file or folder: ${path}`);
+    let st: Stats | undefined;
+    try {
+      st = statSync(path);
+    } catch {
+      st = undefined;
+    }
+    const kind: ObjectKind | undefined = st?.isFile() ? 'file' : st?.isDirectory() ? 'dir' : undefined;
+    if (st === undefined || kind === undefined) throw new PathProblemError(path, describeOddPath(path));
     const old = this.trees.get(path);
     if (old !== undefined && old.kind === kind && (kind === 'file' ? sameFile(old, 0, st) : this.unchangedDir(path, old))) {
       old.gen = this.gen;
@@ -120,12 +125,22 @@ export class FileState {
     return { digest: rec.digest, kind, size: rec.size };
   }
 
-  /** Writes the state atomically if anything changed since load or the last save. */
-  async save(): Promise<void> {
-    if (!this.dirty) return;
+  /**
+   * Writes the state atomically if anything changed since load or the last
+   * save. A failure to write it (disk full, read-only folder) is not an error,
+   * since the state only saves re-hashing: it resolves to that error, the old
+   * file left as it was.
+   */
+  async save(): Promise<Error | undefined> {
+    if (!this.dirty) return undefined;
     for (const [path, t] of this.trees) if (this.gen - t.gen > KEEP_SAVES) this.trees.delete(path);
-    await writeFileAtomic(this.statePath, encodeState(this.gen, [...this.trees.values()]));
+    try {
+      await writeFileAtomic(this.statePath, encodeState(this.gen, [...this.trees.values()]));
+    } catch (e) {
+      return e instanceof Error ? e : new Error(String(e));
+    }
     this.dirty = false;
+    return undefined;
   }
 
   /** Reads and hashes one file, applying the racy rule. */

@@ -1,28 +1,32 @@
 /**
  * The content-addressed object store: immutable, read-only files named by
- * their sha256, under `<root>/objects/<2 hex>/<62 hex>`.
- *
- * ```
- * <root>/objects/ab/cdef...   file content or a folder manifest (mode 0444)
- * <root>/tmp/                 objects being written (renamed into objects/)
- * <root>/views/<hex>/         a folder artifact materialised for reading
- * ```
+ * their sha256, under `<root>/objects/<2 hex>/<62 hex>` (folders: see
+ * cache-layout.ts).
  *
  * A folder is stored as one object per file plus a manifest object (see
  * `dir-manifest.ts`); its digest is the manifest's. Every object is written to
  * `tmp/`, fsynced and renamed to its name, so a crash never leaves a half
- * object under a final name; an object already present is not rewritten.
- * Symlinks inside stored folders are followed (see {@link walkDirSync}).
+ * object under a final name. Symlinks inside stored folders are followed (see
+ * {@link walkDirSync}).
+ *
+ * Nothing leaves the store unverified: {@link ObjectStore.check} (and so
+ * `view` and `restore`, see materialize.ts) hashes every object it vouches
+ * for, unless its verification stamp (stamps.ts) shows it untouched since it
+ * was last hashed or written. An object that does not hash to its name can be
+ * moved to `quarantine/`.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { constants } from 'node:fs';
-import { chmod, copyFile, link, mkdir, open, readFile, rename, rm, stat, unlink } from 'node:fs/promises';
+import { statSync, type Stats } from 'node:fs';
+import { mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { fsyncDir, fsyncFile, tempPathFor } from './atomic.js';
-import { buildTree, isDir, isRealDir, mapLimit, objectSize, PARALLEL, pathExists } from './fs-util.js';
-import { digestHex, hashBytes, hashFile, type Digest } from './digest.js';
-import { encodeManifest, isExec, parseManifest, walkDirSync, type DirManifest, type ManifestFile } from './dir-manifest.js';
+import { fsyncDir } from './atomic.js';
+import { cachePaths, type CachePaths } from './cache-layout.js';
+import { digestFromHex, digestHex, hashBytes, hashFile, type Digest } from './digest.js';
+import { describeOddPath, encodeManifest, isExec, parseManifest, PathProblemError, walkDirSync, type DirManifest, type ManifestFile } from './dir-manifest.js';
+import { mapLimit, PARALLEL } from './fs-util.js';
+import { restoreArtifact, viewArtifact } from './materialize.js';
+import { StampLog } from './stamps.js';
 
 /** What an artifact is: one file, or a folder (stored as a manifest). */
 export type ObjectKind = 'file' | 'dir';
@@ -34,6 +38,49 @@ export interface StoredRef {
   readonly size: number;
 }
 
+/**
+ * Why an artifact cannot be used. `missing`: an object is not in the store;
+ * `corrupt`: an object's content does not hash to its name (quarantine it);
+ * `mismatch`: the objects are sound but the reference disagrees with them (a
+ * size, or a folder whose object is no manifest): the lock or run record that
+ * holds the reference is wrong.
+ */
+export interface ObjectProblem {
+  readonly problem: 'missing' | 'corrupt' | 'mismatch';
+  /** The object at fault (a folder's member, or the manifest). */
+  readonly digest: Digest;
+  /** The member's path when the object is a file of a folder artifact. */
+  readonly member?: string;
+  /** What is wrong, e.g. "its content hashes to sha256:...". */
+  readonly detail: string;
+}
+
+/** One line for `p`: "object sha256:… (file a/b.txt) is corrupt: ...". */
+export function describeProblem(p: ObjectProblem): string {
+  const what = `cache object ${p.digest}${p.member !== undefined ? ` (file ${JSON.stringify(p.member)})` : ''}`;
+  switch (p.problem) {
+    case 'missing': return `${what} is missing: ${p.detail}`;
+    case 'corrupt': return `${what} is corrupt: ${p.detail}`;
+    case 'mismatch': return `${what} does not match its record: ${p.detail}`;
+  }
+}
+
+/** Thrown by `view` and `restore` when an artifact fails its check. */
+export class CacheObjectError extends Error {
+  constructor(readonly detail: ObjectProblem) {
+    super(describeProblem(detail));
+    this.name = 'CacheObjectError';
+  }
+}
+
+/** One file in `objects/`, as {@link ObjectStore.objects} lists it. */
+export interface ObjectEntry {
+  readonly path: string;
+  /** The digest its name spells, or undefined for a file whose name is not one. */
+  readonly digest: Digest | undefined;
+  readonly size: number;
+}
+
 /** Files up to this size are read in one go (hashed, then written only if new). */
 const SMALL_FILE = 8 << 20;
 const CHUNK = 1 << 20;
@@ -42,20 +89,29 @@ const CHUNK = 1 << 20;
 export class ObjectStore {
   /** The cache root folder. */
   readonly root: string;
+  /** Its folders. */
+  readonly paths: CachePaths;
+  private readonly stamps: StampLog;
+  /** Objects whose content was read to check it (not vouched for by a stamp), since construction. */
+  readonly counters = { hashed: 0 };
 
   constructor(root: string) {
     this.root = root;
+    this.paths = cachePaths(root);
+    this.stamps = new StampLog(this.paths.stamps);
   }
 
   /** Where the object with this digest lives (it may not exist). Read-only: never write to it. */
   filePath(digest: Digest): string {
     const hex = digestHex(digest);
-    return join(this.root, 'objects', hex.slice(0, 2), hex.slice(2));
+    return join(this.paths.objects, hex.slice(0, 2), hex.slice(2));
   }
 
   /** Stores a regular file (symlinks followed), reading it once. Rejects naming the path if it is not a file. */
   async putFile(path: string): Promise<StoredRef> {
-    return this.storeFile(path, undefined);
+    const ref = await this.storeFile(path, undefined);
+    this.stamps.flush();
+    return ref;
   }
 
   /**
@@ -63,7 +119,7 @@ export class ObjectStore {
    * an fsync are collected there instead of synced one rename at a time.
    */
   private async storeFile(path: string, unsynced: Set<string> | undefined): Promise<StoredRef> {
-    const st = await stat(path);
+    const st = statSync(path);
     if (!st.isFile()) throw new Error(`not a regular file: ${path}`);
     if (st.size <= SMALL_FILE) return this.storeBytes(await readFile(path), unsynced);
     // Large: hash while copying into a temp object, then rename it to its digest.
@@ -87,22 +143,24 @@ export class ObjectStore {
       await src.close();
     }
     const digest = `sha256:${h.digest('hex')}` as Digest;
-    await this.install(tmp, digest, size, unsynced);
+    await this.install(tmp, digest, unsynced);
     return { digest, kind: 'file', size };
   }
 
   /** Stores bytes (a string as UTF-8) as a file object. */
   async putBytes(data: Uint8Array | string): Promise<StoredRef> {
-    return this.storeBytes(data, undefined);
+    const ref = await this.storeBytes(data, undefined);
+    this.stamps.flush();
+    return ref;
   }
 
   private async storeBytes(data: Uint8Array | string, unsynced: Set<string> | undefined): Promise<StoredRef> {
     const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
     const digest = hashBytes(bytes);
     const ref: StoredRef = { digest, kind: 'file', size: bytes.byteLength };
-    if (objectSize(this.filePath(digest)) === bytes.byteLength) return ref;
+    if (this.isStamped(digest)) return ref;
     const tmp = await this.writeTempObject((out) => out.writeFile(bytes));
-    await this.install(tmp, digest, bytes.byteLength, unsynced);
+    await this.install(tmp, digest, unsynced);
     return ref;
   }
 
@@ -111,7 +169,7 @@ export class ObjectStore {
    * returns its path; on any error the temp file is removed.
    */
   private async writeTempObject(fill: (out: FileHandle) => Promise<void>): Promise<string> {
-    const tmp = await this.tempObjectPath();
+    const tmp = await this.tempPath('obj');
     try {
       const out = await open(tmp, 'wx', 0o444);
       try {
@@ -140,65 +198,119 @@ export class ObjectStore {
     let total = 0;
     // Each object is fsynced before its rename; the shard folders once at the end, before the manifest.
     const unsynced = new Set<string>();
-    await mapLimit(walked, PARALLEL, async (w, i) => {
-      const ref = await this.storeFile(w.abs, unsynced);
-      files[i] = { path: w.rel, digest: ref.digest, size: ref.size, exec: w.exec };
-      total += ref.size;
-    });
-    for (const d of unsynced) await fsyncDir(d);
-    const manifest = await this.putBytes(encodeManifest(files));
-    return { digest: manifest.digest, kind: 'dir', size: total };
+    try {
+      await mapLimit(walked, PARALLEL, async (w, i) => {
+        const ref = await this.storeFile(w.abs, unsynced);
+        files[i] = { path: w.rel, digest: ref.digest, size: ref.size, exec: w.exec };
+        total += ref.size;
+      });
+      for (const d of unsynced) await fsyncDir(d);
+      const manifest = await this.storeBytes(encodeManifest(files), undefined);
+      return { digest: manifest.digest, kind: 'dir', size: total };
+    } finally {
+      this.stamps.flush();
+    }
   }
 
-  /** {@link putFile} or {@link putDir}, by what `path` is. Rejects naming the path if it is missing. */
+  /**
+   * {@link putFile} or {@link putDir}, by what `path` is. Rejects with a
+   * `PathProblemError` if it (or something in it) is missing or not a regular
+   * file or folder; other errors (no space left: ENOSPC) name what could not
+   * be read or written.
+   */
   async putPath(path: string): Promise<StoredRef> {
-    const st = await stat(path);
-    if (st.isDirectory()) return this.putDir(path);
-    if (st.isFile()) return this.putFile(path);
-    throw new Error(`not a regular file or folder: ${path}`);
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (st?.isDirectory()) return this.putDir(path);
+    if (st?.isFile()) return this.putFile(path);
+    throw new PathProblemError(path, describeOddPath(path));
   }
 
   /**
    * Whether the artifact is present: the object (for a folder: its manifest
    * and every file object) exists with the right size. Stats only, plus
-   * reading a folder's manifest; content is not re-hashed (see {@link verify}).
+   * reading a folder's manifest; content is not checked (see {@link check}).
    */
   async has(ref: StoredRef): Promise<boolean> {
-    return this.everyObject(ref, async (digest, size) => {
-      const s = objectSize(this.filePath(digest));
-      return s !== undefined && (size === undefined || s === size);
-    });
-  }
-
-  /** Re-hashes the artifact's objects: false if any is missing, resized or corrupt. */
-  async verify(ref: StoredRef): Promise<boolean> {
-    return this.everyObject(ref, async (digest, size) => {
-      const p = this.filePath(digest);
-      const s = objectSize(p);
-      if (s === undefined || (size !== undefined && s !== size)) return false;
-      return (await hashFile(p)) === digest;
-    });
+    return (await this.walkRef(ref, async (digest) => {
+      const st = statSync(this.filePath(digest), { throwIfNoEntry: false });
+      return st?.isFile() ? st.size : { problem: 'missing', digest, detail: 'not in the cache' };
+    })) === undefined;
   }
 
   /**
-   * Applies `check` to the artifact's objects (a folder: its manifest, whose
-   * size is not known, then each file) and checks a folder's total size.
+   * The first reason the artifact cannot be used, or undefined when every
+   * object is present and hashes to its name (by its stamp, or hashed now and
+   * stamped) and the reference agrees with them. Never modifies an object.
    */
-  private async everyObject(ref: StoredRef, check: (digest: Digest, size: number | undefined) => Promise<boolean>): Promise<boolean> {
-    if (ref.kind === 'file') return check(ref.digest, ref.size);
-    if (!(await check(ref.digest, undefined))) return false;
+  async check(ref: StoredRef): Promise<ObjectProblem | undefined> {
+    try {
+      return await this.walkRef(ref, (digest) => this.checkObject(digest, false));
+    } finally {
+      this.stamps.flush();
+    }
+  }
+
+  /** Like {@link check}, but re-hashes every object whatever its stamp. False if any fails. */
+  async verify(ref: StoredRef): Promise<boolean> {
+    try {
+      return (await this.walkRef(ref, (digest) => this.checkObject(digest, true))) === undefined;
+    } finally {
+      this.stamps.flush();
+    }
+  }
+
+  /**
+   * Checks one object: present, and hashing to its name (skipped when its
+   * stamp matches, unless `rehash`). Resolves to its size or a problem.
+   */
+  async checkObject(digest: Digest, rehash: boolean): Promise<number | ObjectProblem> {
+    const hex = digestHex(digest);
+    const path = this.filePath(digest);
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (st === undefined) return { problem: 'missing', digest, detail: 'not in the cache' };
+    if (!st.isFile()) return { problem: 'corrupt', digest, detail: 'not a regular file' };
+    if (!rehash && this.stamps.matches(hex, st)) return st.size;
+    const startedMs = Date.now();
+    this.counters.hashed++;
+    let actual: Digest;
+    try {
+      actual = await hashFile(path);
+    } catch (e) {
+      return { problem: 'corrupt', digest, detail: `cannot be read: ${(e as Error).message}` };
+    }
+    if (actual !== digest) return { problem: 'corrupt', digest, detail: `its content hashes to ${actual}` };
+    const after = statSync(path, { throwIfNoEntry: false });
+    if (after !== undefined && sameStat(st, after)) this.stamps.record(hex, st, { by: 'hash', startedMs });
+    return st.size;
+  }
+
+  /**
+   * Applies `check` to the artifact's objects (a folder: its manifest, then
+   * each file, several at once) and compares sizes with the reference.
+   */
+  private async walkRef(ref: StoredRef, check: (digest: Digest) => Promise<number | ObjectProblem>): Promise<ObjectProblem | undefined> {
+    const top = await check(ref.digest);
+    if (typeof top !== 'number') return top;
+    if (ref.kind === 'file') {
+      return top === ref.size ? undefined : { problem: 'mismatch', digest: ref.digest, detail: `recorded as ${ref.size} bytes, the object has ${top}` };
+    }
     let manifest: DirManifest;
     try {
-      manifest = await this.readManifest(ref.digest);
-    } catch {
-      return false;
+      manifest = parseManifest(await readFile(this.filePath(ref.digest), 'utf8'), 'recorded as a folder');
+    } catch (e) {
+      return { problem: 'mismatch', digest: ref.digest, detail: (e as Error).message };
     }
+    let first: ObjectProblem | undefined;
     let total = 0;
-    for (const f of manifest.files) {
-      if (!(await check(f.digest, f.size))) return false;
+    await mapLimit(manifest.files, PARALLEL, async (f) => {
+      if (first !== undefined) return;
+      const got = await check(f.digest);
+      if (typeof got !== 'number') first ??= { ...got, member: f.path };
+      else if (got !== f.size) first ??= { problem: 'mismatch', digest: f.digest, member: f.path, detail: `listed as ${f.size} bytes, the object has ${got}` };
       total += f.size;
-    }
-    return total === ref.size;
+    });
+    if (first !== undefined) return first;
+    return total === ref.size ? undefined : { problem: 'mismatch', digest: ref.digest, detail: `recorded as ${ref.size} bytes, its files total ${total}` };
   }
 
   /** Reads and checks a folder manifest object. Rejects naming the digest if missing or malformed. */
@@ -213,104 +325,113 @@ export class ObjectStore {
   }
 
   /**
-   * A read-only path where the artifact can be read: a file's object itself,
-   * or for a folder `<root>/views/<hex>/`, built once (hard links to the
-   * objects, copies where linking fails), renamed into place when complete
-   * and reused afterwards. Its files are read-only; its folders are not, so
-   * the cache can be deleted with a plain `rm -r`.
+   * Moves the object out of `objects/` into `quarantine/` (kept for a post
+   * mortem; `pipe gc` does not touch it). Resolves to its new path, or
+   * undefined if it was not there.
    */
-  async view(ref: StoredRef): Promise<string> {
-    if (ref.kind === 'file') return this.filePath(ref.digest);
-    const final = join(this.root, 'views', digestHex(ref.digest));
-    if (isDir(final)) return final;
-    const manifest = await this.readManifest(ref.digest);
-    const tmp = tempPathFor(final);
+  async quarantine(digest: Digest): Promise<string | undefined> {
+    const hex = digestHex(digest);
+    this.stamps.forget(hex);
+    await mkdir(this.paths.quarantine, { recursive: true });
+    const dest = join(this.paths.quarantine, `${hex}.${process.pid}.${randomBytes(4).toString('hex')}`);
     try {
-      await buildTree(manifest.files, tmp, (d) => this.filePath(d), async (obj, dest) => {
-        try {
-          await link(obj, dest);
-        } catch {
-          await copyFile(obj, dest, constants.COPYFILE_FICLONE);
-          await chmod(dest, 0o444);
-        }
-      });
-      try {
-        await rename(tmp, final);
-      } catch (e) {
-        // Another process finished the same view first: use theirs.
-        if (!isDir(final)) throw e;
-        await rm(tmp, { recursive: true, force: true });
-      }
+      await rename(this.filePath(digest), dest);
     } catch (e) {
-      await rm(tmp, { recursive: true, force: true });
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw e;
     }
-    return final;
+    return dest;
+  }
+
+  /** Every file in `objects/` (sorted by name), with the digest its name spells. */
+  async *objects(): AsyncGenerator<ObjectEntry> {
+    const shards = (await readdir(this.paths.objects).catch(() => [] as string[])).sort();
+    for (const shard of shards) {
+      const names = (await readdir(join(this.paths.objects, shard)).catch(() => [] as string[])).sort();
+      for (const rest of names) {
+        const path = join(this.paths.objects, shard, rest);
+        let digest: Digest | undefined;
+        try {
+          digest = digestFromHex(shard + rest);
+        } catch {
+          digest = undefined;
+        }
+        yield { path, digest, size: statSync(path, { throwIfNoEntry: false })?.size ?? 0 };
+      }
+    }
+  }
+
+  /**
+   * A read-only path where the artifact can be read, after {@link check}ing
+   * it: a file's object itself, or for a folder `<root>/views/<hex>/` (hard
+   * links to the objects; see materialize.ts). Rejects with a
+   * {@link CacheObjectError} when the artifact fails its check.
+   */
+  async view(ref: StoredRef): Promise<string> {
+    const problem = await this.check(ref);
+    if (problem) throw new CacheObjectError(problem);
+    if (ref.kind === 'file') return this.filePath(ref.digest);
+    try {
+      return await viewArtifact(this, ref);
+    } finally {
+      this.stamps.flush();
+    }
   }
 
   /**
    * Writes the artifact to the workspace path `dest` as normal writable files
-   * (copies, cloned where the filesystem can; mode 0644, or 0755 for a file
-   * recorded as executable). A file goes through a temp file and a rename. A
-   * folder is built in a temp folder beside `dest`, then swapped in: `dest` is
-   * renamed aside, the new folder renamed to `dest`, the old one removed (a
-   * crash between the two renames leaves the old content in a
-   * `.<name>.<pid>.<rand>.tmp` folder beside `dest`).
+   * after {@link check}ing it (see materialize.ts). Rejects with a
+   * {@link CacheObjectError} when the artifact fails its check, leaving `dest`
+   * as it was.
    */
   async restore(ref: StoredRef, dest: string): Promise<void> {
-    const parent = dirname(dest);
-    await mkdir(parent, { recursive: true });
-    if (ref.kind === 'file') {
-      const tmp = tempPathFor(dest);
-      try {
-        await copyFile(this.filePath(ref.digest), tmp, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
-        await chmod(tmp, 0o644);
-        await fsyncFile(tmp);
-        if (isRealDir(dest)) await rm(dest, { recursive: true, force: true });
-        await rename(tmp, dest);
-      } catch (e) {
-        await unlink(tmp).catch(() => undefined);
-        throw e;
-      }
-      await fsyncDir(parent);
-      return;
-    }
-    const manifest = await this.readManifest(ref.digest);
-    const tmp = tempPathFor(dest);
-    let old: string | undefined;
-    try {
-      await buildTree(manifest.files, tmp, (d) => this.filePath(d), async (obj, target, f) => {
-        await copyFile(obj, target, constants.COPYFILE_EXCL | constants.COPYFILE_FICLONE);
-        await chmod(target, f.exec ? 0o755 : 0o644);
-        await fsyncFile(target);
-      });
-      if (await pathExists(dest)) {
-        old = tempPathFor(dest);
-        await rename(dest, old);
-      }
-      await rename(tmp, dest);
-    } catch (e) {
-      await rm(tmp, { recursive: true, force: true });
-      if (old !== undefined && !(await pathExists(dest))) await rename(old, dest).catch(() => undefined);
-      throw e;
-    }
-    await fsyncDir(parent);
-    if (old !== undefined) await rm(old, { recursive: true, force: true });
+    const problem = await this.check(ref);
+    if (problem) throw new CacheObjectError(problem);
+    await restoreArtifact(this, ref, dest);
   }
 
-  private async tempObjectPath(): Promise<string> {
-    const dir = join(this.root, 'tmp');
-    await mkdir(dir, { recursive: true });
-    return join(dir, `${process.pid}.${randomBytes(8).toString('hex')}.tmp`);
+  /** Re-stamps an object just verified whose ctime changed (a hard link was made to it). */
+  restamp(digest: Digest): void {
+    const st = statSync(this.filePath(digest), { throwIfNoEntry: false });
+    if (st?.isFile()) this.stamps.record(digestHex(digest), st, { by: 'write' });
+  }
+
+  /** A fresh path in `tmp/` (which is created): `<pid>.<rand>.<what>`. */
+  async tempPath(what: string): Promise<string> {
+    await mkdir(this.paths.tmp, { recursive: true });
+    return join(this.paths.tmp, `${process.pid}.${randomBytes(8).toString('hex')}.${what}`);
   }
 
   /**
-   * Renames a finished, fsynced temp object to its digest name (or drops it if
-   * already there), then fsyncs its folder, or adds the folder to `unsynced`.
+   * Removes what dead processes left in `tmp/` (names start with their pid)
+   * and the old `views/` build folders. Call it at the start of a run, under
+   * the run lock. Resolves to the number of entries removed.
    */
-  private async install(tmp: string, digest: Digest, size: number, unsynced: Set<string> | undefined): Promise<void> {
+  async cleanStaleTemps(): Promise<number> {
+    let removed = 0;
+    for (const name of await readdir(this.paths.tmp).catch(() => [] as string[])) {
+      const pid = Number(name.split('.')[0]);
+      if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
+      await rm(join(this.paths.tmp, name), { recursive: true, force: true });
+      removed++;
+    }
+    return removed;
+  }
+
+  private isStamped(digest: Digest): boolean {
+    const st = statSync(this.filePath(digest), { throwIfNoEntry: false });
+    return st !== undefined && st.isFile() && this.stamps.matches(digestHex(digest), st);
+  }
+
+  /**
+   * Renames a finished, fsynced temp object to its digest name, then fsyncs
+   * its folder (or adds it to `unsynced`) and stamps it. An object already
+   * there is kept only if its stamp vouches for it; otherwise (it may be
+   * damaged) the new one replaces it.
+   */
+  private async install(tmp: string, digest: Digest, unsynced: Set<string> | undefined): Promise<void> {
     const dest = this.filePath(digest);
-    if (objectSize(dest) === size) {
+    if (this.isStamped(digest)) {
       await unlink(tmp);
       return;
     }
@@ -323,5 +444,20 @@ export class ObjectStore {
     }
     if (unsynced !== undefined) unsynced.add(dirname(dest));
     else await fsyncDir(dirname(dest));
+    this.restamp(digest);
+  }
+}
+
+function sameStat(a: Stats, b: Stats): boolean {
+  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
+}
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

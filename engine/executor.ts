@@ -14,13 +14,15 @@
  * kills running stages; everything completed is already in the lock.
  */
 import { mkdir, rm } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import type { StoredRef } from '../cache/store.js';
+import { dirname, join, relative, resolve } from 'node:path';
+import { PathProblemError } from '../cache/dir-manifest.js';
+import { CacheObjectError, describeProblem, type StoredRef } from '../cache/store.js';
 import type { EngineEvent, EventSink, StageStatus } from './events.js';
 import type { Graph, ResolvedStage } from './graph.js';
 import type { LockEntry, LockWriter } from './lockfile.js';
 import type { KeyMaterial } from './fingerprint.js';
 import { decide, type Decision, type Outputs, type PlanEnv } from './planner.js';
+import { describeStageFailure, type StageFailure } from './result.js';
 import { runCommand, runModule, type RunResult } from './run-stage.js';
 
 /** Options of one run. */
@@ -132,16 +134,25 @@ export async function execute(graph: Graph, env: PlanEnv, lock: LockWriter, opts
         return { ok: false, outputs: {} };
       case 'restore': {
         opts.emit({ type: 'stage-start', stage: stage.name, action: 'restore', why: d.why });
-        for (const o of stage.outs) {
-          const ref = d.outputs[o];
-          if (ref) await env.store.restore(ref, join(env.root, o));
+        try {
+          for (const o of stage.outs) {
+            const ref = d.outputs[o];
+            if (ref) await env.store.restore(ref, join(env.root, o));
+          }
+          await lock.set(stage.name, entryFor(stage, d.key, d.material, d.outputs, d.metrics, d.info, d.durationMs, opts.versions));
+        } catch (e) {
+          end(stage.name, 'failed', performance.now() - t0, { key: d.key, message: describeStageFailure(storeFailure(e, lock.path)), why: d.why });
+          return { ok: false, outputs: {} };
         }
-        await lock.set(stage.name, entryFor(stage, d.key, d.material, d.outputs, d.metrics, d.info, d.durationMs, opts.versions));
         end(stage.name, 'restored', performance.now() - t0, { key: d.key, why: d.why, metrics: d.metrics });
         return { ok: true, outputs: d.outputs };
       }
       case 'run': {
         opts.emit({ type: 'stage-start', stage: stage.name, action: 'run', why: d.why });
+        for (const p of d.corrupt ?? []) {
+          const moved = await env.store.quarantine(p.digest).catch(() => undefined);
+          opts.emit({ type: 'note', level: 'warn', stage: stage.name, message: `${describeProblem(p)}; ${moved ? `moved to ${relative(env.root, moved)}` : 'could not be moved aside'}; the stage runs again` });
+        }
         const res = await runStage(stage, upstream, (n) => graph.stages.get(n)?.artifacts ?? [], env, opts);
         const durationMs = performance.now() - t0;
         if (!res.ok) {
@@ -156,8 +167,13 @@ export async function execute(graph: Graph, env: PlanEnv, lock: LockWriter, opts
           }
         }
         const finishedAt = new Date().toISOString();
-        await env.runs.put({ key: d.key, outputs: res.outputs, metrics: res.metrics, info: { ...opts.versions, ...res.info }, durationMs: Math.round(durationMs), finishedAt });
-        await lock.set(stage.name, entryFor(stage, d.key, d.material, res.outputs, res.metrics, res.info, durationMs, opts.versions, finishedAt));
+        try {
+          await env.runs.put({ key: d.key, outputs: res.outputs, metrics: res.metrics, info: { ...opts.versions, ...res.info }, durationMs: Math.round(durationMs), finishedAt });
+          await lock.set(stage.name, entryFor(stage, d.key, d.material, res.outputs, res.metrics, res.info, durationMs, opts.versions, finishedAt));
+        } catch (e) {
+          end(stage.name, 'failed', durationMs, { key: d.key, message: describeStageFailure(storeFailure(e, lock.path)), why: d.why });
+          return { ok: false, outputs: {} };
+        }
         end(stage.name, 'ran', durationMs, { key: d.key, why: d.why, metrics: res.metrics });
         return { ok: true, outputs: res.outputs };
       }
@@ -197,6 +213,35 @@ function entryFor(
   };
 }
 
+/**
+ * The failure of storing or restoring through the cache, or of writing the
+ * run cache or `lockPath`: a corrupt object, or an I/O error (ENOSPC) naming
+ * the file that could not be written.
+ */
+function storeFailure(e: unknown, fallbackPath: string): StageFailure {
+  if (e instanceof CacheObjectError) return { reason: 'cache-corrupt', digest: e.detail.digest, detail: describeProblem(e.detail) };
+  const err = e as NodeJS.ErrnoException;
+  return { reason: 'io', path: err.path ?? fallbackPath, message: ioMessage(err) };
+}
+
+/** "no space left on device (ENOSPC)" for errno errors, else the message. */
+function ioMessage(err: NodeJS.ErrnoException): string {
+  if (err.code === 'ENOSPC') return 'no space left on device (ENOSPC)';
+  return err.code && err.syscall ? `${err.code} (${err.syscall})` : err.message ?? String(err);
+}
+
+/** Why storing the declared output `what` at `abs` failed: not written, not a file or folder, or an I/O error. */
+function outputFailure(what: string, abs: string, e: unknown, env: PlanEnv): string {
+  if (e instanceof PathProblemError) {
+    if (e.path === abs && e.what === 'does not exist') return `stage did not write its ${what}`;
+    return `${what}: ${relative(env.root, e.path) || '.'} ${e.what}`;
+  }
+  // Without a path on the error, it was writing the temp object that failed.
+  const f = storeFailure(e, env.store.paths.tmp);
+  if (f.reason === 'io') return `cannot store ${what} in the cache: ${describeStageFailure({ ...f, path: relative(env.root, f.path) })}`;
+  return describeStageFailure(f);
+}
+
 /** A need's result; a need outside the selection is a bug in the caller. */
 function needed<T>(value: T | undefined, name: string): T {
   if (value === undefined) throw new Error(`bug: stage "${name}" is needed but not selected`);
@@ -229,7 +274,12 @@ async function runStage(
       for (const name of artifactsOf(n)) {
         const ref = up[name];
         if (!ref) continue;
-        const path = await env.store.view(ref);
+        let path: string;
+        try {
+          path = await env.store.view(ref);
+        } catch (e) {
+          return { ok: false, message: `input "${n}/${name}": ${describeStageFailure(storeFailure(e, env.store.root))}` };
+        }
         (byStage[n] ??= {})[name] = path;
         inputs[name] = path;
       }
@@ -246,15 +296,15 @@ async function runStage(
     for (const a of stage.artifacts) {
       try {
         outputs[a] = await env.store.putPath(join(tmp, 'out', a));
-      } catch {
-        return { ok: false, message: `stage did not write its artifact "${a}"` };
+      } catch (e) {
+        return { ok: false, message: outputFailure(`artifact "${a}"`, join(tmp, 'out', a), e, env) };
       }
     }
     for (const o of stage.outs) {
       try {
         outputs[o] = await env.store.putPath(resolve(env.root, o));
-      } catch {
-        return { ok: false, message: `stage did not write its output "${o}"` };
+      } catch (e) {
+        return { ok: false, message: outputFailure(`output "${o}"`, resolve(env.root, o), e, env) };
       }
     }
     return { ok: true, outputs, metrics: res.metrics, info: res.info };

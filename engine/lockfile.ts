@@ -169,7 +169,8 @@ export class LockWriter {
 
   private flush(): Promise<void> {
     const snapshot: Lock = this.lock;
-    this.chain = this.chain.then(() => writeFileAtomic(this.path, formatLock(snapshot, this.order)));
+    // A failed write (disk full) fails its own caller only: the next one writes every entry again.
+    this.chain = this.chain.catch(() => undefined).then(() => writeFileAtomic(this.path, formatLock(snapshot, this.order)));
     return this.chain;
   }
 }

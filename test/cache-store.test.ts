@@ -156,10 +156,10 @@ describe('ObjectStore folders', () => {
     const m = await store.readManifest((await store.putDir(src)).digest);
     assert.deepEqual(m.files.map((f) => [f.path, f.digest]), [['link.txt', hashBytes('real')], ['real.txt', hashBytes('real')]]);
     await symlink('missing.txt', join(src, 'dangling.txt'));
-    await assert.rejects(store.putDir(src), /dangling symlink: .*dangling\.txt/);
+    await assert.rejects(store.putDir(src), /dangling\.txt is a dangling symlink \(-> missing\.txt\)/);
     await rm(join(src, 'dangling.txt'));
     await symlink('..', join(src, 'loop'));
-    await assert.rejects(store.putDir(src), /symlink cycle: .*loop/);
+    await assert.rejects(store.putDir(src), /loop is a symlink cycle/);
   });
 
   test('has() is false after deleting one file object; verify() false after corrupting one', async () => {
@@ -219,7 +219,7 @@ describe('ObjectStore folders', () => {
     await rm(store.filePath(hashBytes('kept?')));
     const dest = join(dir, 'ws7', 'out');
     await makeTree(dest, { 'old.txt': 'old' });
-    await assert.rejects(store.restore(ref, dest), /missing or damaged/);
+    await assert.rejects(store.restore(ref, dest), /cache object sha256:[0-9a-f]{64} \(file "k\.txt"\) is missing/);
     assert.deepEqual(await listTree(dest), ['old.txt']);
     assert.deepEqual(await readdir(join(dir, 'ws7')), ['out']);
   });
