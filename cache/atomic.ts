@@ -44,7 +44,8 @@ export async function fsyncFile(path: string): Promise<void> {
 /**
  * Writes `data` (a string is UTF-8) to `path` atomically, creating missing
  * parent folders. The file gets mode 0o644 (minus umask). On failure the temp
- * file is removed and the old target is untouched.
+ * file is removed and the old target is untouched; the error names `path`
+ * when it names no file of its own (ENOSPC while writing).
  */
 export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
@@ -60,9 +61,15 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
     await rename(tmp, path);
   } catch (e) {
     await unlink(tmp).catch(() => undefined);
-    throw e;
+    throw withPath(e, path);
   }
   await fsyncDir(dirname(path));
+}
+
+/** `e`, naming `path` as the file it concerns if it names none (errors of file handles carry no path). */
+export function withPath(e: unknown, path: string): unknown {
+  if (e instanceof Error && (e as NodeJS.ErrnoException).path === undefined) (e as NodeJS.ErrnoException).path = path;
+  return e;
 }
 
 /**

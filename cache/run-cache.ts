@@ -49,9 +49,10 @@ export class RunCache {
    * what is wrong (not JSON, wrong shape, another key, failed check).
    */
   async read(key: string): Promise<{ record: RunRecord } | { absent: true } | { damaged: string }> {
+    const path = this.pathFor(key);
     let text: string;
     try {
-      text = await readFile(this.pathFor(key), 'utf8');
+      text = await readFile(path, 'utf8');
     } catch {
       return { absent: true };
     }

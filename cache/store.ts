@@ -20,7 +20,7 @@ import { statSync, type Stats } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { fsyncDir } from './atomic.js';
+import { fsyncDir, withPath } from './atomic.js';
 import { cachePaths, type CachePaths } from './cache-layout.js';
 import { digestFromHex, digestHex, hashBytes, hashFile, type Digest } from './digest.js';
 import { describeOddPath, encodeManifest, isExec, parseManifest, PathProblemError, walkDirSync, type DirManifest, type ManifestFile } from './dir-manifest.js';
@@ -180,7 +180,7 @@ export class ObjectStore {
       }
     } catch (e) {
       await unlink(tmp).catch(() => undefined);
-      throw e;
+      throw withPath(e, tmp);
     }
     return tmp;
   }
@@ -343,6 +343,19 @@ export class ObjectStore {
     return dest;
   }
 
+  /** Moves any file out of `objects/` (one not named as an object) into `quarantine/`; resolves to its new path. */
+  async quarantinePath(path: string): Promise<string> {
+    await mkdir(this.paths.quarantine, { recursive: true });
+    const dest = join(this.paths.quarantine, `stray.${process.pid}.${randomBytes(4).toString('hex')}`);
+    await rename(path, dest);
+    return dest;
+  }
+
+  /** Writes the stamps recorded by {@link checkObject} calls (the other methods flush their own). */
+  flushStamps(): void {
+    this.stamps.flush();
+  }
+
   /** Every file in `objects/` (sorted by name), with the digest its name spells. */
   async *objects(): AsyncGenerator<ObjectEntry> {
     const shards = (await readdir(this.paths.objects).catch(() => [] as string[])).sort();
@@ -388,6 +401,11 @@ export class ObjectStore {
     const problem = await this.check(ref);
     if (problem) throw new CacheObjectError(problem);
     await restoreArtifact(this, ref, dest);
+  }
+
+  /** Deletes every folder view (they are rebuilt on demand). */
+  async dropViews(): Promise<void> {
+    await rm(this.paths.views, { recursive: true, force: true });
   }
 
   /** Re-stamps an object just verified whose ctime changed (a hard link was made to it). */

@@ -45,6 +45,7 @@ Usage:
   pipe dag                 print the pipeline graph
   pipe watch [STAGE...]    run, then re-run stale stages whenever a dep or pipeline.yaml changes
   pipe gc                  delete cached outputs that no lock file or kept experiment points at
+  pipe verify              re-hash the cache; check run records and locks against it (exit 1: problems)
   pipe repro [LOCK]        re-create the experiment of a lock (file, experiment id or name) and
                            compare every output with it: identical, restored or differs
   pipe sweep NAME=SPEC...  run a grid of param points (lo:hi:step or v1,v2,...): table, CSV, JSON
@@ -71,9 +72,10 @@ Options:
                         for this command; repeatable; VALUE is read as YAML (3, true, [1,2])
       --force           run: re-run the named stages (or all) and what is downstream, even if fresh
   -n, --dry-run         run, gc: say what would be done, do nothing
+      --quarantine      verify: move bad objects to .pipe/cache/quarantine/, drop run records naming them
   -j, --jobs N          run/watch: stages run at once (default: the number of CPU cores); each
                         built-in stage gets cores/N compute threads (env PIPE_THREADS overrides)
-      --no-wait         run, gc: fail at once if another pipe run holds this project
+      --no-wait         run, gc, verify: fail at once if another pipe run holds this project
       --format FMT      dag: text | mermaid | dot (default: text)
       --keep-last N     gc: keep the newest N experiments and their outputs (default: 500)
       --write           exp apply: also write the experiment's params into the pipeline file
@@ -108,6 +110,7 @@ export async function main(argv: readonly string[], signal: AbortSignal, app: Ap
         'dry-run': { type: 'boolean', short: 'n', default: false },
         jobs: { type: 'string', short: 'j' },
         'no-wait': { type: 'boolean', default: false },
+        quarantine: { type: 'boolean', default: false },
         format: { type: 'string', default: 'text' },
         'keep-last': { type: 'string' },
         write: { type: 'boolean', default: false },
@@ -154,7 +157,8 @@ export async function main(argv: readonly string[], signal: AbortSignal, app: Ap
   const takes: [string, boolean, readonly string[]][] = [
     ['--force', v.force, ['run']],
     ['--dry-run', v['dry-run'], ['run', 'gc']],
-    ['--no-wait', v['no-wait'], ['run', 'gc']],
+    ['--no-wait', v['no-wait'], ['run', 'gc', 'verify']],
+    ['--quarantine', v.quarantine, ['verify']],
     ['--keep-last', v['keep-last'] !== undefined, ['gc']],
     ['--write', v.write, ['exp']],
     ['--rev', v.rev !== undefined, ['repro']],
@@ -178,6 +182,11 @@ export async function main(argv: readonly string[], signal: AbortSignal, app: Ap
       const keepLast = v['keep-last'] === undefined ? 500 : Number(v['keep-last']);
       if (!Number.isInteger(keepLast) || keepLast < 0) return usage(`--keep-last expects a whole number >= 0, got "${v['keep-last']}"`);
       return cmdGc(env, { dryRun: v['dry-run'], wait: !v['no-wait'], keepLast, signal });
+    }
+    case 'verify': {
+      if (rest.length) return usage('`pipe verify` takes no stage names');
+      const { cmdVerify } = await import('./verify.js');
+      return cmdVerify(env, { quarantine: v.quarantine, wait: !v['no-wait'], signal });
     }
     case 'exp':
     case 'metrics':

@@ -4,9 +4,7 @@
  * touches `process`.
  */
 import { readFileSync } from 'node:fs';
-import { rm } from 'node:fs/promises';
 import { cpus } from 'node:os';
-import { join } from 'node:path';
 import type { Override } from './config.js';
 import { formatDiagnostic, LineIndex } from './diagnostic.js';
 import { formatDag, type DagFormat } from './dag-format.js';
@@ -16,7 +14,7 @@ import type { KindRegistry } from './graph.js';
 import { summary, textLogger, type Out } from './logger.js';
 import { LockWriter } from './lockfile.js';
 import { planStages } from './plan.js';
-import { ensureDotDir, openProject, type Project } from './project.js';
+import { cleanStaleTemps, ensureDotDir, openProject, type Project } from './project.js';
 import { unreachable, type Failure } from './result.js';
 import { acquireRunLock } from './run-lock.js';
 import { collectGarbage } from './gc.js';
@@ -114,15 +112,15 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
   }
 
   ensureDotDir(p);
-  const held = await acquireRunLock(join(p.dotDir, 'run.lock'), {
+  const held = await acquireRunLock(p.layout.runLock, {
     wait: o.wait, signal: o.signal, onWait: (who) => human.write(`waiting: ${who}\n`),
   });
   if (!held.ok) return report(env, { reason: 'io', message: held.message });
   let results: StageResult[];
   let experiment: Awaited<ReturnType<typeof finishRun>> | undefined;
   try {
-    // Work folders of runs that were killed: nobody else can be using them now.
-    await rm(join(p.dotDir, 'tmp'), { recursive: true, force: true });
+    // Temp debris of runs that were killed: nobody else can be using it now.
+    await cleanStaleTemps(p);
     ensureDotDir(p);
     // Another run may have changed the lock and cache while we waited: re-open.
     let q = p;
@@ -136,7 +134,7 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
     prepareLock(q, env.file, lock, env.overrides, selected);
     const log = textLogger(human);
     results = await execute(q.graph, { ...q.env, lock: lock.stages }, lock, {
-      targets, force, jobs: o.jobs, signal: o.signal, tmpDir: join(q.dotDir, 'tmp'),
+      targets, force, jobs: o.jobs, signal: o.signal, tmpDir: q.layout.workTmp,
       versions: { pipe: pipeVersion(), ...machineInfo() },
       threadsPerStage: Math.max(1, Math.floor(cpus().length / o.jobs)),
       emit: (e: EngineEvent) => log(e),
@@ -231,7 +229,7 @@ export async function cmdGc(env: CommandEnv, o: { dryRun: boolean; wait: boolean
   const p = opened.value;
   const human = env.json ? env.stderr : env.stdout;
   ensureDotDir(p);
-  const held = await acquireRunLock(join(p.dotDir, 'run.lock'), { wait: o.wait, signal: o.signal, onWait: (who) => human.write(`waiting: ${who}\n`) });
+  const held = await acquireRunLock(p.layout.runLock, { wait: o.wait, signal: o.signal, onWait: (who) => human.write(`waiting: ${who}\n`) });
   if (!held.ok) return report(env, { reason: 'io', message: held.message });
   try {
     // The newest --keep-last experiments are kept with their outputs (and the run records of those); older ones go.
@@ -240,7 +238,7 @@ export async function cmdGc(env: CommandEnv, o: { dryRun: boolean; wait: boolean
     const kept = all.slice(Math.max(0, all.length - o.keepLast));
     const dropped = all.slice(0, Math.max(0, all.length - o.keepLast));
     if (!o.dryRun) for (const e of dropped) exps.remove(e.id);
-    const r = await collectGarbage(p.root, p.env.store, join(p.dotDir, 'cache'), o.dryRun, kept.map((e) => e.lock));
+    const r = await collectGarbage(p.root, p.env.store, p.env.runs, o.dryRun, kept.map((e) => e.lock));
     if (env.json) env.stdout.write(JSON.stringify({ ok: true, dry_run: o.dryRun, ...r, keptExperiments: kept.length, removedExperiments: dropped.length }, null, 2) + '\n');
     const mb = (b: number): string => `${(b / 1e6).toFixed(1)} MB`;
     human.write(`${o.dryRun ? 'would remove' : 'removed'} ${r.removedObjects} objects (${mb(r.removedBytes)}), ${r.removedRuns} run records and ${dropped.length} experiments; ` +

@@ -171,7 +171,8 @@ export async function execute(graph: Graph, env: PlanEnv, lock: LockWriter, opts
           await env.runs.put({ key: d.key, outputs: res.outputs, metrics: res.metrics, info: { ...opts.versions, ...res.info }, durationMs: Math.round(durationMs), finishedAt });
           await lock.set(stage.name, entryFor(stage, d.key, d.material, res.outputs, res.metrics, res.info, durationMs, opts.versions, finishedAt));
         } catch (e) {
-          end(stage.name, 'failed', durationMs, { key: d.key, message: describeStageFailure(storeFailure(e, lock.path)), why: d.why });
+          const f = storeFailure(e, lock.path);
+          end(stage.name, 'failed', durationMs, { key: d.key, message: describeStageFailure(f.reason === 'io' ? { ...f, path: relative(env.root, f.path) } : f), why: d.why });
           return { ok: false, outputs: {} };
         }
         end(stage.name, 'ran', durationMs, { key: d.key, why: d.why, metrics: res.metrics });

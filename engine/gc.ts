@@ -9,12 +9,11 @@
  *   runs/*.json: all outputs kept? keep the record : delete it
  *   objects/**: in keep set? keep : delete
  */
-import { readdirSync, statSync } from 'node:fs';
-import { readdir, rm, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
-import { digestFromHex, type Digest } from '../cache/digest.js';
-import { RunCache } from '../cache/run-cache.js';
+import { rm } from 'node:fs/promises';
+import { basename } from 'node:path';
+import type { RunCache } from '../cache/run-cache.js';
 import type { ObjectStore, StoredRef } from '../cache/store.js';
+import { lockFilesIn } from './layout.js';
 import { readLock, type Lock } from './lockfile.js';
 
 /** What gc removed (or would remove, with dryRun). */
@@ -36,54 +35,46 @@ async function addRef(store: ObjectStore, ref: StoredRef, keep: Set<string>): Pr
 }
 
 /**
- * Collects garbage in `cacheRoot` for the project at `root`; `keptLocks` (the
- * locks of the experiments gc keeps) are kept like lock files.
+ * Collects garbage in `store` and `runs` for the project at `root`; `keptLocks`
+ * (the locks of the experiments gc keeps) are kept like lock files.
  */
-export async function collectGarbage(root: string, store: ObjectStore, cacheRoot: string, dryRun: boolean, keptLocks: readonly Lock[] = []): Promise<GcReport> {
+export async function collectGarbage(root: string, store: ObjectStore, runs: RunCache, dryRun: boolean, keptLocks: readonly Lock[] = []): Promise<GcReport> {
   const keep = new Set<string>();
-  for (const l of keptLocks) for (const e of Object.values(l.stages)) for (const ref of Object.values(e.outputs)) await addRef(store, ref, keep);
-  const locks = readdirSync(root).filter((f) => f.endsWith('.lock'));
+  for (const l of keptLocks) for (const e of Object.values(l.stages)) for (const ref of Object.values(e?.outputs ?? {})) await addRef(store, ref, keep);
   const used: string[] = [];
-  for (const f of locks) {
-    const l = readLock(join(root, f));
+  for (const path of lockFilesIn(root)) {
+    const l = readLock(path);
     if ('error' in l) continue; // not a pipe lock (or unreadable): it references nothing
-    used.push(f);
-    for (const e of Object.values(l.lock.stages)) for (const ref of Object.values(e.outputs)) await addRef(store, ref, keep);
+    used.push(basename(path));
+    for (const e of Object.values(l.lock.stages)) for (const ref of Object.values(e?.outputs ?? {})) await addRef(store, ref, keep);
   }
-  const runs = new RunCache(join(cacheRoot, 'runs'));
   let removedRuns = 0;
-  const runFiles = await readdir(runs.root).catch(() => [] as string[]);
-  for (const f of runFiles) {
-    const rec = f.endsWith('.json') ? await runs.get(`sha256:${f.slice(0, -5)}`).catch(() => undefined) : undefined;
+  const { keys, strays } = await runs.list();
+  for (const key of keys) {
+    const rec = await runs.get(key);
     if (rec && Object.values(rec.outputs).every((r) => keep.has(r.digest))) continue;
     removedRuns++;
-    if (!dryRun) await unlink(join(runs.root, f)).catch(() => undefined);
+    if (!dryRun) await runs.remove(key).catch(() => undefined);
   }
+  removedRuns += strays.length;
+  if (!dryRun) for (const s of strays) await rm(`${runs.root}/${s}`, { recursive: true, force: true });
   let keptObjects = 0;
   let keptBytes = 0;
   let removedObjects = 0;
   let removedBytes = 0;
-  const objects = join(cacheRoot, 'objects');
-  for (const shard of await readdir(objects).catch(() => [] as string[])) {
-    for (const rest of await readdir(join(objects, shard)).catch(() => [] as string[])) {
-      const path = join(objects, shard, rest);
-      const size = statSync(path, { throwIfNoEntry: false })?.size ?? 0;
-      let digest: Digest | undefined;
-      try {
-        digest = digestFromHex(shard + rest);
-      } catch {
-        digest = undefined; // not an object name: leave it
-      }
-      if (digest === undefined || keep.has(digest)) {
-        keptObjects++;
-        keptBytes += size;
-      } else {
-        removedObjects++;
-        removedBytes += size;
-        if (!dryRun) await rm(path, { force: true });
-      }
+  for await (const o of store.objects()) {
+    if (o.digest === undefined || keep.has(o.digest)) {
+      keptObjects++; // not an object name: leave it
+      keptBytes += o.size;
+    } else {
+      removedObjects++;
+      removedBytes += o.size;
+      if (!dryRun) await rm(o.path, { force: true });
     }
   }
-  if (!dryRun) for (const d of ['views', 'tmp']) await rm(join(cacheRoot, d), { recursive: true, force: true });
+  if (!dryRun) {
+    await store.dropViews();
+    await store.cleanStaleTemps();
+  }
   return { keptObjects, keptBytes, removedObjects, removedBytes, removedRuns, locks: used };
 }

@@ -1,21 +1,17 @@
 /**
  * Opening a project: pipeline.yaml -> config -> graph, plus the cache, the run
- * cache, the file-hash state and the lock that planning and running read.
- *
- *   <root>/pipeline.yaml      the pipeline (--file to choose another)
- *   <root>/pipe.lock          the lock of pipeline.yaml (X.yaml has X.lock)
- *   <root>/.pipe/cache/       objects/, runs/, views/
- *   <root>/.pipe/state/files  the file-hash state
- *   <root>/.pipe/tmp/         stage work folders
- *   <root>/.pipe/run.lock     held by the running `pipe run`
+ * cache, the file-hash state and the lock that planning and running read
+ * (where each lives: layout.ts).
  */
 import { mkdirSync } from 'node:fs';
-import { basename, dirname, join, resolve } from 'node:path';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import { FileState } from '../cache/file-state.js';
 import { RunCache } from '../cache/run-cache.js';
 import { ObjectStore } from '../cache/store.js';
 import { loadConfig, type Override } from './config.js';
 import { buildGraph, type Graph, type KindRegistry } from './graph.js';
+import { projectLayout, runFolders, type ProjectLayout } from './layout.js';
 import { readLock } from './lockfile.js';
 import type { PlanEnv } from './planner.js';
 import { fail, ok, type Failure, type Result } from './result.js';
@@ -27,38 +23,58 @@ export interface Project {
   readonly env: PlanEnv;
   readonly lockPath: string;
   readonly dotDir: string;
-}
-
-/** Where a project keeps its things, from the pipeline file's path. */
-export function projectPaths(file: string): { root: string; lockPath: string; dotDir: string } {
-  const root = dirname(resolve(file));
-  // pipeline.yaml -> pipe.lock; another pipeline file gets its own lock (pipeline.kaggle.yaml -> pipeline.kaggle.lock).
-  const name = basename(file);
-  const lock = name === 'pipeline.yaml' ? 'pipe.lock' : `${name.replace(/\.ya?ml$/i, '')}.lock`;
-  return { root, lockPath: join(root, lock), dotDir: join(root, '.pipe') };
+  /** Where everything of the project lives. */
+  readonly layout: ProjectLayout;
 }
 
 /** Loads and checks the pipeline and opens the cache; never writes anything. */
 export async function openProject(file: string, overrides: readonly Override[], registry: KindRegistry): Promise<Result<Project, Failure>> {
   const config = loadConfig(file, overrides);
   if (!config.ok) return fail({ reason: 'invalid-config', diagnostics: config.error });
-  const { root, lockPath, dotDir } = projectPaths(file);
+  const layout = projectLayout(file);
+  const { root, lockPath, dotDir } = layout;
   const graph = await buildGraph(config.value, root, registry);
   if (!graph.ok) return fail({ reason: 'invalid-config', diagnostics: graph.error });
   const lock = readLock(lockPath);
   if ('error' in lock) return fail({ reason: 'io', message: lock.error });
-  const cacheRoot = join(dotDir, 'cache');
   const env: PlanEnv = {
     root,
-    store: new ObjectStore(cacheRoot),
-    runs: new RunCache(join(cacheRoot, 'runs')),
-    files: await FileState.load(join(dotDir, 'state', 'files')),
+    store: new ObjectStore(layout.cache.root),
+    runs: new RunCache(layout.cache.runs),
+    files: await FileState.load(layout.stateFile),
     lock: lock.lock.stages,
   };
-  return ok({ root, graph: graph.value, env, lockPath, dotDir });
+  return ok({ root, graph: graph.value, env, lockPath, dotDir, layout });
 }
 
 /** Creates the .pipe folders a run writes into. */
 export function ensureDotDir(p: Project): void {
-  for (const d of ['cache', 'state', 'tmp']) mkdirSync(join(p.dotDir, d), { recursive: true });
+  for (const d of runFolders(p.layout)) mkdirSync(d, { recursive: true });
+}
+
+/**
+ * Removes the temp debris of runs that died (kill -9, power loss): stage work
+ * folders of dead processes in `.pipe/tmp/`, and temp objects, views and
+ * restores being built in the cache's `tmp/`. Call it at the start of a run,
+ * holding the run lock. Resolves to the number of entries removed.
+ */
+export async function cleanStaleTemps(p: Project): Promise<number> {
+  let removed = await p.env.store.cleanStaleTemps();
+  for (const name of await readdir(p.layout.workTmp).catch(() => [] as string[])) {
+    const pid = Number(/-(\d+)-[0-9a-z]+$/.exec(name)?.[1]);
+    if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) continue;
+    await rm(join(p.layout.workTmp, name), { recursive: true, force: true });
+    removed++;
+  }
+  return removed;
+}
+
+function pidAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }

@@ -14,7 +14,8 @@ import { ObjectStore } from '../../cache/store.js';
 import { parseConfig, type StageConfig } from '../config.js';
 import { buildGraph, type KindRegistry } from '../graph.js';
 import { readLock, type Lock } from '../lockfile.js';
-import { projectPaths, type Project } from '../project.js';
+import { projectLayout } from '../layout.js';
+import type { Project } from '../project.js';
 import { fail, ok, type Failure, type Result } from '../result.js';
 import { overridesOf } from './overrides.js';
 import { ExperimentStore } from './store.js';
@@ -43,7 +44,7 @@ function parseLockText(text: string, label: string): Result<Lock, Failure> {
 
 /** Finds the lock `ref` names (default: the pipeline's own lock), from git when `rev` is set. */
 export function findSource(file: string, ref: string | undefined, rev: string | undefined): Result<ReproSource, Failure> {
-  const { root, lockPath, dotDir } = projectPaths(file);
+  const { root, lockPath, dotDir } = projectLayout(file);
   if (rev !== undefined) {
     let prefix: string;
     try {
@@ -94,16 +95,16 @@ export async function openAsLocked(file: string, src: ReproSource, registry: Kin
     const e = src.lock.stages[n];
     stages.set(n, e ? { ...s, params: e.params } : s);
   }
-  const { root, lockPath, dotDir } = projectPaths(file);
+  const layout = projectLayout(file);
+  const { root, lockPath, dotDir } = layout;
   const graph = await buildGraph({ ...config.value, stages }, root, registry);
   if (!graph.ok) return fail({ reason: 'invalid-config', diagnostics: graph.error });
-  const cacheRoot = join(dotDir, 'cache');
   const current = readLock(lockPath);
   return ok({
-    root, graph: graph.value, lockPath, dotDir,
+    root, graph: graph.value, lockPath, dotDir, layout,
     env: {
-      root, store: new ObjectStore(cacheRoot), runs: new RunCache(join(cacheRoot, 'runs')),
-      files: await FileState.load(join(dotDir, 'state', 'files')),
+      root, store: new ObjectStore(layout.cache.root), runs: new RunCache(layout.cache.runs),
+      files: await FileState.load(layout.stateFile),
       lock: 'lock' in current ? current.lock.stages : {},
     },
   });

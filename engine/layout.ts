@@ -1,0 +1,71 @@
+/**
+ * Where a project keeps its things: the one module that knows the layout of
+ * the project folder and of `.pipe/` (the cache root's own folders are
+ * cache/cache-layout.ts's). Others ask it; they don't join paths.
+ *
+ * ```
+ * <root>/pipeline.yaml           the pipeline (--file to choose another)
+ * <root>/pipe.lock               its lock (X.yaml has X.lock)
+ * <root>/.pipe/cache/            objects, run records, views, tmp, quarantine, stamps
+ * <root>/.pipe/state/files       the file-hash state
+ * <root>/.pipe/tmp/              stage work folders (`<stage>-<pid>-<time>`)
+ * <root>/.pipe/run.lock          held by the running `pipe run` (and gc, verify --quarantine)
+ * <root>/.pipe/exps/             recorded experiments
+ * ```
+ */
+import { readdirSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { cachePaths, type CachePaths } from '../cache/cache-layout.js';
+
+/** The paths of one project. */
+export interface ProjectLayout {
+  /** The project folder: the pipeline file's folder. */
+  readonly root: string;
+  /** The pipeline file (absolute). */
+  readonly file: string;
+  /** Its lock: pipeline.yaml -> pipe.lock, X.yaml -> X.lock. */
+  readonly lockPath: string;
+  /** `.pipe/`. */
+  readonly dotDir: string;
+  /** The cache and its folders. */
+  readonly cache: CachePaths;
+  /** The file-hash state. */
+  readonly stateFile: string;
+  /** Stage work folders. */
+  readonly workTmp: string;
+  /** The run lock file. */
+  readonly runLock: string;
+  /** Recorded experiments. */
+  readonly experiments: string;
+}
+
+/** The layout of the project whose pipeline file is `file`. */
+export function projectLayout(file: string): ProjectLayout {
+  const abs = resolve(file);
+  const root = dirname(abs);
+  const name = basename(abs);
+  // pipeline.yaml -> pipe.lock; another pipeline file gets its own lock (pipeline.kaggle.yaml -> pipeline.kaggle.lock).
+  const lock = name === 'pipeline.yaml' ? 'pipe.lock' : `${name.replace(/\.ya?ml$/i, '')}.lock`;
+  const dotDir = join(root, '.pipe');
+  return {
+    root,
+    file: abs,
+    lockPath: join(root, lock),
+    dotDir,
+    cache: cachePaths(join(dotDir, 'cache')),
+    stateFile: join(dotDir, 'state', 'files'),
+    workTmp: join(dotDir, 'tmp'),
+    runLock: join(dotDir, 'run.lock'),
+    experiments: join(dotDir, 'exps'),
+  };
+}
+
+/** The folders a run writes into (created by `ensureDotDir`). */
+export function runFolders(l: ProjectLayout): string[] {
+  return [l.cache.root, dirname(l.stateFile), l.workTmp];
+}
+
+/** Every `*.lock` file in the project folder (pipe locks of any pipeline file, and others the caller filters out). */
+export function lockFilesIn(root: string): string[] {
+  return readdirSync(root).filter((f) => f.endsWith('.lock')).sort().map((f) => join(root, f));
+}

@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { parse } from 'yaml';
+import { Rig, statuses } from './util/rig.js';
+
+// A project on a 2 MiB tmpfs. Mounting needs root (the CI runs as root); if it
+// cannot mount, `before` throws and every test here fails: nothing is skipped.
+const rig = new Rig();
+before(() => {
+  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', rig.dir]);
+});
+after(() => {
+  try {
+    execFileSync('umount', [rig.dir]);
+  } finally {
+    rig.cleanup();
+  }
+});
+
+function lockStages(): string[] {
+  return Object.keys((parse(rig.read('pipe.lock')) as { stages: object }).stages);
+}
+
+function cacheTmp(): string[] {
+  try {
+    return readdirSync(join(rig.dir, '.pipe', 'cache', 'tmp'));
+  } catch {
+    return [];
+  }
+}
+
+describe('out of disk space', () => {
+  test('an output too big to store: ENOSPC naming the file, the finished stage kept', async () => {
+    rig.write({
+      'pipeline.yaml': `stages:
+  a:
+    cmd: echo a > a.txt
+    outs: [a.txt]
+  big:
+    cmd: head -c 1200000 /dev/zero > big.bin
+    needs: [a]
+    outs: [big.bin]
+`,
+    });
+    const r = await rig.json('run');
+    assert.equal(r.code, 1, r.stderr);
+    assert.deepEqual(statuses(r.doc), { a: 'ran', big: 'failed' });
+    const big = r.doc.stages.find((s: { stage: string }) => s.stage === 'big');
+    assert.match(big.message, /^cannot store output "big\.bin" in the cache: cannot write \.pipe\/cache\/tmp\/\d+\.[0-9a-f]+\.obj: no space left on device \(ENOSPC\)$/);
+    assert.doesNotMatch(r.stderr, /did not write|internal error|\n\s+at /);
+    assert.deepEqual(lockStages(), ['a']);
+    assert.deepEqual(cacheTmp(), [], 'the half-written object is removed');
+    rmSync(join(rig.dir, 'big.bin'));
+  });
+
+  test('the run record cannot be written: a failure naming it, earlier stages kept', async () => {
+    // fill takes all the space, then writes a tiny (empty) output: storing it needs no block, its run record does.
+    rig.write({ 'fill.flag': '' });
+    rig.write({
+      'pipeline.yaml': `stages:
+  a:
+    cmd: echo a > a.txt
+    outs: [a.txt]
+  fill:
+    cmd: (test ! -f fill.flag || head -c 4000000 /dev/zero > filler.bin 2>/dev/null || true) && touch f.txt
+    needs: [a]
+    outs: [f.txt]
+`,
+    });
+    const r = await rig.json('run');
+    assert.equal(r.code, 1, r.stderr);
+    assert.deepEqual(statuses(r.doc), { a: 'fresh', fill: 'failed' });
+    const fill = r.doc.stages.find((s: { stage: string }) => s.stage === 'fill');
+    assert.match(fill.message, /^cannot write \.pipe\/cache\/runs\/[0-9a-f]{64}\.json: no space left on device \(ENOSPC\)$/);
+    assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
+    assert.deepEqual(lockStages(), ['a']);
+    // Space again: the next run completes.
+    rmSync(join(rig.dir, 'filler.bin'));
+    rmSync(join(rig.dir, 'fill.flag'));
+    const again = await rig.json('run');
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(lockStages(), ['a', 'fill']);
+    assert.equal((await rig.run('verify')).code, 0);
+  });
+});
