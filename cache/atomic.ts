@@ -2,16 +2,52 @@
  * Crash-safe file writes: write a uniquely named temp file beside the target,
  * fsync it, rename it over the target, fsync the folder. A crash at any moment
  * leaves the old file or the new one under the target name, never half of one
- * (at worst a stray `.<name>.<pid>.<rand>.tmp` beside it).
+ * (at worst a stray `.<name>.<pid>.<rand>.tmp` beside it, which
+ * {@link removeDeadTemps} removes once its process is gone).
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { chmod, copyFile, mkdir, open, rename, unlink } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** A fresh temp path in the same folder as `path` (so rename is atomic). */
 export function tempPathFor(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
+}
+
+const TEMP_NAME = /^\.(.+)\.(\d+)\.[0-9a-f]{12}\.tmp$/;
+
+/** The pid in a {@link tempPathFor} file name, or undefined if `name` is not one. */
+export function tempNamePid(name: string): number | undefined {
+  const m = TEMP_NAME.exec(name);
+  return m ? Number(m[2]) : undefined;
+}
+
+/** Whether the process `pid` is alive (this one always is). */
+export function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes the {@link tempPathFor} files in `dir` (not recursively) left by
+ * processes that are gone, e.g. by a run killed mid-write; with `of`, only
+ * those of targets it accepts (by name). Resolves to how many were removed.
+ */
+export async function removeDeadTemps(dir: string, of: (target: string) => boolean = () => true): Promise<number> {
+  let n = 0;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const pid = tempNamePid(name);
+    if (pid === undefined || isAlive(pid) || !of(TEMP_NAME.exec(name)![1]!)) continue;
+    await rm(join(dir, name), { recursive: true, force: true });
+    n++;
+  }
+  return n;
 }
 
 /**

@@ -10,7 +10,7 @@
  */
 import { readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from './atomic.js';
+import { tempNamePid, writeFileAtomic } from './atomic.js';
 import { canonicalJson, hashBytes, isDigest } from './digest.js';
 import type { StoredRef } from './store.js';
 
@@ -81,14 +81,17 @@ export class RunCache {
     await rm(this.pathFor(key), { force: true });
   }
 
-  /** The keys of every record file (and the names of files here that are not records). */
+  /**
+   * The keys of every record file, and the names of files here that are not
+   * records (temp files of records being written are neither).
+   */
   async list(): Promise<{ keys: string[]; strays: string[] }> {
     const keys: string[] = [];
     const strays: string[] = [];
     for (const f of (await readdir(this.root).catch(() => [] as string[])).sort()) {
       const key = `sha256:${f.slice(0, -5)}`;
       if (f.endsWith('.json') && isDigest(key)) keys.push(key);
-      else strays.push(f);
+      else if (tempNamePid(f) === undefined) strays.push(f);
     }
     return { keys, strays };
   }

@@ -20,7 +20,7 @@ import { statSync, type Stats } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { fsyncDir, withPath } from './atomic.js';
+import { fsyncDir, isAlive, removeDeadTemps, withPath } from './atomic.js';
 import { cachePaths, type CachePaths } from './cache-layout.js';
 import { digestFromHex, digestHex, hashBytes, hashFile, type Digest } from './digest.js';
 import { describeOddPath, encodeManifest, isExec, parseManifest, PathProblemError, walkDirSync, type DirManifest, type ManifestFile } from './dir-manifest.js';
@@ -422,11 +422,12 @@ export class ObjectStore {
 
   /**
    * Removes what dead processes left in `tmp/` (names start with their pid)
-   * and the old `views/` build folders. Call it at the start of a run, under
+   * and their half-written run records and stamps logs. Call it at the start of a run, under
    * the run lock. Resolves to the number of entries removed.
    */
   async cleanStaleTemps(): Promise<number> {
-    let removed = 0;
+    // Atomic writes killed half way: run records, and the stamps log being compacted.
+    let removed = (await removeDeadTemps(this.paths.runs)) + (await removeDeadTemps(this.root));
     for (const name of await readdir(this.paths.tmp).catch(() => [] as string[])) {
       const pid = Number(name.split('.')[0]);
       if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
@@ -470,12 +471,3 @@ function sameStat(a: Stats, b: Stats): boolean {
   return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
 }
 
-function isAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}

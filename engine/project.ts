@@ -5,7 +5,8 @@
  */
 import { mkdirSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { isAlive, removeDeadTemps } from '../cache/atomic.js';
 import { FileState } from '../cache/file-state.js';
 import { RunCache } from '../cache/run-cache.js';
 import { ObjectStore } from '../cache/store.js';
@@ -54,27 +55,21 @@ export function ensureDotDir(p: Project): void {
 
 /**
  * Removes the temp debris of runs that died (kill -9, power loss): stage work
- * folders of dead processes in `.pipe/tmp/`, and temp objects, views and
- * restores being built in the cache's `tmp/`. Call it at the start of a run,
+ * folders of dead processes in `.pipe/tmp/`; temp objects, views and restores
+ * being built in the cache's `tmp/`; half-written run records, locks and
+ * hash states. Call it at the start of a run,
  * holding the run lock. Resolves to the number of entries removed.
  */
 export async function cleanStaleTemps(p: Project): Promise<number> {
   let removed = await p.env.store.cleanStaleTemps();
   for (const name of await readdir(p.layout.workTmp).catch(() => [] as string[])) {
     const pid = Number(/-(\d+)-[0-9a-z]+$/.exec(name)?.[1]);
-    if (Number.isInteger(pid) && pid > 0 && pidAlive(pid)) continue;
+    if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) continue;
     await rm(join(p.layout.workTmp, name), { recursive: true, force: true });
     removed++;
   }
+  // Half-written locks (beside the pipeline file) and hash states.
+  removed += await removeDeadTemps(p.root, (target) => target.endsWith('.lock'));
+  removed += await removeDeadTemps(dirname(p.layout.stateFile));
   return removed;
-}
-
-function pidAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }

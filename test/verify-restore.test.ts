@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parse } from 'yaml';
@@ -151,5 +152,34 @@ describe('restores verify what comes out of the cache', () => {
     assert.deepEqual(statuses(r.doc), { a: 'restored', b: 'restored', c: 'ran', d: 'fresh' });
     assert.equal(rig.read('c.txt'), 'c 2\n');
     assert.deepEqual(rig.lines('runs.log'), ['c']);
+  });
+});
+
+describe('a run cleans the temp debris of runs that died', () => {
+  const rig = new Rig({ 'pipeline.yaml': 'stages:\n  s:\n    cmd: mkdir -p out && echo x > out/x.txt\n    outs: [out]\n' });
+  after(() => rig.cleanup());
+
+  test('temp objects, restores, work folders and half-written records and locks of a dead pid go; nothing else', async () => {
+    assert.equal((await rig.run('run')).code, 0);
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    const hex = 'ab'.repeat(32);
+    const debris = [
+      `.pipe/cache/tmp/${dead}.0123456789abcdef.obj`,
+      `.pipe/cache/tmp/${dead}.0123456789abcdef.restore/x.txt`,
+      `.pipe/tmp/s-${dead}-abc123/out/x`,
+      `.pipe/cache/runs/.${hex}.json.${dead}.0123456789ab.tmp`,
+      `.pipe.lock.${dead}.0123456789ab.tmp`,
+    ];
+    const kept = [`.notes.${dead}.0123456789ab.tmp`];
+    for (const f of [...debris, ...kept]) {
+      mkdirSync(join(rig.dir, f, '..'), { recursive: true });
+      writeFileSync(join(rig.dir, f), 'debris');
+    }
+    const r = await rig.run('run');
+    assert.equal(r.code, 0, r.stderr);
+    for (const f of debris) assert.equal(rig.exists(f), false, f);
+    assert.ok(rig.exists(kept[0]!), 'a temp of something else than a lock is not ours');
+    assert.deepEqual(readdirSync(join(rig.dir, '.pipe', 'cache', 'tmp')), []);
+    assert.equal((await rig.run('verify')).code, 0);
   });
 });
