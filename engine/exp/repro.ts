@@ -24,6 +24,7 @@ import { acquireRunLock } from '../run-lock.js';
 import { machineDiff, machineInfo } from './machine.js';
 import { codeFilesOf, finishRun } from './run-hooks.js';
 import { findSource, openAsLocked } from './source.js';
+import type { Experiment } from './store.js';
 import { table } from './table.js';
 
 /** Options of `pipe repro`. */
@@ -73,7 +74,7 @@ export function codeDrift(graph: Graph, lock: Lock): { stage: string; files: str
 }
 
 /** Compares what a stage produced now with what the lock recorded. */
-export function judge(stage: string, then: LockEntry, now: LockEntry | undefined, result: StageResult | undefined): Verdict {
+export function judge(stage: string, then: LockEntry, now: LockEntry | undefined, result: StageResult | undefined, before: LockEntry | undefined): Verdict {
   if (!now || !result || result.status === 'failed' || result.status === 'skipped') {
     return { stage, verdict: 'failed', detail: [result?.message ?? 'did not run'] };
   }
@@ -83,7 +84,9 @@ export function judge(stage: string, then: LockEntry, now: LockEntry | undefined
     const b = now.outputs[name]?.digest;
     if (a !== b) detail.push(`${name}: ${a?.slice(0, 19) ?? 'none'}… in the lock, ${b?.slice(0, 19) ?? 'none'}… now`);
   }
-  if (detail.length === 0) return { stage, verdict: result.status === 'restored' ? 'restored' : 'identical', detail: [] };
+  // Came from the cache: restored, or "fresh" against the lock while the workspace held another key.
+  const fromCache = result.status === 'restored' || (result.status === 'fresh' && before?.key !== now.key);
+  if (detail.length === 0) return { stage, verdict: fromCache ? 'restored' : 'identical', detail: [] };
   for (const k of [...new Set([...Object.keys(then.metrics), ...Object.keys(now.metrics)])].sort()) {
     if (then.metrics[k] !== now.metrics[k]) detail.push(`${k} ${String(then.metrics[k] ?? '-')} -> ${String(now.metrics[k] ?? '-')}`);
   }
@@ -120,6 +123,7 @@ export async function cmdRepro(env: CommandEnv, o: ReproOptions): Promise<number
   const stages = Object.keys(target.stages).filter((n) => p.graph.stages.has(n));
   let results: StageResult[];
   let lock: LockWriter;
+  let experiment: Experiment | undefined;
   try {
     await rm(join(p.dotDir, 'tmp'), { recursive: true, force: true });
     ensureDotDir(p);
@@ -134,14 +138,14 @@ export async function cmdRepro(env: CommandEnv, o: ReproOptions): Promise<number
       emit: (e: EngineEvent) => log(e),
     });
     await p.env.files.save();
-    if (!o.signal.aborted && results.every((r) => r.status !== 'failed')) await finishRun(p, env.file, lock, 'repro');
+    if (!o.signal.aborted && results.every((r) => r.status !== 'failed')) experiment = (await finishRun(p, env.file, lock, 'repro')).exp;
   } finally {
     await held.lock.release();
   }
-  const verdicts = stages.map((n) => judge(n, target.stages[n] as LockEntry, lock.stages[n], results.find((r) => r.stage === n)));
+  const verdicts = stages.map((n) => judge(n, target.stages[n] as LockEntry, lock.stages[n], results.find((r) => r.stage === n), p.env.lock[n]));
   const bad = verdicts.filter((v) => v.verdict === 'differs' || v.verdict === 'failed');
   if (env.json) {
-    env.stdout.write(JSON.stringify({ ok: bad.length === 0, lock: src.value.label, duration_ms: Math.round(performance.now() - t0), stages: verdicts }, null, 2) + '\n');
+    env.stdout.write(JSON.stringify({ ok: bad.length === 0, lock: src.value.label, ...(experiment ? { experiment: { id: experiment.id, name: experiment.name } } : {}), duration_ms: Math.round(performance.now() - t0), stages: verdicts }, null, 2) + '\n');
   }
   human.write('\n' + table(verdicts.map((v) => [v.stage, v.verdict, v.detail.join('; ')])));
   const restored = verdicts.filter((v) => v.verdict === 'restored').length;

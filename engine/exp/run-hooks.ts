@@ -66,7 +66,8 @@ export async function finishRun(
   const current = lock.lock;
   const prev = store.get(experimentId(current));
   const overrides = current.overrides ?? {};
-  if (prev && JSON.stringify(prev.overrides) === JSON.stringify(overrides) && !extra.sweep && prev.kind === kind) return { exp: prev, changed: false };
+  // A no-op run of a recorded experiment writes nothing (and asks git nothing).
+  if (prev && kind === 'run' && prev.kind === 'run' && JSON.stringify(prev.overrides) === JSON.stringify(overrides)) return { exp: prev, changed: false };
   const exp = await store.record(current, { kind, pipeline: basename(file), root: p.root, overrides, ...extra });
   return { exp, changed: true };
 }
