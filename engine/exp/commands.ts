@@ -192,7 +192,7 @@ function diff(env: CommandEnv, p: Project, store: ExperimentStore, refs: readonl
 }
 
 /** `pipe exp apply ID [--write]`: the experiment's outputs and lock back in the workspace. */
-async function apply(env: CommandEnv, p0: Project, e: Experiment, o: ExpOptions): Promise<number> {
+export async function apply(env: CommandEnv, p0: Project, e: Experiment, o: ExpOptions): Promise<number> {
   const human = env.json ? env.stderr : env.stdout;
   ensureDotDir(p0);
   const held = await acquireRunLock(join(p0.dotDir, 'run.lock'), { wait: true, signal: o.signal, onWait: (who) => human.write(`waiting: ${who}\n`) });

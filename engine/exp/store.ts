@@ -32,7 +32,7 @@ export interface Experiment {
   readonly pipeline: string;
   /** `git rev-parse HEAD` of the project when it was made, if it is in git. */
   readonly commit?: string;
-  /** The sweep it belongs to (sweep points only). */
+  /** The sweep it was a point of (kept when the same experiment is made again). */
   readonly sweep?: string;
   /** The --set overrides it was made with (path -> value). */
   readonly overrides: Readonly<Record<string, ParamValue>>;
@@ -115,7 +115,8 @@ export class ExperimentStore {
 
   /**
    * Records the experiment `lock` holds; an experiment with the same id is
-   * updated (time, overrides, kind), keeping its creation time.
+   * updated (time, overrides, kind: how it was made last), keeping its
+   * creation time and its sweep.
    */
   async record(lock: Lock, meta: { kind: ExperimentKind; pipeline: string; root: string; overrides: Readonly<Record<string, ParamValue>>; sweep?: string; commit?: string | null }): Promise<Experiment> {
     const id = experimentId(lock);
@@ -125,7 +126,7 @@ export class ExperimentStore {
     const exp: Experiment = {
       id, name: prev?.name ?? nameOf(id), kind: meta.kind,
       created_at: prev?.created_at ?? now, updated_at: now, pipeline: meta.pipeline,
-      ...(commit ? { commit } : {}), ...(meta.sweep ? { sweep: meta.sweep } : {}),
+      ...(commit ? { commit } : {}), ...(meta.sweep ?? prev?.sweep ? { sweep: meta.sweep ?? prev?.sweep } : {}),
       overrides: meta.overrides, lock,
     };
     mkdirSync(this.dir, { recursive: true });

@@ -1,5 +1,156 @@
-/** placeholder */
-import type { CommandEnv } from '../commands.js';
-export async function cmdSweep(_env: CommandEnv, _o: { specs: readonly string[]; metric: string | undefined; random: number | undefined; applyBest: boolean; jobs: number; signal: AbortSignal }): Promise<number> {
-  return 2;
+/**
+ * `pipe sweep NAME=SPEC... [--metric M] [--random N] [--apply best] [-j N]`:
+ * runs a grid (or N random points) of param values, each point's stale suffix
+ * only, on the cached upstream artifacts, points side by side within -j warm
+ * workers (sweep-run.ts). Each point is an experiment; the table sorted by the
+ * metric is printed and saved with a chart per param (sweep-output.ts).
+ */
+import { join } from 'node:path';
+import { cpus } from 'node:os';
+import { EXIT, pipeVersion, report, type CommandEnv } from '../commands.js';
+import { loadConfig, type Override } from '../config.js';
+import { buildGraph } from '../graph.js';
+import { readLock, type Lock } from '../lockfile.js';
+import { textLogger } from '../logger.js';
+import { ensureDotDir, openProject } from '../project.js';
+import { acquireRunLock } from '../run-lock.js';
+import type { ParamValue } from '../stage-api.js';
+import { WarmPool } from '../warm-pool.js';
+import { apply } from './commands.js';
+import { machineInfo } from './machine.js';
+import { effectiveOverrides, formatOverrides, overrideMap } from './overrides.js';
+import { codeFilesOf } from './run-hooks.js';
+import { grid, parseAxis, pointOverrides, sample, type SweepAxis } from './sweep-grid.js';
+import { formatTable, sortRows, writeOutputs, type SweepRow } from './sweep-output.js';
+import { runPoint, type SweepContext } from './sweep-run.js';
+import { ExperimentStore, gitCommit } from './store.js';
+import { cell } from './table.js';
+import { hashBytes } from '../../cache/digest.js';
+
+/** Options of `pipe sweep`. */
+export interface SweepOptions {
+  readonly specs: readonly string[];
+  readonly metric: string | undefined;
+  readonly random: number | undefined;
+  readonly applyBest: boolean;
+  readonly jobs: number;
+  readonly signal: AbortSignal;
+}
+
+/** The flat metric (`stage.metric`) that `wanted` names among `names` (stage order): exact, else the last stage's. */
+export function pickMetric(wanted: string | undefined, names: readonly string[]): string | undefined {
+  const find = (m: string): string | undefined => (names.includes(m) ? m : names.filter((n) => n.endsWith(`.${m}`)).pop());
+  if (wanted !== undefined) return find(wanted);
+  return find('val_dice') ?? names[names.length - 1];
+}
+
+/** `pipe sweep`. */
+export async function cmdSweep(env: CommandEnv, o: SweepOptions): Promise<number> {
+  const t0 = performance.now();
+  const human = env.json ? env.stderr : env.stdout;
+  if (o.specs.length === 0) return report(env, { reason: 'usage', message: '`pipe sweep` takes at least one NAME=lo:hi:step or NAME=v1,v2,...' });
+  const axes: SweepAxis[] = [];
+  for (const s of o.specs) {
+    const a = parseAxis(s);
+    if ('error' in a) return report(env, { reason: 'usage', message: a.error });
+    axes.push(a);
+  }
+  const all = grid(axes);
+  const points = o.random === undefined ? all : sample(all, o.random, o.specs.join(' '));
+  const opened = await openProject(env.file, env.overrides, env.registry);
+  if (!opened.ok) return report(env, opened.error);
+  const p = opened.value;
+  const plain = loadConfig(env.file);
+  if (!plain.ok) return report(env, { reason: 'invalid-config', diagnostics: plain.error });
+  // Every point's graph first: a bad NAME fails before anything runs.
+  const graphs = [];
+  for (const values of points) {
+    const overrides: Override[] = [...env.overrides, ...pointOverrides(axes, values)];
+    const config = loadConfig(env.file, overrides);
+    if (!config.ok) return report(env, { reason: 'invalid-config', diagnostics: config.error });
+    const g = await buildGraph(config.value, p.root, env.registry);
+    if (!g.ok) return report(env, { reason: 'invalid-config', diagnostics: g.error });
+    graphs.push({ values, overrides, graph: g.value });
+  }
+  const id = hashBytes(`${o.specs.join(' ')} ${Date.now()} ${process.pid}`).slice(7, 15);
+  human.write(`sweep ${id}: ${points.length} point${points.length === 1 ? '' : 's'} of ${axes.map((a) => `${a.name} (${a.values.length})`).join(' x ')}, -j ${o.jobs}\n`);
+
+  ensureDotDir(p);
+  const held = await acquireRunLock(join(p.dotDir, 'run.lock'), { wait: true, signal: o.signal, onWait: (who) => human.write(`waiting: ${who}\n`) });
+  if (!held.ok) return report(env, { reason: 'io', message: held.message });
+  const store = new ExperimentStore(p.dotDir);
+  const workspace = readLock(p.lockPath);
+  const base: Lock = 'lock' in workspace ? workspace.lock : { version: 1, stages: {} };
+  const log = textLogger(human);
+  const threads = Math.max(1, Math.floor(cpus().length / o.jobs));
+  const pool = new WarmPool(o.jobs, threads, log);
+  const c: SweepContext = {
+    env: p.env, pool, tmpDir: join(p.dotDir, 'tmp', `sweep-${id}`), versions: { pipe: pipeVersion(), ...machineInfo() },
+    signal: o.signal, emit: log, inflight: new Map(), outsLock: Promise.resolve(), touched: new Set(),
+  };
+  const commit = gitCommit(p.root) ?? null;
+  const codeFiles = codeFilesOf(p.graph);
+  let metric: string | undefined;
+  const rows: SweepRow[] = [];
+  let done = 0;
+  try {
+    const { default: PQueue } = await import('p-queue');
+    const queue = new PQueue({ concurrency: o.jobs + 1 });
+    await Promise.all(graphs.map((pt) => queue.add(async () => {
+      const r = await runPoint(pt.graph, c);
+      const stages = { ...base.stages, ...r.entries };
+      const flat: Record<string, number | string> = {};
+      for (const n of pt.graph.order) for (const [k, v] of Object.entries(r.entries[n]?.metrics ?? {})) flat[`${n}.${k}`] = v;
+      if (r.ok) metric ??= pickMetric(o.metric, Object.keys(flat));
+      let experiment: SweepRow['experiment'];
+      if (r.ok) {
+        const lock: Lock = { version: 1, overrides: effectiveOverrides(plain.value, pt.overrides), stages, code_files: codeFiles };
+        const e = await store.record(lock, { kind: 'sweep', pipeline: env.file.split('/').pop() ?? env.file, root: p.root, overrides: lock.overrides ?? {}, sweep: id, commit });
+        experiment = { id: e.id, name: e.name };
+      }
+      const value = metric === undefined ? undefined : flat[metric];
+      rows.push({ values: pt.values, metric: undefined, metrics: flat, ...(experiment ? { experiment } : {}), ran: r.ran, restored: r.restored, ms: r.ms, ...(r.message ? { error: r.message } : {}) });
+      done++;
+      human.write(`point ${done}/${graphs.length} ${formatOverrides(overrideMap(pointOverrides(axes, pt.values)))}: ` +
+        `${r.ok ? `${metric ?? 'metric'} ${value === undefined ? '-' : cell(value)}` : `FAILED ${r.message ?? ''}`} (${r.ran.length ? `ran ${r.ran.join(', ')}` : 'nothing ran'}, ${Math.round(r.ms)} ms)\n`);
+    })));
+    // Stages that had to write into the workspace: put back what pipe.lock says is there.
+    for (const n of c.touched) {
+      const s = p.graph.stages.get(n);
+      const e = base.stages[n];
+      for (const out of s && e ? s.outs : []) {
+        const ref = e?.outputs[out];
+        if (ref && (await p.env.store.has(ref))) await p.env.store.restore(ref, join(p.root, out));
+      }
+    }
+  } finally {
+    pool.close();
+    await p.env.files.save().catch(() => undefined);
+    await held.lock.release();
+  }
+  if (o.metric !== undefined && metric === undefined) return report(env, { reason: 'usage', message: `no stage reported a metric "${o.metric}"` });
+  const name = metric ?? 'metric';
+  const sorted = sortRows(rows.map((r) => {
+    const v = r.metrics[name];
+    return { ...r, metric: r.error || typeof v !== 'number' ? undefined : v };
+  }), name);
+  const ms = performance.now() - t0;
+  const dir = join(p.dotDir, 'sweeps', id);
+  const doc = {
+    sweep: id, metric: name, axes: axes.map((a) => ({ name: a.name, values: a.values })), duration_ms: Math.round(ms),
+    points: sorted.map((r) => ({ params: Object.fromEntries(axes.map((a, i) => [a.name, r.values[i] as ParamValue])), [name]: r.metric ?? null, metrics: r.metrics,
+      experiment: r.experiment ?? null, ran: r.ran, restored: r.restored, ms: Math.round(r.ms), ...(r.error ? { error: r.error } : {}) })),
+  };
+  const files = await writeOutputs(dir, axes, sorted, name, doc);
+  const failed = rows.filter((r) => r.error).length;
+  if (env.json) env.stdout.write(JSON.stringify({ ok: failed === 0, ...doc, files }, null, 2) + '\n');
+  human.write('\n' + formatTable(axes, sorted, name));
+  human.write(`${points.length} points in ${(ms / 1000).toFixed(1)} s (${Math.round(ms / Math.max(1, points.length))} ms a point)${failed ? `, ${failed} FAILED` : ''}; ` +
+    `${files.map((f) => f.slice(p.root.length + 1)).join(', ')}\n`);
+  const best = sorted[0];
+  if (o.applyBest && best?.experiment && !o.signal.aborted) {
+    const e = store.get(best.experiment.id);
+    if (e) return apply({ ...env, json: false, stdout: human }, p, e, { write: false, signal: o.signal });
+  }
+  return o.signal.aborted ? EXIT.interrupted : failed ? EXIT.failed : EXIT.ok;
 }

@@ -1,0 +1,72 @@
+/**
+ * A warm worker: one long-lived process that runs many module-stage jobs, one
+ * after the other, for `pipe sweep`. Unlike worker.ts (one process per
+ * stage), it pays Node's start-up and the stage module's import once, and a
+ * stage module may keep what it decoded from its inputs between jobs (input
+ * paths are cache objects named by digest, so they never change).
+ *
+ *   engine --{type: job, id, job}--> warm worker --{id, msg: WorkerMessage}*--> engine
+ *   engine --{type: abort, id}-----> (the job's ctx.signal aborts)
+ *   engine disconnects --> worker exits
+ */
+import { pathToFileURL } from 'node:url';
+import type { StageContext, StageKind } from './stage-api.js';
+import type { WorkerJob, WorkerMessage } from './worker.js';
+
+/** What the engine sends a warm worker. */
+export type WarmRequest = { readonly type: 'job'; readonly id: number; readonly job: WorkerJob } | { readonly type: 'abort'; readonly id: number };
+
+/** What a warm worker answers: a message of job `id`. */
+export interface WarmReply {
+  readonly id: number;
+  readonly msg: WorkerMessage;
+}
+
+function send(id: number, msg: WorkerMessage): Promise<void> {
+  return new Promise((res) => {
+    if (!process.send || !process.connected) return res();
+    process.send({ id, msg } satisfies WarmReply, undefined, {}, () => res());
+  });
+}
+
+const aborts = new Map<number, AbortController>();
+let chain: Promise<void> = Promise.resolve();
+
+async function runJob(id: number, job: WorkerJob): Promise<void> {
+  const controller = aborts.get(id) ?? new AbortController();
+  aborts.set(id, controller);
+  const ctx: StageContext = {
+    name: job.name, params: job.params, inputs: job.inputs, outDir: job.outDir, root: job.root, signal: controller.signal,
+    log: (message) => void send(id, { type: 'log', message }),
+    progress: (progress) => void send(id, { type: 'progress', progress }),
+    metric: (name, value) => void send(id, { type: 'metric', name, value }),
+    info: (key, value) => void send(id, { type: 'info', key, value }),
+  };
+  try {
+    const mod = (await import(pathToFileURL(job.module).href)) as { default: StageKind };
+    await mod.default.run(ctx);
+    if (controller.signal.aborted) throw new Error('interrupted');
+    await send(id, { type: 'done' });
+  } catch (e) {
+    // As in worker.ts: the one place where a stage's exception becomes a failure value.
+    const err = e instanceof Error ? e : new Error(String(e));
+    await send(id, { type: 'failed', message: err.message, ...(err.stack ? { stack: err.stack } : {}) });
+  } finally {
+    aborts.delete(id);
+  }
+}
+
+process.on('message', (raw: unknown) => {
+  const m = raw as WarmRequest;
+  if (m.type === 'abort') {
+    aborts.get(m.id)?.abort(new Error('interrupted'));
+    return;
+  }
+  aborts.set(m.id, new AbortController());
+  chain = chain.then(() => runJob(m.id, m.job));
+});
+process.on('disconnect', () => {
+  for (const c of aborts.values()) c.abort(new Error('engine went away'));
+  setTimeout(() => process.exit(0), 200).unref();
+});
+process.on('SIGTERM', () => process.exit(143));
