@@ -1,24 +1,37 @@
 /**
  * Stage kind `ingest`: reads a Kaggle-layout folder, checks it and stores the
- * `dataset` artifact (format in stages/dataset.ts).
+ * `dataset` artifact (format in stages/lib/dataset.ts).
  *
  *   <data>/train/<subject>_<n>.tif  <data>/train/<subject>_<n>_mask.tif  <data>/test/<n>.tif
  *
  * Params: `data` ("data/synth"), `height` (80), `width` (112), `limit_train`,
  * `limit_test` (optional: keep the first N after sorting, for quick runs).
- * Checks: every file name matches the layout (hidden files and a top-level
- * synth.json are ignored), every image has its mask and vice versa, every
- * file is one-channel 8-bit and the size of the first one (420x580 for
- * Kaggle; another uniform size is accepted and recorded as orig_height/width),
- * masks hold only 0 and 255. The first problem stops the stage with an Error
- * naming the file. Images are shrunk by area averaging; masks are
- * area-averaged then thresholded at 0.5. Each mask's RLE at the original size
- * is kept in metadata `train_rle`, so gate scores against the true masks.
+ *
+ * Checks, before anything is decoded (each problem names the file as it is on
+ * disk; all problems found are reported together and the stage fails):
+ * - names fit the layout (stages/lib/kaggle-layout.ts): `a_1.tif`, `1.TIF`,
+ *   `1_1_mask_mask.tif` are refused; numbers may have leading zeros, but two
+ *   files for one id (`01_1.tif` beside `1_1.tif`) are refused; every image
+ *   has its mask and vice versa;
+ * - every file read is a one-page, one-channel, 8-bit TIFF, not empty or
+ *   truncated (stages/lib/tiff-checks.ts). 16-bit and colour (RGB) files are
+ *   refused, not converted: the 16-bit range that maps to 0..255, or the mix
+ *   of colours that is the grey, is a choice the user makes once with their
+ *   own tool, not a silent guess per file;
+ * - all files have one size (420x580 for Kaggle; another uniform size is
+ *   accepted and recorded as orig_height/width); the files of another size
+ *   than most are named. Images smaller than the model input (`height` x
+ *   `width`) are upscaled with a warning in the run output;
+ * - masks hold only 0 and 255.
+ * Images are shrunk by area averaging; masks are area-averaged then
+ * thresholded at 0.5. Each mask's RLE at the original size is kept in
+ * metadata `train_rle`, so gate scores against the true masks.
  */
-import { readdir } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { isAbsolute, join, relative, resolve } from 'node:path';
 import { defineStage, type Params, type StageContext } from '../engine/stage-api.js';
+import { listKaggle, type Problem } from './lib/kaggle-layout.js';
 import { numParam, strParam } from './lib/params.js';
+import type { Decoded, ImageHeader } from './lib/tiff-checks.js';
 
 /** The resolved params of an ingest run. */
 export interface IngestParams {
@@ -41,77 +54,6 @@ export function ingestParams(p: Params): IngestParams {
   };
 }
 
-/** A training pair or a test image found in the folder. */
-export interface Listing {
-  /** "subject_n" ids sorted by subject then n, each with its image and mask paths. */
-  readonly train: ReadonlyArray<{ id: string; image: string; mask: string }>;
-  /** Numeric ids ascending, with their paths. */
-  readonly test: ReadonlyArray<{ id: string; image: string }>;
-}
-
-/**
- * Lists and pairs the files of a Kaggle-layout folder. Throws naming the
- * first file whose name does not fit, or the image/mask without its partner.
- */
-export async function listKaggle(dir: string): Promise<Listing> {
-  const ls = async (sub: string): Promise<string[]> => {
-    try {
-      return (await readdir(join(dir, sub))).filter((f) => !f.startsWith('.')).sort();
-    } catch (e) {
-      throw new Error(`${join(dir, sub)}: cannot list the folder (${(e as Error).message})`);
-    }
-  };
-  const images = new Map<string, [number, number]>();
-  const masks = new Set<string>();
-  for (const f of await ls('train')) {
-    const m = /^(\d+)_(\d+)(_mask)?\.tif$/.exec(f);
-    if (m === null) throw new Error(`${join(dir, 'train', f)}: unexpected file name (expected <subject>_<n>.tif or <subject>_<n>_mask.tif)`);
-    const id = `${Number(m[1])}_${Number(m[2])}`;
-    if (m[3] !== undefined) masks.add(id);
-    else images.set(id, [Number(m[1]), Number(m[2])]);
-  }
-  for (const id of masks) if (!images.has(id)) throw new Error(`${join(dir, 'train', `${id}_mask.tif`)}: mask without its image ${id}.tif`);
-  for (const id of images.keys()) if (!masks.has(id)) throw new Error(`${join(dir, 'train', `${id}.tif`)}: image without its mask ${id}_mask.tif`);
-  const train = [...images.entries()]
-    .sort((a, b) => a[1][0] - b[1][0] || a[1][1] - b[1][1])
-    .map(([id]) => ({ id, image: join(dir, 'train', `${id}.tif`), mask: join(dir, 'train', `${id}_mask.tif`) }));
-  const test: Array<{ id: string; image: string }> = [];
-  for (const f of await ls('test')) {
-    const m = /^(\d+)\.tif$/.exec(f);
-    if (m === null) throw new Error(`${join(dir, 'test', f)}: unexpected file name (expected <n>.tif)`);
-    test.push({ id: String(Number(m[1])), image: join(dir, 'test', f) });
-  }
-  test.sort((a, b) => Number(a.id) - Number(b.id));
-  return { train, test };
-}
-
-/** One decoded file: grey pixels at the original size. */
-interface Decoded {
-  readonly pixels: Uint8Array;
-  readonly h: number;
-  readonly w: number;
-}
-
-/**
- * Reads one file as one-channel 8-bit pixels with sharp. Throws naming the
- * file when it cannot be decoded (truncated, not a TIFF), has more than one
- * channel or is not 8-bit.
- */
-export async function readGrey(path: string): Promise<Decoded> {
-  const sharp = (await import('sharp')).default;
-  try {
-    const img = sharp(path, { failOn: 'truncated' });
-    const meta = await img.metadata();
-    if (meta.depth !== 'uchar') throw new Error(`not 8-bit (depth ${meta.depth})`);
-    if (meta.channels !== 1) throw new Error(`not one-channel grey (${meta.channels} channels)`);
-    const { data, info } = await img.extractChannel(0).raw().toBuffer({ resolveWithObject: true });
-    if (data.length !== info.width * info.height) throw new Error(`decoded ${data.length} bytes for ${info.width}x${info.height}`);
-    return { pixels: new Uint8Array(data.buffer, data.byteOffset, data.length), h: info.height, w: info.width };
-  } catch (e) {
-    throw new Error(`${path}: cannot read as an 8-bit grey image: ${(e as Error).message}`);
-  }
-}
-
 /** Runs `work` over `items` with at most `limit` in flight, results in order. */
 async function pool<T, R>(items: readonly T[], limit: number, signal: AbortSignal, work: (item: T, i: number) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
@@ -127,29 +69,77 @@ async function pool<T, R>(items: readonly T[], limit: number, signal: AbortSigna
   return out;
 }
 
-/** The ingest work: list, read, check, resize, write the dataset artifact to `outPath`. */
+/** At most this many problems are listed in a failure; the rest are counted. */
+const SHOWN_PROBLEMS = 20;
+
+/** The error that fails the stage, listing `problems` with paths as `shown` makes them. */
+function problemsError(problems: readonly Problem[], shown: (path: string) => string): Error {
+  const line = (q: Problem): string => `${shown(q.path)}: ${q.message}`;
+  if (problems.length === 1) return new Error(line(problems[0]!));
+  const more = problems.length > SHOWN_PROBLEMS ? `\n  ... and ${problems.length - SHOWN_PROBLEMS} more` : '';
+  return new Error(`${problems.length} problems with the data files:\n${problems.slice(0, SHOWN_PROBLEMS).map((q) => `  ${line(q)}`).join('\n')}${more}`);
+}
+
+/**
+ * The size most files have (ties: the first file's), and a problem for each
+ * file of another size, naming one file of the common size.
+ */
+function sizeProblems(paths: readonly string[], headers: readonly ImageHeader[], shown: (path: string) => string): { common: ImageHeader | null; problems: Problem[] } {
+  const counts = new Map<string, { n: number; first: number }>();
+  headers.forEach((d, i) => {
+    const c = counts.get(`${d.h}x${d.w}`);
+    if (c === undefined) counts.set(`${d.h}x${d.w}`, { n: 1, first: i });
+    else c.n++;
+  });
+  let best: { n: number; first: number } | undefined;
+  for (const c of counts.values()) if (best === undefined || c.n > best.n || (c.n === best.n && c.first < best.first)) best = c;
+  if (best === undefined) return { common: null, problems: [] };
+  const common = headers[best.first]!;
+  const problems: Problem[] = [];
+  headers.forEach((d, i) => {
+    if (d.h === common.h && d.w === common.w) return;
+    const others = best.n === 1 ? `of ${shown(paths[best.first]!)}` : `of the other ${best.n} files (e.g. ${shown(paths[best.first]!)})`;
+    problems.push({ path: paths[i]!, message: `size ${d.h}x${d.w} (rows x cols) differs from the ${common.h}x${common.w} ${others}` });
+  });
+  return { common, problems };
+}
+
+/** The ingest work: list, check, read, resize, write the dataset artifact to `outPath`. */
 export async function ingest(p: IngestParams, dir: string, outPath: string, ctx: StageContext): Promise<void> {
+  const { probeImage, readGrey } = await import('./lib/tiff-checks.js');
   const { resizeArea } = await import('./lib/crops.js');
   const { encodeRle } = await import('./lib/rle.js');
   const { writeTensors } = await import('../cache/tensors.js');
-  const listing = await listKaggle(dir);
-  const train = p.limitTrain === null ? listing.train : listing.train.slice(0, p.limitTrain);
-  const test = p.limitTest === null ? listing.test : listing.test.slice(0, p.limitTest);
-  const { height: h, width: w } = p;
-  const plane = h * w;
-  const total = train.length * 2 + test.length;
-  let done = 0;
-  let orig: { h: number; w: number; from: string } | null = null;
-  const tick = (): void => {
-    done++;
-    if (done % 50 === 0 || done === total) ctx.progress({ done, total, unit: 'files' });
+  const shown = (path: string): string => {
+    const rel = relative(ctx.root, path);
+    return rel.startsWith('..') || isAbsolute(rel) ? path : rel;
   };
+  const listing = await listKaggle(dir);
+  if (!listing.ok) throw problemsError(listing.error, shown);
+  const train = p.limitTrain === null ? listing.value.train : listing.value.train.slice(0, p.limitTrain);
+  const test = p.limitTest === null ? listing.value.test : listing.value.test.slice(0, p.limitTest);
+  const files = [...train.flatMap((t) => [t.image, t.mask]), ...test.map((t) => t.image)];
+  const probed = await pool(files, 8, ctx.signal, (path) => probeImage(path));
+  const bad = probed.flatMap((r, i) => (r.ok ? [] : [{ path: files[i]!, message: r.error }]));
+  if (bad.length > 0) throw problemsError(bad, shown);
+  const headers = probed.map((r) => (r.ok ? r.value : { h: 0, w: 0 }));
+  const sizes = sizeProblems(files, headers, shown);
+  if (sizes.problems.length > 0) throw problemsError(sizes.problems, shown);
+  const o = sizes.common ?? { h: 420, w: 580 };
+  const { height: h, width: w } = p;
+  if (sizes.common !== null && (o.h < h || o.w < w)) {
+    ctx.log(`warning: the images are ${o.h}x${o.w} (rows x cols), smaller than the model input ${h}x${w}: ingest upscales them, so the model sees ${h * w > o.h * o.w * 4 ? 'mostly ' : ''}interpolated pixels (e.g. ${shown(files[0]!)})`);
+  }
+  const plane = h * w;
+  const total = files.length;
+  let done = 0;
   const load = async (path: string): Promise<Decoded> => {
     const d = await readGrey(path);
-    orig ??= { h: d.h, w: d.w, from: path };
-    if (d.h !== orig.h || d.w !== orig.w) throw new Error(`${path}: size ${d.h}x${d.w} (rows x cols) differs from ${orig.h}x${orig.w} of ${orig.from}`);
-    tick();
-    return d;
+    if (!d.ok) throw problemsError([{ path, message: d.error }], shown);
+    if (d.value.h !== o.h || d.value.w !== o.w) throw problemsError([{ path, message: `decoded as ${d.value.h}x${d.value.w}, its header said ${o.h}x${o.w} (did it change during the run?)` }], shown);
+    done++;
+    if (done % 50 === 0 || done === total) ctx.progress({ done, total, unit: 'files' });
+    return d.value;
   };
   const shrink = (d: Decoded): Float32Array => resizeArea(d.pixels, d.h, d.w, h, w);
   const trainImages = new Uint8Array(train.length * plane);
@@ -162,7 +152,7 @@ export async function ingest(p: IngestParams, dir: string, outPath: string, ctx:
     const bin = new Uint8Array(mask.pixels.length);
     for (let k = 0; k < bin.length; k++) {
       const v = mask.pixels[k]!;
-      if (v !== 0 && v !== 255) throw new Error(`${item.mask}: mask value ${v} at row ${Math.floor(k / mask.w)} col ${k % mask.w} (expected only 0 and 255)`);
+      if (v !== 0 && v !== 255) throw problemsError([{ path: item.mask, message: `mask value ${v} at row ${Math.floor(k / mask.w)} col ${k % mask.w} (expected only 0 and 255)` }], shown);
       bin[k] = v === 255 ? 1 : 0;
     }
     const small = resizeArea(bin, mask.h, mask.w, h, w);
@@ -173,7 +163,6 @@ export async function ingest(p: IngestParams, dir: string, outPath: string, ctx:
     const img = shrink(await load(item.image));
     for (let k = 0; k < plane; k++) testImages[i * plane + k] = Math.round(img[k]!);
   });
-  const o = orig ?? { h: 420, w: 580 };
   await writeTensors(
     outPath,
     {
