@@ -5,7 +5,10 @@ Reads one JSON object on argv[1]:
   {"threads": 1, "steps": 5, "warmup": 2,
    "configs": [{"name": "...", "kind": "unet", "h": 64, "w": 80, "base": 16, "depth": 4, "batch": 8},
                {"name": "...", "kind": "classifier", "size": 128, "widths": [8, 16, 32], "blocks": 1, "batch": 32}]}
-and prints one JSON line: {"torch": version, "threads": n, "results": {name: {"train_ms": median, "infer_ms": median, "params": n}}}.
+and prints one JSON line: {"torch": version, "threads": n, "results": {name: {"train_ms": median,
+"infer_ms": median, "train_cpu_ms": median, "infer_cpu_ms": median, "params": n}}}: wall time
+and the process's CPU time (time.process_time) per step; on a loaded machine the CPU time is
+the steadier figure.
 The architectures mirror stages/models/unet.ts and stages/models/classifier.ts
 layer for layer (same convolutions, paddings, batch norms, pools), so the
 work per step is the same.
@@ -143,9 +146,9 @@ def bench(cfg, steps, warmup):
         loss_fn = focal_loss
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     model.train()
-    train = []
+    train, train_cpu = [], []
     for i in range(warmup + steps):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         opt.zero_grad()
         loss = loss_fn(model(x), y)
         loss.backward()
@@ -153,16 +156,19 @@ def bench(cfg, steps, warmup):
         float(loss)
         if i >= warmup:
             train.append((time.perf_counter() - t) * 1000)
+            train_cpu.append((time.process_time() - c) * 1000)
     model.eval()
-    infer = []
+    infer, infer_cpu = [], []
     with torch.no_grad():
         for i in range(warmup + steps):
-            t = time.perf_counter()
+            t, c = time.perf_counter(), time.process_time()
             model(x).sum().item()
             if i >= warmup:
                 infer.append((time.perf_counter() - t) * 1000)
+                infer_cpu.append((time.process_time() - c) * 1000)
     params = sum(p.numel() for p in model.parameters())
-    return {"train_ms": median(train), "infer_ms": median(infer), "params": params}
+    return {"train_ms": median(train), "infer_ms": median(infer), "train_cpu_ms": median(train_cpu),
+            "infer_cpu_ms": median(infer_cpu), "params": params}
 
 
 def main():

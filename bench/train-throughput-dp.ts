@@ -5,7 +5,8 @@
  *   node dist/bench/train-throughput-dp.js [--model unet|classifier] [--steps 5]
  *
  * Main thread and one worker each load TF.js + wasm (1 thread each), build the
- * same model from the same seed, and per step compute gradients on their half
+ * same model from the same seed (the train stages' builders, losses and the
+ * train loop's Adam, `createAdam`), and per step compute gradients on their half
  * of the batch; the worker posts its gradients, the main thread averages them
  * and posts the average back, and both apply the same Adam update (so the
  * weights stay bit-identical without shipping them). Batch norm sees half
@@ -20,7 +21,9 @@ import { loadTf } from '../stages/lib/backend.js';
 import type { TfHandle } from '../stages/lib/backend.js';
 import { createAdam } from '../stages/kernels/adam.js';
 import { buildClassifier } from '../stages/models/classifier.js';
+import { diceLoss, focalLoss } from '../stages/models/losses.js';
 import { buildUnet } from '../stages/models/unet.js';
+import { TRAIN_CLS_DEFAULTS } from '../stages/train-cls.js';
 import { CONFIGS } from './train-throughput-models.js';
 import type { Config } from './train-throughput-models.js';
 
@@ -40,15 +43,10 @@ function setup(tf: Tf, c: Config, part: number, parts: number) {
     return [xs.slice(part * b, b), ys.slice(part * b, b)];
   });
   const opt = createAdam(tf, 1e-3);
-  const loss = () => {
-    const p = model.apply(x!, { training: true }) as typeof x;
-    if (c.kind === 'unet') {
-      const inter = tf.sum(tf.mul(p!, y!));
-      return tf.neg(tf.div(tf.add(tf.mul(2, inter), 1), tf.add(tf.add(tf.sum(p!), tf.sum(y!)), 1))) as import('@tensorflow/tfjs').Scalar;
-    }
-    const q = tf.clipByValue(p!, 1e-7, 1 - 1e-7);
-    const pt = tf.where(tf.greater(y!, 0.5), q, tf.sub(1, q));
-    return tf.mean(tf.mul(tf.neg(tf.where(tf.greater(y!, 0.5), tf.fill(q.shape, 0.9), tf.fill(q.shape, 0.1))), tf.mul(tf.pow(tf.sub(1, pt), 7), tf.log(pt)))) as import('@tensorflow/tfjs').Scalar;
+  const { gamma, alpha } = TRAIN_CLS_DEFAULTS;
+  const loss = (): import('@tensorflow/tfjs').Scalar => {
+    const p = model.apply(x!, { training: true }) as NonNullable<typeof x>;
+    return c.kind === 'unet' ? diceLoss(tf, y!, p) : focalLoss(tf, y!, p, { gamma, alpha });
   };
   return {
     grads(): Grads {

@@ -1,12 +1,19 @@
 /**
  * The models and training step timed by bench/train-throughput and profiled by
- * bench/train-throughput-profile (mirrored in bench/torch_models.py): pipe's
- * U-Net with a dice loss and its classifier with a focal loss, Adam 1e-3.
+ * bench/train-throughput-profile (mirrored in bench/torch_models.py), built
+ * from the functions train-seg and train-cls call: `buildUnet` and
+ * `buildClassifier`, `diceLoss` and `focalLoss` (with train-cls's default
+ * gamma and alpha), and the train loop's `createTrainer` (its Adam and its
+ * step). What is not timed: making the batch from uint8 images (the loop
+ * does that before each step) and validation.
  */
 import type { TfHandle } from '../stages/lib/backend.js';
-import { createAdam } from '../stages/kernels/adam.js';
 import { buildClassifier } from '../stages/models/classifier.js';
+import { diceLoss, focalLoss } from '../stages/models/losses.js';
+import { createTrainer, type LossFn } from '../stages/models/train-loop.js';
 import { buildUnet } from '../stages/models/unet.js';
+import { TRAIN_CLS_DEFAULTS } from '../stages/train-cls.js';
+import { TRAIN_SEG_DEFAULTS } from '../stages/train-seg.js';
 
 /** One model shape to time. */
 export type Config =
@@ -28,32 +35,32 @@ export interface Step {
   dispose(): void;
 }
 
-/** Builds the model of `c` (seed 1) and its step functions; every call is tidy and syncs. */
-export function makeStep(tf: TfHandle['tf'], c: Config): Step {
+/** Options of {@link makeStep}. */
+export interface StepOptions {
+  /** Time `tf.train.adam` instead of the train loop's fused Adam (for comparison). */
+  readonly stockAdam?: boolean;
+}
+
+/**
+ * Builds the model of `c` (seed 1) as the train stage does, on fixed random
+ * data, and its step functions; every call is tidy and syncs.
+ */
+export function makeStep(tf: TfHandle['tf'], c: Config, opts: StepOptions = {}): Step {
   const model = c.kind === 'unet'
-    ? buildUnet(tf, { inputShape: [c.h, c.w, 1], baseFilters: c.base, depth: c.depth, seed: 1 })
+    ? buildUnet(tf, { inputShape: [c.h, c.w, 1], baseFilters: c.base, depth: c.depth, seed: 1, outputPrior: TRAIN_SEG_DEFAULTS.output_prior })
     : buildClassifier(tf, { inputShape: [c.size, c.size, 1], widths: c.widths, blocks: c.blocks, seed: 1 });
   const shape: [number, number, number, number] = c.kind === 'unet' ? [c.batch, c.h, c.w, 1] : [c.batch, c.size, c.size, 1];
   const x = tf.randomUniform(shape, 0, 1, 'float32', 1);
   const y = tf.tidy(() => tf.randomUniform(c.kind === 'unet' ? shape : [c.batch, 1], 0, 1, 'float32', 2).round());
-  const opt = createAdam(tf, 1e-3);
-  const loss = (p: typeof x): typeof x => {
-    if (c.kind === 'unet') {
-      const inter = tf.sum(tf.mul(p, y));
-      return tf.neg(tf.div(tf.add(tf.mul(2, inter), 1), tf.add(tf.add(tf.sum(p), tf.sum(y)), 1)));
-    }
-    const q = tf.clipByValue(p, 1e-7, 1 - 1e-7);
-    const pt = tf.where(tf.greater(y, 0.5), q, tf.sub(1, q));
-    const a = tf.where(tf.greater(y, 0.5), tf.fill(q.shape, 0.9), tf.fill(q.shape, 0.1));
-    return tf.mean(tf.mul(tf.neg(a), tf.mul(tf.pow(tf.sub(1, pt), 7), tf.log(pt))));
-  };
+  const { gamma, alpha } = TRAIN_CLS_DEFAULTS;
+  const loss: LossFn = c.kind === 'unet' ? (t, p) => diceLoss(tf, t, p) : (t, p) => focalLoss(tf, t, p, { gamma, alpha });
+  // Adam at 1e-3 like the PyTorch twin (the rate does not change the work).
+  const trainer = createTrainer(tf, model, loss, 1e-3, { stockAdam: opts.stockAdam === true });
   return {
-    train: () => tf.tidy(() => {
-      opt.minimize(() => loss(model.apply(x, { training: true }) as typeof x) as never, true)?.dataSync();
-    }),
-    infer: () => tf.tidy(() => { (model.predict(x) as typeof x).dataSync(); }),
+    train: () => { trainer.step(x, y); },
+    infer: () => tf.tidy(() => { (model.apply(x, { training: false }) as typeof x).dataSync(); }),
     dispose: () => {
-      opt.dispose();
+      trainer.dispose();
       model.dispose();
       tf.dispose([x, y]);
     },

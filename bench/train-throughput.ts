@@ -2,25 +2,34 @@
  * Training and inference throughput of pipe's U-Net and classifier on our
  * TF.js backend versus the same architectures in PyTorch (Debian's
  * python3-torch, installed here when missing; never a project dependency),
- * same shapes, same thread count.
+ * same shapes, same thread count. Our side is the step `pipe run` runs: the
+ * models, losses, optimizer and step of train-seg/train-cls (see
+ * train-throughput-models.ts).
  *
- *   node dist/bench/train-throughput.js [--backend wasm] [--threads N] [--steps 5] [--rounds 2]
+ *   node dist/bench/train-throughput.js [--backend wasm] [--threads N] [--steps 5] [--rounds 2] [--stock-adam]
  *
  * `--threads` sets our wasm threads (default: env PIPE_THREADS, else the core
  * count); PyTorch gets the same number unless `--torch-threads` says otherwise.
+ * `--stock-adam` times our step with `tf.train.adam` instead of the train
+ * loop's fused Adam, to see what the fusion buys. The load average is printed
+ * before and after: figures taken while other processes compete for the
+ * cores are indicative only.
  *
  * Each round times every config in TF.js, then every config in PyTorch (rounds
  * alternate so that load from other processes hits both); the figure is the
- * median step over all rounds. The last three lines are the ratios
- * (ours / PyTorch images per second, higher is better) for the issue's
- * reference U-Net (4 levels, 16 base filters, batch 8 of 64x80) and the
- * default classifier:
+ * median step over all rounds, in wall time and in the process's CPU time
+ * (with one thread each, CPU time is the work itself and much less disturbed
+ * by other processes than wall time). The last three lines are the ratios
+ * (ours / PyTorch images per second, higher is better; wall, then CPU) for
+ * the issue's reference U-Net (4 levels, 16 base filters, batch 8 of 64x80)
+ * and the default classifier:
  *
- *   unet train ratio: X.XX
- *   unet infer ratio: X.XX
- *   classifier train ratio: X.XX
+ *   unet train ratio: X.XX (cpu X.XX)
+ *   unet infer ratio: X.XX (cpu X.XX)
+ *   classifier train ratio: X.XX (cpu X.XX)
  */
 import { spawnSync } from 'node:child_process';
+import { availableParallelism, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadTf } from '../stages/lib/backend.js';
@@ -28,21 +37,27 @@ import type { BackendPref } from '../stages/lib/backend.js';
 import { CONFIGS, makeStep } from './train-throughput-models.js';
 import type { Config } from './train-throughput-models.js';
 
-interface Timing { train: number[]; infer: number[] }
+/** Per-step samples in ms: wall and CPU time, training and inference. */
+interface Timing { train: number[]; infer: number[]; trainCpu: number[]; inferCpu: number[] }
+
+const timing = (): Timing => ({ train: [], infer: [], trainCpu: [], inferCpu: [] });
 
 const median = (xs: number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[s.length >> 1] ?? NaN;
 };
 
-async function timeOurs(tf: Awaited<ReturnType<typeof loadTf>>['tf'], c: Config, steps: number, into: Timing): Promise<void> {
-  const s = makeStep(tf, c);
-  for (const [f, out] of [[s.train, into.train], [s.infer, into.infer]] as const) {
+async function timeOurs(tf: Awaited<ReturnType<typeof loadTf>>['tf'], c: Config, steps: number, into: Timing, stockAdam: boolean): Promise<void> {
+  const s = makeStep(tf, c, { stockAdam });
+  for (const [f, wall, cpu] of [[s.train, into.train, into.trainCpu], [s.infer, into.infer, into.inferCpu]] as const) {
     f();
     for (let i = 0; i < steps; i++) {
       const t = performance.now();
+      const c0 = process.cpuUsage();
       f();
-      out.push(performance.now() - t);
+      const used = process.cpuUsage(c0);
+      wall.push(performance.now() - t);
+      cpu.push((used.user + used.system) / 1000);
     }
   }
   s.dispose();
@@ -57,7 +72,9 @@ function ensureTorch(log: (m: string) => void): void {
   if (r.status !== 0 || !ok()) throw new Error('could not install python3-torch (run the apt-get line above as root)');
 }
 
-function timeTorch(threads: number, steps: number): { torch: string; results: Record<string, { train_ms: number; infer_ms: number }> } {
+type TorchResult = { train_ms: number; infer_ms: number; train_cpu_ms: number; infer_cpu_ms: number };
+
+function timeTorch(threads: number, steps: number): { torch: string; results: Record<string, TorchResult> } {
   const script = fileURLToPath(new URL('../../bench/torch_models.py', import.meta.url));
   const spec = JSON.stringify({ threads, steps, warmup: 1, configs: CONFIGS });
   const r = spawnSync('/usr/bin/python3', ['-W', 'ignore', script, spec], { encoding: 'utf8', maxBuffer: 1 << 20 });
@@ -69,37 +86,48 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: {
     backend: { type: 'string', default: 'auto' }, steps: { type: 'string', default: '5' },
     rounds: { type: 'string', default: '2' }, threads: { type: 'string' }, 'torch-threads': { type: 'string' },
+    'stock-adam': { type: 'boolean', default: false },
   } });
+  const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
+  console.log(`load average before: ${load()} (${availableParallelism()} cores)`);
   const steps = Number(values.steps), rounds = Number(values.rounds);
   const ourThreads = values.threads === undefined ? undefined : Number(values.threads);
   const h = await loadTf(values.backend as BackendPref, (m) => console.log(m), { threads: ourThreads });
   const threads = Number(values['torch-threads'] ?? h.threads);
   ensureTorch(console.log);
-  const ours = new Map(CONFIGS.map((c) => [c.name, { train: [], infer: [] } as Timing]));
-  const theirs = new Map(CONFIGS.map((c) => [c.name, { train: [], infer: [] } as Timing]));
+  const ours = new Map(CONFIGS.map((c) => [c.name, timing()]));
+  const theirs = new Map(CONFIGS.map((c) => [c.name, timing()]));
   let torchVersion = '?';
   for (let r = 0; r < rounds; r++) {
-    for (const c of CONFIGS) await timeOurs(h.tf, c, steps, ours.get(c.name)!);
+    for (const c of CONFIGS) await timeOurs(h.tf, c, steps, ours.get(c.name)!, values['stock-adam']);
     const t = timeTorch(threads, steps);
     torchVersion = t.torch;
     for (const c of CONFIGS) {
-      theirs.get(c.name)!.train.push(t.results[c.name]!.train_ms);
-      theirs.get(c.name)!.infer.push(t.results[c.name]!.infer_ms);
+      const res = t.results[c.name]!, into = theirs.get(c.name)!;
+      into.train.push(res.train_ms);
+      into.infer.push(res.infer_ms);
+      into.trainCpu.push(res.train_cpu_ms);
+      into.inferCpu.push(res.infer_cpu_ms);
     }
   }
-  console.log(`tfjs ${h.backend} (${h.threads} threads) vs PyTorch ${torchVersion} (${threads} threads); ms per batch, median`);
-  const ratios: Record<string, { train: number; infer: number }> = {};
+  console.log(`load average after: ${load()}`);
+  console.log(`tfjs ${h.backend} (${h.threads} threads, ${values['stock-adam'] ? 'tf.train.adam' : 'fused Adam'}) vs PyTorch ${torchVersion} (${threads} threads); ms per batch, median (wall / cpu)`);
+  const ratios: Record<string, Record<'train' | 'infer' | 'trainCpu' | 'inferCpu', number>> = {};
   for (const c of CONFIGS) {
     const o = ours.get(c.name)!, p = theirs.get(c.name)!;
-    const ot = median(o.train), oi = median(o.infer), pt = median(p.train), pi = median(p.infer);
+    const m = (t: Timing) => ({ train: median(t.train), infer: median(t.infer), trainCpu: median(t.trainCpu), inferCpu: median(t.inferCpu) });
+    const om = m(o), pm = m(p);
+    const ms = (wall: number, cpu: number) => `${wall.toFixed(0).padStart(6)}/${cpu.toFixed(0).padEnd(5)} ms`;
     const ips = (ms: number) => ((c.batch * 1000) / ms).toFixed(1).padStart(7);
-    console.log(`${c.name.padEnd(19)} batch ${String(c.batch).padStart(2)}  train: ours ${ot.toFixed(0).padStart(6)} ms ${ips(ot)} img/s, torch ${pt.toFixed(0).padStart(6)} ms ${ips(pt)} img/s, ratio ${(pt / ot).toFixed(2)}` +
-      ` | infer: ours ${oi.toFixed(0).padStart(5)} ms ${ips(oi)} img/s, torch ${pi.toFixed(0).padStart(5)} ms ${ips(pi)} img/s, ratio ${(pi / oi).toFixed(2)}`);
-    ratios[c.name] = { train: pt / ot, infer: pi / oi };
+    console.log(`${c.name.padEnd(19)} batch ${String(c.batch).padStart(2)}  train: ours ${ms(om.train, om.trainCpu)} ${ips(om.train)} img/s, torch ${ms(pm.train, pm.trainCpu)} ${ips(pm.train)} img/s, ratio ${(pm.train / om.train).toFixed(2)} (cpu ${(pm.trainCpu / om.trainCpu).toFixed(2)})` +
+      ` | infer: ours ${ms(om.infer, om.inferCpu)}, torch ${ms(pm.infer, pm.inferCpu)}, ratio ${(pm.infer / om.infer).toFixed(2)} (cpu ${(pm.inferCpu / om.inferCpu).toFixed(2)})`);
+    ratios[c.name] = { train: pm.train / om.train, infer: pm.infer / om.infer, trainCpu: pm.trainCpu / om.trainCpu, inferCpu: pm.inferCpu / om.inferCpu };
   }
-  console.log(`unet train ratio: ${ratios['unet-reference']!.train.toFixed(2)}`);
-  console.log(`unet infer ratio: ${ratios['unet-reference']!.infer.toFixed(2)}`);
-  console.log(`classifier train ratio: ${ratios['classifier-default']!.train.toFixed(2)}`);
+  const line = (label: string, r: Record<'train' | 'infer' | 'trainCpu' | 'inferCpu', number>, k: 'train' | 'infer') =>
+    console.log(`${label} ${k} ratio: ${r[k].toFixed(2)} (cpu ${r[k === 'train' ? 'trainCpu' : 'inferCpu'].toFixed(2)})`);
+  line('unet', ratios['unet-reference']!, 'train');
+  line('unet', ratios['unet-reference']!, 'infer');
+  line('classifier', ratios['classifier-default']!, 'train');
 }
 
 await main();

@@ -4,8 +4,9 @@
  * on validation loss with patience, best weights restored at the end.
  *
  * ```
+ * trainer = createTrainer(model, loss, lr)            (Adam; the one training step)
  * for epoch in 1..epochs:
- *   shuffle(train, seed·epoch) -> batches -> optimizer.minimize(loss)   (abortable per batch)
+ *   shuffle(train, seed·epoch) -> batches -> trainer.step(x, y)   (abortable per batch)
  *   val: loss + evaluator metrics (inference mode)
  *   val_loss < best ? snapshot weights, wait = 0 : wait++ ; wait >= patience -> stop
  * restore best snapshot
@@ -13,7 +14,9 @@
  *
  * Every tensor is created and released inside `tf.tidy`; the optimizer is
  * disposed before returning, so `tf.memory().numTensors` is unchanged.
+ * {@link createTrainer} is also what bench/train-throughput times.
  */
+import { createAdam } from '../kernels/adam.js';
 import { makeRng, subSeed } from '../lib/prng.js';
 import type * as TfModule from '@tensorflow/tfjs';
 import { makeBatch } from './batches.js';
@@ -55,7 +58,7 @@ export interface TrainLoopOptions {
   /** Validation set; with an empty index there is no early stopping. */
   readonly val: SampleSet;
   /** Loss of a batch: `(yTrue, yPred) -> scalar`, yTrue shaped like the model output. */
-  readonly loss: (yTrue: Tensor, yPred: Tensor) => Scalar;
+  readonly loss: LossFn;
   readonly evaluator?: Evaluator;
   readonly epochs: number;
   readonly batchSize: number;
@@ -84,6 +87,48 @@ export interface TrainResult {
   readonly msPerStep: number;
 }
 
+/** A loss of a batch: `(yTrue, yPred) -> scalar`, yTrue shaped like the model output. */
+export type LossFn = (yTrue: Tensor, yPred: Tensor) => Scalar;
+
+/** The training step of both trainings, with the optimizer state it updates. */
+export interface Trainer {
+  /**
+   * One Adam update of the model's trainable weights on the batch (x, y), the
+   * model in training mode (batch norm uses and updates batch statistics).
+   * Returns the batch loss before the update. Tidy: `x` and `y` stay the
+   * caller's; nothing else is left behind.
+   */
+  step(x: Tensor, y: Tensor): number;
+  /** Releases the optimizer's state (moments, step count). */
+  dispose(): void;
+}
+
+/** Options of {@link createTrainer}. */
+export interface TrainerOptions {
+  /** Use `tf.train.adam` even on wasm (for the bit-compatibility test and the bench's comparison). */
+  readonly stockAdam?: boolean;
+}
+
+/**
+ * The optimizer and step train-seg and train-cls use (through
+ * {@link trainLoop}) and bench/train-throughput times. Adam with TF.js's
+ * defaults (beta1 0.9, beta2 0.999, epsilon 1e-7) as `createAdam` builds it:
+ * on wasm one fused kernel per variable, bit-identical to `tf.train.adam`
+ * (test/adam-fused.test.ts) and 3 to 11 % less CPU per step on the
+ * benchmark's models; on other backends `tf.train.adam` itself.
+ */
+export function createTrainer(tf: Tf, model: LayersModel, loss: LossFn, lr: number, opts: TrainerOptions = {}): Trainer {
+  const optimizer = opts.stockAdam === true ? tf.train.adam(lr) : createAdam(tf, lr);
+  const vars = model.trainableWeights.map((w) => w.read() as TfModule.Variable);
+  return {
+    step: (x, y) => tf.tidy(() => {
+      const cost = optimizer.minimize(() => loss(y, model.apply(x, { training: true }) as Tensor), true, vars);
+      return cost === null ? NaN : cost.dataSync()[0]!;
+    }),
+    dispose: () => optimizer.dispose(),
+  };
+}
+
 /** Shapes the flat batch arrays to the model input / output. */
 function batchTensors(tf: Tf, set: SampleSet, n: number, xs: Float32Array, ys: Float32Array): [Tensor, Tensor] {
   const x = tf.tensor4d(xs, [n, set.h, set.w, 1]);
@@ -105,8 +150,7 @@ function checkAbort(signal: AbortSignal | undefined): void {
 export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
   const { tf, model, train, val } = o;
   if (train.index.length === 0) throw new Error('no training samples');
-  const optimizer = tf.train.adam(o.lr);
-  const vars = model.trainableWeights.map((w) => w.read() as TfModule.Variable);
+  const trainer = createTrainer(tf, model, o.loss, o.lr);
   const history: EpochReport[] = [];
   let best = Infinity;
   let bestEpoch = 0;
@@ -129,12 +173,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
         const s0 = performance.now();
         const lossValue = tf.tidy(() => {
           const [x, y] = batchTensors(tf, train, picks.length, xs, ys);
-          const cost = optimizer.minimize(
-            () => o.loss(y, model.apply(x, { training: true }) as Tensor),
-            true,
-            vars,
-          );
-          return cost === null ? NaN : cost.dataSync()[0]!;
+          return trainer.step(x, y);
         });
         stepMs += performance.now() - s0;
         steps++;
@@ -170,7 +209,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
       history, bestEpoch, bestValLoss: best, epochsRun: last, stoppedEarly, msPerStep: steps > 0 ? stepMs / steps : 0,
     };
   } finally {
-    optimizer.dispose();
+    trainer.dispose();
   }
 }
 
