@@ -54,6 +54,7 @@ async function run(ctx: StageContext): Promise<void> {
   const { clsEvaluator } = await import('./models/evaluators.js');
   const { readModelFile, saveModel, setWeightsByName } = await import('./models/model-io.js');
   const { reportEpoch, reportTraining } = await import('./models/report.js');
+  const { HistoryWriter } = await import('./models/history.js');
 
   const h = await loadTf(o.backend, (m) => ctx.log(m), threadsOption(ctx.params));
   const tf = h.tf;
@@ -81,13 +82,17 @@ async function run(ctx: StageContext): Promise<void> {
     ctx.log(`classifier ${s}x${s}, widths ${o.widths.join('/')}: ${params} params; ` +
       `${nTrain} train crops (${pos} positive) / ${nVal} val crops`);
     const set = (x: Uint8Array, y: Uint8Array, n: number) => ({ x, y, h: s, w: s, yPerSample: 1, index: range(n) });
+    const history = new HistoryWriter(`${ctx.outDir}/cls_history`);
     const result = await trainLoop({
       tf, model, train: set(crops.trainX, crops.trainY, nTrain), val: set(crops.valX, crops.valY, nVal),
       loss: (y, p) => focalLoss(tf, y, p, { gamma: o.gamma, alpha: o.alpha }), evaluator: clsEvaluator(),
       epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, patience: o.patience, seed: o.seed, norm,
       ...(o.augment ? { augment: { flip: true, shift: Math.round(s / 16) } } : {}),
       signal: ctx.signal,
-      onEpoch: (r) => reportEpoch(ctx, r, 'val_acc'),
+      onEpoch: (r) => {
+        reportEpoch(ctx, r, 'val_acc');
+        history.add(r);
+      },
     });
     const facts = {
       kind: 'resnet-classifier', input_shape: [s, s, 1], widths: o.widths, blocks: o.blocks, norm,
@@ -95,6 +100,7 @@ async function run(ctx: StageContext): Promise<void> {
       best_val_loss: result.bestValLoss, pretrained: o.pretrained,
     };
     await saveModel(`${ctx.outDir}/cls_model`, model, facts);
+    history.finish(result.bestEpoch);
     reportTraining(ctx, result, params);
   } finally {
     model.dispose();
@@ -103,7 +109,7 @@ async function run(ctx: StageContext): Promise<void> {
 
 export default defineStage({
   description: 'train the ResNet-style crop classifier (focal loss) on the crops',
-  artifacts: () => ['cls_model'],
+  artifacts: () => ['cls_model', 'cls_history'],
   deps: (params) => {
     const p = params.pretrained;
     return typeof p === 'string' && p !== '' ? [p] : [];

@@ -62,6 +62,7 @@ async function run(ctx: StageContext): Promise<void> {
   const { segEvaluator } = await import('./models/evaluators.js');
   const { saveModel } = await import('./models/model-io.js');
   const { reportEpoch, reportTraining } = await import('./models/report.js');
+  const { HistoryWriter } = await import('./models/history.js');
 
   const h = await loadTf(o.backend, (m) => ctx.log(m), threadsOption(ctx.params));
   const tf = h.tf;
@@ -83,13 +84,17 @@ async function run(ctx: StageContext): Promise<void> {
     const params = model.countParams();
     ctx.log(`U-Net ${ds.h}x${ds.w}, base ${o.baseFilters}, depth ${o.depth}: ${params} params; ` +
       `${split.train.length} train / ${split.val.length} val images`);
+    const history = new HistoryWriter(`${ctx.outDir}/seg_history`);
     const result = await trainLoop({
       tf, model, train: set(split.train), val: set(split.val),
       loss: (y, p) => diceLoss(tf, y, p), evaluator: segEvaluator(0.5),
       epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, patience: o.patience, seed: o.seed, norm,
       ...(o.augment ? { augment: { flip: true, shift: o.shift } } : {}),
       signal: ctx.signal,
-      onEpoch: (r) => reportEpoch(ctx, r, 'val_dice'),
+      onEpoch: (r) => {
+        reportEpoch(ctx, r, 'val_dice');
+        history.add(r);
+      },
     });
     const best = result.history[result.bestEpoch - 1];
     const facts = {
@@ -98,6 +103,7 @@ async function run(ctx: StageContext): Promise<void> {
       best_val_loss: result.bestValLoss, val_dice: best?.metrics.val_dice ?? null,
     };
     await saveModel(`${ctx.outDir}/seg_model`, model, facts);
+    history.finish(result.bestEpoch);
     reportTraining(ctx, result, params);
   } finally {
     model.dispose();
@@ -106,6 +112,6 @@ async function run(ctx: StageContext): Promise<void> {
 
 export default defineStage({
   description: 'train the inception U-Net (dice loss) on the dataset split',
-  artifacts: () => ['seg_model'],
+  artifacts: () => ['seg_model', 'seg_history'],
   run,
 });

@@ -14,6 +14,7 @@ import { loadTf } from '../stages/lib/backend.js';
 import trainSeg from '../stages/train-seg.js';
 import trainCls from '../stages/train-cls.js';
 import infer from '../stages/infer.js';
+import { readHistory } from '../stages/models/history.js';
 import { readModelFile } from '../stages/models/model-io.js';
 
 const H = 16;
@@ -99,7 +100,7 @@ test('train-seg, train-cls and infer produce their contracted artifacts', async 
 
     const seg = await rig(root, 'train-seg', { backend: 'cpu', base_filters: 4, depth: 2, epochs: 2, batch_size: 4, lr: 0.01, patience: 5, seed: 1 },
       { dataset: inputs.dataset!, split: inputs.split! });
-    assert.deepEqual(trainSeg.artifacts(seg.ctx.params), ['seg_model']);
+    assert.deepEqual(trainSeg.artifacts(seg.ctx.params), ['seg_model', 'seg_history']);
     await trainSeg.run(seg.ctx);
     assert.equal(tf.memory().numTensors, tensors, 'train-seg leaks no tensors');
     assert.equal(seg.info.backend, 'cpu');
@@ -108,6 +109,10 @@ test('train-seg, train-cls and infer produce their contracted artifacts', async 
     assert.equal(typeof seg.metrics.best_val_loss, 'number');
     assert.deepEqual(seg.progress.map((p) => [p.done, p.total, p.unit]), [[1, 2, 'epochs'], [2, 2, 'epochs']]);
     assert.match(seg.progress[0]!.note!, /^loss -?[\d.]+ val_loss -?[\d.]+ val_dice [\d.]+ \([\d.]+s\/epoch\)$/);
+    const segHistory = await readHistory(join(seg.ctx.outDir, 'seg_history'));
+    assert.deepEqual(segHistory.epochs.map((e) => e.epoch), [1, 2]);
+    assert.equal(segHistory.best_epoch, seg.metrics.best_epoch);
+    assert.equal(segHistory.epochs[segHistory.best_epoch - 1]!.val_dice, seg.metrics.val_dice);
     const segFile = await readModelFile(join(seg.ctx.outDir, 'seg_model'));
     const norm = segFile.facts.norm as { mean: number; std: number };
     assert.ok(norm.mean > 0 && norm.std > 0, 'normalisation stored');
@@ -118,6 +123,9 @@ test('train-seg, train-cls and infer produce their contracted artifacts', async 
     assert.equal(tf.memory().numTensors, tensors, 'train-cls leaks no tensors');
     assert.equal(cls.metrics.epochs_run, 2);
     assert.equal(typeof cls.metrics.val_acc, 'number');
+    const clsHistory = await readHistory(join(cls.ctx.outDir, 'cls_history'));
+    assert.equal(clsHistory.epochs.length, 2);
+    assert.equal(clsHistory.epochs[clsHistory.best_epoch - 1]!.val_acc, cls.metrics.val_acc);
     assert.equal(cls.info.backend, 'cpu');
 
     // pretrained: the classifier starts from the weights of the file.
