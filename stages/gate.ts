@@ -70,7 +70,8 @@ export function upsampleRuns(prob: Float32Array, h: number, w: number, oh: numbe
   return maskRuns(mask, oh, ow);
 }
 
-function truthRuns(ds: Dataset, index: number): Run[] {
+/** The true mask of training image `index` at the original size (its RLE, else the model-size mask upsampled). */
+export function truthRuns(ds: Dataset, index: number): Run[] {
   const rle = ds.trainRle[index];
   if (rle !== undefined) return parseRle(rle, ds.origH, ds.origW);
   // No original RLE: the model-size mask, upsampled by nearest neighbour.

@@ -1,0 +1,134 @@
+/**
+ * Builds the report page from artifact files: the one function behind both
+ * the `report` stage kind and `pipe report`.
+ *
+ * ```
+ * dataset, split ───────────────> data section (counts, charts, training images)
+ * seg_history, cls_history ─────> models: training curves
+ * predictions, masks (+dataset) ─> models: validation pairs, worst cases; metrics
+ * ```
+ *
+ * A missing artifact leaves its part out with a note (a pipeline without a
+ * classifier still gets a page). The caller adds its own sections before
+ * (the pipeline's state) and after (experiments).
+ */
+import { readFile } from 'node:fs/promises';
+import { readDataset, readSplit, type Dataset } from '../lib/dataset.js';
+import { readHistory, type History } from '../models/history.js';
+import { dataStats, valStats, type ValPredictions, type ValStats } from './analyse.js';
+import { renderSvg, type VlSpec } from './charts.js';
+import { page, tile, type Section } from './html.js';
+import { renderTile, tileSize, type Outline } from './images.js';
+import { dataSection, greyOf, metricsSection, modelsCurves, predictionGrids, type Draw } from './sections.js';
+
+/** Paths of the artifacts the report reads, by artifact name; any may be missing. */
+export interface ReportSources {
+  readonly dataset?: string;
+  readonly split?: string;
+  readonly predictions?: string;
+  readonly masks?: string;
+  readonly seg_history?: string;
+  readonly cls_history?: string;
+}
+
+/** The artifact names the report reads. */
+export const REPORT_ARTIFACTS = ['dataset', 'split', 'predictions', 'masks', 'seg_history', 'cls_history'] as const;
+
+/** What to build. */
+export interface ReportOptions {
+  readonly sources: ReportSources;
+  /** The gate's pixel threshold (U-Net alone) and classifier threshold. */
+  readonly threshold: number;
+  readonly clsThreshold: number;
+  /** Random training images and random validation images shown; worst cases shown. */
+  readonly samples: number;
+  readonly worst: number;
+  readonly seed: number;
+  readonly title: string;
+  /** HTML under the title. */
+  readonly subtitle: string;
+  /** Sections before the data (the pipeline) and after the metrics (experiments). */
+  readonly before?: readonly Section[];
+  readonly after?: readonly Section[];
+  /** Progress of the charts and images drawn. */
+  readonly progress?: (done: number, total: number) => void;
+}
+
+/** The page and the numbers it shows. */
+export interface ReportPage {
+  readonly html: string;
+  readonly val?: ValStats;
+  readonly charts: number;
+  readonly images: number;
+}
+
+async function readPredictions(path: string): Promise<ValPredictions> {
+  const { readTensors } = await import('../../cache/tensors.js');
+  const { tensors, metadata } = await readTensors(path);
+  const f32 = (name: string): Float32Array => {
+    const t = tensors[name];
+    if (t === undefined || !(t.data instanceof Float32Array)) throw new Error(`${path}: no float32 tensor ${name}`);
+    return t.data;
+  };
+  const ids: unknown = JSON.parse(metadata['val_ids'] ?? 'null');
+  if (!Array.isArray(ids) || ids.some((e) => typeof e !== 'string')) throw new Error(`${path}: metadata val_ids is not a list of ids`);
+  return { ids: ids as string[], prob: f32('val_prob'), cls: f32('val_cls') };
+}
+
+async function readMasks(path: string): Promise<Record<string, string>> {
+  const v = JSON.parse(await readFile(path, 'utf8')) as { val?: Record<string, string> };
+  if (typeof v.val !== 'object' || v.val === null) throw new Error(`${path}: no "val" masks`);
+  return v.val;
+}
+
+/** Builds the page; throws naming the artifact file when one is not what it should be. */
+export async function buildReport(o: ReportOptions): Promise<ReportPage> {
+  const s = o.sources;
+  const ds: Dataset | undefined = s.dataset ? await readDataset(s.dataset) : undefined;
+  const split = ds && s.split ? await readSplit(s.split, ds.trainIds.length) : undefined;
+  const seg: History | undefined = s.seg_history ? await readHistory(s.seg_history) : undefined;
+  const cls: History | undefined = s.cls_history ? await readHistory(s.cls_history) : undefined;
+  const vs = ds && s.predictions && s.masks
+    ? valStats(ds, await readPredictions(s.predictions), await readMasks(s.masks), o.threshold, o.clsThreshold)
+    : undefined;
+
+  const nVal = vs ? Math.min(o.samples, vs.images.length) : 0;
+  const total = (ds && split ? 2 + Math.min(o.samples, ds.trainIds.length) : 0) + (seg ? 2 : 0) + (cls ? 2 : 0) +
+    (vs ? 3 + 2 * nVal + 2 * Math.min(o.worst, vs.images.length) : 0);
+  let done = 0;
+  let charts = 0;
+  let images = 0;
+  const step = (): void => {
+    done++;
+    o.progress?.(done, Math.max(done, total));
+  };
+  const size = ds ? tileSize(ds.h, ds.w, ds.origH, ds.origW, 232) : tileSize(1, 1, 1, 1, 1);
+  const draw: Draw = {
+    size,
+    async chart(spec: VlSpec) {
+      const svg = await renderSvg(spec);
+      charts++;
+      step();
+      return svg;
+    },
+    async tile(index: number, outlines: readonly Outline[], alt: string, caption: string) {
+      if (!ds) throw new Error('bug: a tile without a dataset');
+      const png = await renderTile(greyOf(ds, index), size, outlines);
+      images++;
+      step();
+      return tile(png, alt, caption);
+    },
+  };
+
+  const sections: Section[] = [...(o.before ?? [])];
+  if (ds && split) sections.push(await dataSection(ds, dataStats(ds, split), draw, o.samples, o.seed));
+  else sections.push({ id: 'data', title: 'Data', body: '<p class="note">No dataset and split among the inputs.</p>' });
+  let models = await modelsCurves(seg, cls, draw);
+  if (ds && vs) models += await predictionGrids(ds, vs, draw, nVal, o.worst, o.seed);
+  else models += '<p class="note">No predictions and gated masks among the inputs: run infer and gate.</p>';
+  sections.push({ id: 'models', title: 'Models', body: models });
+  if (vs) sections.push(await metricsSection(vs, draw));
+  else sections.push({ id: 'metrics', title: 'Metrics', body: '<p class="note">No validation predictions among the inputs.</p>' });
+  sections.push(...(o.after ?? []));
+  return { html: page(o.title, o.subtitle, sections), ...(vs ? { val: vs } : {}), charts, images };
+}

@@ -1,0 +1,42 @@
+/**
+ * Charts of the report: Vega-Lite specs rendered headlessly to SVG by Vega
+ * (`renderer: 'none'`, no canvas, no browser), the way DVC renders its
+ * plots. Every chart shares {@link CHART_CONFIG}: the Okabe-Ito palette
+ * (readable with red-green colour blindness) and the page's font sizes.
+ * vega and vega-lite load on first use.
+ */
+
+/** A Vega-Lite spec (top-level), as plain JSON. */
+export type VlSpec = Record<string, unknown>;
+
+/** Okabe-Ito: orange, sky blue, bluish green, yellow, blue, vermillion, reddish purple, grey. */
+export const OKABE_ITO = ['#E69F00', '#56B4E9', '#009E73', '#F0E442', '#0072B2', '#D55E00', '#CC79A7', '#999999'] as const;
+
+/** The Vega-Lite config every chart gets. */
+export const CHART_CONFIG = {
+  font: 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif',
+  background: 'white',
+  view: { stroke: null },
+  range: { category: [...OKABE_ITO] },
+  axis: { labelFontSize: 11, titleFontSize: 12, titleFontWeight: 500, gridColor: '#e8e8e8', domainColor: '#888', tickColor: '#888' },
+  legend: { labelFontSize: 11, titleFontSize: 12, orient: 'bottom' },
+  title: { fontSize: 13, fontWeight: 600, anchor: 'start', offset: 8 },
+  line: { strokeWidth: 2 },
+  point: { size: 40, filled: true },
+  bar: { color: OKABE_ITO[4] },
+  rect: { color: OKABE_ITO[4] },
+} as const;
+
+/** Renders a Vega-Lite spec to an SVG string (the config above merged under the spec's own). */
+export async function renderSvg(spec: VlSpec): Promise<string> {
+  const vega = await import('vega');
+  const vl = await import('vega-lite');
+  const full = { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', ...spec, config: { ...CHART_CONFIG, ...(spec.config as object | undefined) } };
+  const compiled = vl.compile(full as unknown as Parameters<typeof vl.compile>[0]).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
