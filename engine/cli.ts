@@ -12,15 +12,31 @@ import type { DagFormat } from './dag-format.js';
 import type { ArtifactExporter } from './export.js';
 import type { KindRegistry } from './graph.js';
 
+/** A flag of an extra command: its parseArgs type and its `pipe --help` line. */
+export interface ExtraOption {
+  readonly type: 'string' | 'boolean';
+  /** The whole help line, e.g. `      --out DIR         report: where to write the page`. */
+  readonly help: string;
+}
+
+/** What an extra command runs with: the common environment, its own flags, the abort signal. */
+export interface ExtraCommandEnv extends CommandEnv {
+  readonly options: Readonly<Record<string, string | boolean | undefined>>;
+  readonly signal: AbortSignal;
+}
+
 /**
  * A command the composition root adds (e.g. `pipe score` from stages/): it
- * gets the positional arguments after its name and the output streams.
+ * gets the positional arguments after its name, the environment every command
+ * gets and the values of its own flags.
  */
 export interface ExtraCommand {
   /** Its `pipe --help` line, without the leading "pipe ". */
   readonly usage: string;
   readonly summary: string;
-  run(args: readonly string[], io: { readonly json: boolean; readonly stdout: { write(t: string): void }; readonly stderr: { write(t: string): void } }): Promise<number>;
+  /** Flags only this command takes (long names), listed in `pipe --help` under Options. */
+  readonly options?: Readonly<Record<string, ExtraOption>>;
+  run(args: readonly string[], env: ExtraCommandEnv): Promise<number>;
 }
 
 /** What the composition root hands the CLI. */
@@ -34,7 +50,9 @@ export interface App {
 /** `pipe --help` for `app`; every flag listed here is implemented below. */
 export function helpText(app: App): string {
   const extra = Object.values(app.commands).map((c) => `  pipe ${c.usage.padEnd(19)} ${c.summary}\n`).join('');
-  return HELP_HEAD + extra + HELP_TAIL;
+  const flags = Object.values(app.commands).flatMap((c) => Object.values(c.options ?? {}).map((o) => `${o.help}\n`)).join('');
+  const at = HELP_TAIL.indexOf('  -h, --help');
+  return HELP_HEAD + extra + HELP_TAIL.slice(0, at) + flags + HELP_TAIL.slice(at);
 }
 
 const HELP_HEAD = `pipe: a declarative pipeline and DAG build system for ML experiments
@@ -98,6 +116,7 @@ export async function main(argv: readonly string[], signal: AbortSignal, app: Ap
   const HELP = helpText(app);
   const out = { write: (t: string) => void process.stdout.write(t) };
   const err = { write: (t: string) => void process.stderr.write(t) };
+  const extraOptions = Object.fromEntries(Object.values(app.commands).flatMap((c) => Object.entries(c.options ?? {}).map(([name, o]) => [name, { type: o.type }] as const)));
   let parsed;
   try {
     parsed = parseArgs({
@@ -123,6 +142,7 @@ export async function main(argv: readonly string[], signal: AbortSignal, app: Ap
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
+        ...extraOptions,
       },
     });
   } catch (e) {
@@ -168,6 +188,9 @@ export async function main(argv: readonly string[], signal: AbortSignal, app: Ap
     ['--random', v.random !== undefined, ['sweep']],
     ['--apply', v.apply !== undefined, ['sweep']],
   ];
+  for (const [name, c] of Object.entries(app.commands)) {
+    for (const flag of Object.keys(c.options ?? {})) takes.push([`--${flag}`, (v as Record<string, unknown>)[flag] !== undefined, [name]]);
+  }
   for (const [flag, on, commands] of takes) {
     if (on && !commands.includes(command)) return usage(`${flag} goes with ${commands.map((c) => `\`pipe ${c}\``).join(' or ')}`);
   }
@@ -225,7 +248,10 @@ export async function main(argv: readonly string[], signal: AbortSignal, app: Ap
     }
     default: {
       const extra = Object.hasOwn(app.commands, command) ? app.commands[command] : undefined;
-      if (extra) return extra.run(rest, { json: v.json, stdout: out, stderr: err });
+      if (extra) {
+        const options = Object.fromEntries(Object.keys(extra.options ?? {}).map((k) => [k, (v as Record<string, unknown>)[k] as string | boolean | undefined]));
+        return extra.run(rest, { ...env, options, signal });
+      }
       return usage(`unknown command "${command}"`);
     }
   }

@@ -81,3 +81,21 @@ export const maskExporter: ArtifactExporter = {
     return written;
   },
 };
+
+/**
+ * `pipe report [--out DIR] [--open] [--exp ID]`: the report page of the
+ * workspace's lock (stages/report/command.ts, loaded when it runs).
+ */
+export const reportCommand: ExtraCommand = {
+  usage: 'report',
+  summary: 'an HTML page of the data, models, metrics and experiments',
+  options: {
+    out: { type: 'string', help: '      --out DIR         report: the folder of the page (default: report/)' },
+    open: { type: 'boolean', help: '      --open            report: open the page in a browser' },
+    exp: { type: 'string', help: '      --exp ID          report: the page of a recorded experiment instead of the workspace' },
+  },
+  async run(args, env) {
+    const { runReport } = await import('./report/command.js');
+    return runReport(args, env);
+  },
+};

@@ -15,7 +15,7 @@
 import { readFile } from 'node:fs/promises';
 import { readDataset, readSplit, type Dataset } from '../lib/dataset.js';
 import { readHistory, type History } from '../models/history.js';
-import { dataStats, valStats, type ValPredictions, type ValStats } from './analyse.js';
+import { dataStats, valStats, worstCases, type ValPredictions, type ValStats } from './analyse.js';
 import { renderSvg, type VlSpec } from './charts.js';
 import { page, tile, type Section } from './html.js';
 import { renderTile, tileSize, type Outline } from './images.js';
@@ -94,7 +94,7 @@ export async function buildReport(o: ReportOptions): Promise<ReportPage> {
 
   const nVal = vs ? Math.min(o.samples, vs.images.length) : 0;
   const total = (ds && split ? 2 + Math.min(o.samples, ds.trainIds.length) : 0) + (seg ? 2 : 0) + (cls ? 2 : 0) +
-    (vs ? 3 + 2 * nVal + 2 * Math.min(o.worst, vs.images.length) : 0);
+    (vs ? 3 + 2 * nVal + 2 * worstCases(vs.images, o.worst).length : 0);
   let done = 0;
   let charts = 0;
   let images = 0;

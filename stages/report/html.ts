@@ -17,8 +17,16 @@ export function fmt(v: number, digits = 3): string {
   return Number.isFinite(v) ? v.toFixed(digits) : '–';
 }
 
+/** Metrics that are rates or scores: shown with 3 decimals even when whole (Dice 1.000). */
+const RATE = /dice|precision|recall|loss|acc|auc|rate|fraction/;
+
+/** Decimals of a metric: whole counts as they are, everything else 3. */
+export function metricDigits(metric: string, value: number): number {
+  return Number.isInteger(value) && !RATE.test(metric) ? 0 : 3;
+}
+
 /** A metric of a stage kind, as pipe.lock records it: marked for checking. */
-export function metricNum(kind: string, metric: string, value: number, digits = 3): string {
+export function metricNum(kind: string, metric: string, value: number, digits = metricDigits(metric, value)): string {
   return `<span class="num" data-kind="${esc(kind)}" data-metric="${esc(metric)}" data-value="${value}">${esc(fmt(value, digits))}</span>`;
 }
 
@@ -118,5 +126,7 @@ td.r, th.r { text-align: right; }
 .params { color: var(--muted); font-size: 12px; }
 .changed { background: #fff3d6; font-weight: 600; }
 .confusion td, .confusion th { text-align: center; min-width: 90px; }
+.confusion td:first-child { text-align: left; }
+table.dag td:nth-child(-n+5) { white-space: nowrap; }
 code { font-size: 12px; background: #f0f0f2; padding: 1px 4px; border-radius: 3px; }
 `;

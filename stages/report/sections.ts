@@ -30,10 +30,10 @@ const LEGEND = `<p class="legend"><span><span class="swatch" style="background:v
 /** Data: counts, empty masks overall and per subject, mask areas, random training images. */
 export async function dataSection(ds: Dataset, st: DataStats, draw: Draw, samples: number, seed: number): Promise<Section> {
   const cards = [
-    card(String(st.trainImages), 'training images'),
-    card(String(st.testImages), 'test images'),
+    card(metricNum('ingest', 'train_images', st.trainImages), 'training images'),
+    card(metricNum('ingest', 'test_images', st.testImages), 'test images'),
     card(String(st.subjects), 'subjects'),
-    card(`${st.splitTrain} / ${st.splitVal}`, 'train / validation images'),
+    card(`${metricNum('split', 'train_images', st.splitTrain)} / ${metricNum('split', 'val_images', st.splitVal)}`, 'train / validation images'),
     card(pct(st.emptyFraction), 'masks with no nerve'),
     card(`${ds.origH}×${ds.origW} → ${ds.h}×${ds.w}`, 'original → model size'),
   ].join('');
