@@ -1,9 +1,9 @@
 /**
- * Charts of the report: Vega-Lite specs rendered headlessly to SVG by Vega
- * (`renderer: 'none'`, no canvas, no browser), the way DVC renders its
- * plots. Every chart shares {@link CHART_CONFIG}: the Okabe-Ito palette
- * (readable with red-green colour blindness) and the page's font sizes.
- * vega and vega-lite load on first use.
+ * Charts of the report: Vega-Lite specs rendered headlessly to SVG by the
+ * engine's chart module (the one `pipe sweep` uses: vega with `renderer:
+ * 'none'`, no canvas, no browser, as DVC renders its plots). Every chart
+ * shares {@link CHART_CONFIG}: the Okabe-Ito palette (readable with red-green
+ * colour blindness) and the page's font sizes.
  */
 
 /** A Vega-Lite spec (top-level), as plain JSON. */
@@ -27,16 +27,8 @@ export const CHART_CONFIG = {
   rect: { color: OKABE_ITO[4] },
 } as const;
 
-/** Renders a Vega-Lite spec to an SVG string (the config above merged under the spec's own). */
+/** Renders a Vega-Lite spec to SVG with the shared renderer (engine/charts.ts), {@link CHART_CONFIG} under the spec's own config. */
 export async function renderSvg(spec: VlSpec): Promise<string> {
-  const vega = await import('vega');
-  const vl = await import('vega-lite');
-  const full = { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', ...spec, config: { ...CHART_CONFIG, ...(spec.config as object | undefined) } };
-  const compiled = vl.compile(full as unknown as Parameters<typeof vl.compile>[0]).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
+  const { renderSvg: render } = await import('../../engine/charts.js');
+  return render({ $schema: 'https://vega.github.io/schema/vega-lite/v5.json', ...spec, config: { ...CHART_CONFIG, ...(spec.config as object | undefined) } });
 }

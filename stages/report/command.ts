@@ -39,11 +39,11 @@ export async function runReport(args: readonly string[], env: ExtraCommandEnv): 
   let lock: Readonly<Record<string, LockEntry>> = p.env.lock;
   let source = basename(p.lockPath);
   if (typeof env.options.exp === 'string') {
-    const id = env.options.exp;
-    const e = exps.find((x) => x.id === id || x.name === id);
-    if (!e) return usage(env, `no experiment "${id}" (${exps.length ? `experiments: ${exps.map((x) => x.name).join(', ')}` : 'none recorded yet'})`);
-    lock = e.lock.stages;
-    source = `experiment ${e.name} (${e.id})`;
+    const { ExperimentStore } = await import('../../engine/exp/store.js');
+    const f = new ExperimentStore(p.dotDir).find(env.options.exp);
+    if ('error' in f) return usage(env, f.error);
+    lock = f.exp.lock.stages;
+    source = `experiment ${f.exp.name} (${f.exp.id})`;
   }
   if (Object.keys(lock).length === 0) return usage(env, `${source} records no run yet: run \`pipe run\` first`);
 

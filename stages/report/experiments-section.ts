@@ -1,72 +1,35 @@
 /**
- * The experiments section of `pipe report`: the recorded experiments as a
- * table (the params that differ between them, and their metrics) and, for
- * each sweep, its metric against each swept param.
- *
- * Experiments are the JSON records `pipe run` and `pipe sweep` keep in
- * `.pipe/exps/<id>.json` ({id, name, kind, updated_at, sweep?, overrides,
- * lock}); a record that is not of that shape is skipped, and with none the
- * section says so.
+ * The experiments section of `pipe report`: the recorded experiments (the
+ * engine's store, .pipe/exps) as a table of the params that differ between
+ * them and their metrics, and for each sweep its metric against each swept
+ * param. With none recorded, the section says so.
  */
-import { readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { ExperimentStore, flatMetrics as flatAll, flatParams as flatAllParams, type Experiment } from '../../engine/exp/store.js';
 import type { Lock } from '../../engine/lockfile.js';
-import type { ParamValue } from '../../engine/stage-api.js';
 import { renderSvg } from './charts.js';
 import { chart, esc, fmt, table, type Section } from './html.js';
 import { sweepSpec } from './specs.js';
 
-/** What the report reads of a recorded experiment. */
-export interface ExperimentRecord {
-  readonly id: string;
-  readonly name: string;
-  readonly kind: string;
-  readonly updated_at: string;
-  readonly sweep?: string;
-  readonly overrides: Readonly<Record<string, ParamValue>>;
-  readonly lock: Lock;
+/** The project's recorded experiments, oldest first. */
+export function loadExperiments(dotDir: string): Experiment[] {
+  return new ExperimentStore(dotDir).list();
 }
 
-/** The project's recorded experiments, oldest first; none when there are none. */
-export function loadExperiments(dotDir: string): ExperimentRecord[] {
-  const dir = join(dotDir, 'exps');
-  let names: string[];
-  try {
-    names = readdirSync(dir).filter((n) => n.endsWith('.json'));
-  } catch {
-    return [];
-  }
-  const out: ExperimentRecord[] = [];
-  for (const n of names) {
-    try {
-      const e = JSON.parse(readFileSync(join(dir, n), 'utf8')) as Partial<ExperimentRecord>;
-      if (typeof e.id === 'string' && typeof e.name === 'string' && typeof e.lock?.stages === 'object' && e.lock.stages !== null) {
-        out.push({ kind: 'run', updated_at: '', overrides: {}, ...e } as ExperimentRecord);
-      }
-    } catch { /* not a record: skipped */ }
-  }
-  return out.sort((a, b) => (a.updated_at < b.updated_at ? -1 : a.updated_at > b.updated_at ? 1 : 0));
-}
-
-/** stage.param -> value over the lock's entries. */
+/** stage.param -> value as text, over the lock's entries. */
 function flatParams(lock: Lock): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [s, e] of Object.entries(lock.stages)) for (const [k, v] of Object.entries(e.params)) out[`${s}.${k}`] = JSON.stringify(v);
-  return out;
+  return Object.fromEntries(Object.entries(flatAllParams(lock)).map(([k, v]) => [k, JSON.stringify(v)]));
 }
 
-/** stage.metric -> number over the lock's entries. */
+/** stage.metric -> number, over the lock's entries. */
 function flatMetrics(lock: Lock): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const [s, e] of Object.entries(lock.stages)) for (const [k, v] of Object.entries(e.metrics)) if (typeof v === 'number') out[`${s}.${k}`] = v;
-  return out;
+  return Object.fromEntries(Object.entries(flatAll(lock)).filter((e): e is [string, number] => typeof e[1] === 'number'));
 }
 
 /** The metrics shown: the gate's first, then the others a few at most. */
 const METRICS = /\.(val_dice|val_dice_unet|presence_precision|presence_recall|val_acc|test_dice)$/;
 
 /** The section (renders one chart per swept param of each sweep). */
-export async function experimentsSection(exps: readonly ExperimentRecord[]): Promise<Section> {
+export async function experimentsSection(exps: readonly Experiment[]): Promise<Section> {
   if (exps.length === 0) {
     return { id: 'experiments', title: 'Experiments', body: '<p class="note">No experiments recorded yet: each <code>pipe run</code> and sweep point is recorded as one, and listed here.</p>' };
   }
@@ -98,7 +61,7 @@ export async function experimentsSection(exps: readonly ExperimentRecord[]): Pro
   }
   return {
     id: 'experiments', title: 'Experiments',
-    body: `<p class="note">${exps.length} recorded experiments, oldest first: the params that differ between them and their metrics.</p>` +
-      `<div class="scroll">${table(head, rows)}</div>` + (charts.length ? `<h3>Sweeps</h3><div class="charts">${charts.join('')}</div>` : ''),
+    body: `<p class="note">${exps.length} recorded experiment${exps.length === 1 ? '' : 's'}, oldest first: the params that differ between them and their metrics.</p>` +
+      `<div class="scroll">${table(head, rows, 'exps')}</div>` + (charts.length ? `<h3>Sweeps</h3><div class="charts">${charts.join('')}</div>` : ''),
   };
 }

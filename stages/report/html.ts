@@ -127,6 +127,6 @@ td.r, th.r { text-align: right; }
 .changed { background: #fff3d6; font-weight: 600; }
 .confusion td, .confusion th { text-align: center; min-width: 90px; }
 .confusion td:first-child { text-align: left; }
-table.dag td:nth-child(-n+5) { white-space: nowrap; }
+table.dag td:nth-child(-n+5), table.exps td:nth-child(-n+3) { white-space: nowrap; }
 code { font-size: 12px; background: #f0f0f2; padding: 1px 4px; border-radius: 3px; }
 `;
