@@ -92,7 +92,7 @@ function bestRule(best: number): VlSpec {
 /** Validation Dice of the gated masks, the U-Net alone and the all-empty baseline. */
 export function scoreSpec(scores: readonly { name: string; value: number }[]): VlSpec {
   return {
-    title: 'Validation Dice (Kaggle metric)', width: W, height: 110,
+    title: 'Validation Dice (Kaggle metric)', width: 230, height: 120,
     data: { values: scores },
     encoding: {
       y: { field: 'name', type: 'nominal', title: null, sort: null, axis: { labelLimit: 200 } },
@@ -107,7 +107,7 @@ export function scoreSpec(scores: readonly { name: string; value: number }[]): V
 
 /** Per-image Dice on the validation images, before and after the gate, in bins of 0.1. */
 export function diceHistSpec(images: readonly ValImage[]): VlSpec {
-  const bins = Array.from({ length: 10 }, (_, b) => `${(b / 10).toFixed(1)}–${((b + 1) / 10).toFixed(1)}`);
+  const bins = Array.from({ length: 10 }, (_, b) => (b / 10).toFixed(1));
   const bin = (d: number): string => bins[Math.min(9, Math.floor(d * 10))]!;
   const counts = new Map<string, number>();
   for (const v of images) {
@@ -115,11 +115,11 @@ export function diceHistSpec(images: readonly ValImage[]): VlSpec {
   }
   const values = bins.flatMap((b) => SERIES.map((mask) => ({ bin: b, mask, images: counts.get(`${mask}|${b}`) ?? 0 })));
   return {
-    title: 'Per-image Dice on validation', width: W, height: H,
+    title: 'Per-image Dice on validation', width: 270, height: H,
     data: { values },
     mark: { type: 'bar', tooltip: true },
     encoding: {
-      x: { field: 'bin', type: 'ordinal', sort: bins, title: 'Dice of one image', axis: { labelAngle: -40 } },
+      x: { field: 'bin', type: 'ordinal', sort: bins, title: 'Dice of one image (bins of 0.1, from)', axis: { labelAngle: 0 } },
       y: { field: 'images', type: 'quantitative', title: 'images' },
       xOffset: { field: 'mask', type: 'nominal', sort: SERIES },
       color: { field: 'mask', type: 'nominal', title: null, scale: { domain: SERIES, range: [OKABE_ITO[4], OKABE_ITO[2]] } },
@@ -132,7 +132,7 @@ const SERIES = ['U-Net alone', 'after the gate'];
 /** The classifier's ROC curve on the validation images, its threshold marked. */
 export function rocSpec(roc: readonly RocPoint[], at: { fpr: number; tpr: number; threshold: number }, auc: number): VlSpec {
   return {
-    title: `Classifier ROC (AUC ${auc.toFixed(3)})`, width: 230, height: 230,
+    title: `Classifier ROC (AUC ${auc.toFixed(3)})`, width: 190, height: 190,
     layer: [
       {
         data: { values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
