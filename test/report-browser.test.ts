@@ -110,6 +110,8 @@ describe('the report page in a real browser (headless chromium)', () => {
     assert.equal(r.code, 0, r.stderr);
     assert.equal(statuses(r.doc).report, 'ran');
     lock = parse(rig.read('pipe.lock'));
+    const sweep = await rig.json('sweep', 'gate.min_pixels=0,10,50');
+    assert.equal(sweep.code, 0, sweep.stderr);
     const c = await rig.json('report');
     assert.equal(c.code, 0, c.stderr);
     cliDoc = c.doc;
@@ -159,6 +161,8 @@ describe('the report page in a real browser (headless chromium)', () => {
     const seen = await look(ctx, join(rig.dir, 'report', 'index.html'), shot);
     checkPage(seen, 'report/index.html');
     assert.deepEqual(seen.sections, ['Pipeline', 'Data', 'Models', 'Metrics', 'Experiments']);
+    // The sweep's points are experiments, and its metric is drawn against the swept param.
+    assert.ok(seen.charts.some((c) => c.title === 'gate.val_dice against gate.min_pixels'), seen.charts.map((c) => c.title).join(', '));
     checkNumbers(seen, 20); // the pipeline table shows every stage's numeric metrics too
     assert.equal(cliDoc.val_dice, lock.stages.gate.metrics.val_dice);
     assert.equal(cliDoc.val_dice_unet, lock.stages.gate.metrics.val_dice_unet);

@@ -6,6 +6,7 @@
  */
 import { ExperimentStore, flatMetrics as flatAll, flatParams as flatAllParams, type Experiment } from '../../engine/exp/store.js';
 import type { Lock } from '../../engine/lockfile.js';
+import type { ParamValue } from '../../engine/stage-api.js';
 import { renderSvg } from './charts.js';
 import { chart, esc, fmt, table, type Section } from './html.js';
 import { sweepSpec } from './specs.js';
@@ -47,15 +48,17 @@ export async function experimentsSection(exps: readonly Experiment[]): Promise<S
   const charts: string[] = [];
   for (const sweep of [...new Set(exps.flatMap((e) => (e.sweep ? [e.sweep] : [])))]) {
     const points = exps.filter((e) => e.sweep === sweep);
-    const swept = [...new Set(points.flatMap((e) => Object.keys(e.overrides)))].filter((k) => points.every((e) => typeof e.overrides[k] === 'number'));
+    // A point's value of a swept param: its override, or (when it repeats the pipeline file, so no override) the lock's param.
+    const valueOf = (e: Experiment, k: string): ParamValue | undefined => e.overrides[k] ?? flatAllParams(e.lock)[k];
+    const swept = [...new Set(points.flatMap((e) => Object.keys(e.overrides)))].filter((k) => points.every((e) => typeof valueOf(e, k) === 'number'));
     const metric = mkeys.find((k) => k.endsWith('.val_dice')) ?? mkeys[0];
     if (metric === undefined) continue;
     for (const x of swept) {
       const by = swept.find((k) => k !== x);
       const values = points.flatMap((e) => {
         const m = flatMetrics(e.lock)[metric];
-        return m === undefined ? [] : [{ [x]: e.overrides[x] as number, [metric]: m, ...(by ? { [by]: String(e.overrides[by]) } : {}) }];
-      }).sort((a, b) => (a[x] as number) - (b[x] as number));
+        return m === undefined ? [] : [{ x: valueOf(e, x) as number, y: m, ...(by ? { by: String(valueOf(e, by)) } : {}) }];
+      }).sort((a, b) => a.x - b.x);
       charts.push(chart(await renderSvg(sweepSpec(values, x, metric, by))));
     }
   }

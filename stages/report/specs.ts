@@ -92,7 +92,7 @@ function bestRule(best: number): VlSpec {
 /** Validation Dice of the gated masks, the U-Net alone and the all-empty baseline. */
 export function scoreSpec(scores: readonly { name: string; value: number }[]): VlSpec {
   return {
-    title: 'Validation Dice (Kaggle metric)', width: 230, height: 120,
+    title: 'Validation Dice (Kaggle metric)', width: 190, height: 120,
     data: { values: scores },
     encoding: {
       y: { field: 'name', type: 'nominal', title: null, sort: null, axis: { labelLimit: 200 } },
@@ -115,11 +115,11 @@ export function diceHistSpec(images: readonly ValImage[]): VlSpec {
   }
   const values = bins.flatMap((b) => SERIES.map((mask) => ({ bin: b, mask, images: counts.get(`${mask}|${b}`) ?? 0 })));
   return {
-    title: 'Per-image Dice on validation', width: 270, height: H,
+    title: 'Per-image Dice on validation', width: 250, height: H,
     data: { values },
     mark: { type: 'bar', tooltip: true },
     encoding: {
-      x: { field: 'bin', type: 'ordinal', sort: bins, title: 'Dice of one image (bins of 0.1, from)', axis: { labelAngle: 0 } },
+      x: { field: 'bin', type: 'ordinal', sort: bins, title: 'Dice of one image (bins of 0.1)', axis: { labelAngle: 0 } },
       y: { field: 'images', type: 'quantitative', title: 'images' },
       xOffset: { field: 'mask', type: 'nominal', sort: SERIES },
       color: { field: 'mask', type: 'nominal', title: null, scale: { domain: SERIES, range: [OKABE_ITO[4], OKABE_ITO[2]] } },
@@ -159,16 +159,20 @@ export function rocSpec(roc: readonly RocPoint[], at: { fpr: number; tpr: number
   };
 }
 
-/** A sweep's metric against one swept param (one line per value of a second param, if any). */
-export function sweepSpec(points: readonly Record<string, number | string>[], x: string, metric: string, by?: string): VlSpec {
+/**
+ * A sweep's metric against one swept param (one line per value of a second
+ * param, if any). Points are `{x, y, by?}`: names with dots (gate.min_pixels)
+ * would read as nested fields in Vega-Lite, so they appear only as titles.
+ */
+export function sweepSpec(points: readonly { x: number; y: number; by?: string }[], x: string, metric: string, by?: string): VlSpec {
   return {
     title: `${metric} against ${x}`, width: W, height: H,
     data: { values: points },
     mark: { type: 'line', point: true, tooltip: true },
     encoding: {
-      x: { field: x, type: 'quantitative', title: x, scale: { zero: false } },
-      y: { field: metric, type: 'quantitative', title: metric, scale: { zero: false } },
-      ...(by === undefined ? { color: { value: OKABE_ITO[4] } } : { color: { field: by, type: 'nominal', title: by } }),
+      x: { field: 'x', type: 'quantitative', title: x, scale: { zero: false } },
+      y: { field: 'y', type: 'quantitative', title: metric, scale: { zero: false } },
+      ...(by === undefined ? { color: { value: OKABE_ITO[4] } } : { color: { field: 'by', type: 'nominal', title: by, sort: [...new Set(points.map((p) => p.by))].sort((a, b) => Number(a) - Number(b) || (a! < b! ? -1 : 1)) } }),
     },
   };
 }
