@@ -41,6 +41,7 @@ if (stale) {
     const r = spawnSync(process.execPath, [tsc, '-p', root], { stdio: ['ignore', 'inherit', 'inherit'] });
     if (r.status !== 0 && !existsSync(join(root, 'dist', 'bin', 'main.js'))) process.exit(2);
     spawnSync(process.execPath, [join(root, 'dist', 'engine', 'build.js')], { stdio: 'inherit' });
+    spawnSync(process.execPath, [join(root, 'dist', 'bin', 'build-params.js')], { stdio: 'inherit' });
   } else if (!existsSync(join(root, 'dist', 'bin', 'main.js'))) {
     process.stderr.write('pipe: not built and TypeScript is not installed: run `npm install`\n');
     process.exit(2);

@@ -1,10 +1,12 @@
 /**
  * Build steps after `tsc` (run by `npm run build`):
  *
- * 1. Compiles pipeline.schema.json with ajv into a standalone validator
+ * 1. Compiles pipeline.schema.json (without the kinds' params, see
+ *    engine/params-schema.ts) with ajv into a standalone validator
  *    (dist/engine/pipeline-validate.cjs), so `pipe` does not pay ajv's schema
  *    compilation (~80 ms) on every start; engine/schema.ts falls back to
- *    compiling at run time when it is missing.
+ *    compiling at run time when it is missing. The kinds' params validators
+ *    are precompiled by the next step, bin/build-params.ts.
  * 2. Bundles the CLI and its light dependencies (yaml) into one file
  *    (dist/engine/pipe-cli.js, from the entry dist/bin/main.js) with esbuild, which saves ~50 ms of module
  *    loading per start. The bundle sits beside the modules it replaces, so
@@ -15,13 +17,14 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { shapeSchema } from './params-schema.js';
 
 const require = createRequire(import.meta.url);
 const here = (p: string): string => fileURLToPath(new URL(p, import.meta.url));
 
 const Ajv = require('ajv') as new (opts: object) => { compile(s: object): unknown };
 const standalone = require('ajv/dist/standalone') as { default: (ajv: unknown, fn: unknown) => string };
-const schema = JSON.parse(readFileSync(here('../../pipeline.schema.json'), 'utf8')) as object;
+const schema = shapeSchema(JSON.parse(readFileSync(here('../../pipeline.schema.json'), 'utf8')) as object);
 const ajv = new Ajv({ allErrors: true, strict: false, code: { source: true } });
 writeFileSync(here('./pipeline-validate.cjs'), standalone.default(ajv, ajv.compile(schema)));
 
@@ -44,7 +47,7 @@ if (esbuild) {
     // Loaded lazily, or located by path at run time: keep them out.
     // The bundle sits in dist/engine/ (one level below dist/, like bin/main.js), so
     // import.meta.url-relative paths and the external '../stages/*' stay right.
-    external: ['execa', 'p-queue', 'chokidar', 'ajv', 'vega', 'vega-lite', '@resvg/resvg-js', './pipeline-validate.cjs', '../stages/*', './watch.js'],
+    external: ['execa', 'p-queue', 'chokidar', 'ajv', 'vega', 'vega-lite', '@resvg/resvg-js', './pipeline-validate.cjs', './params-validate.cjs', '../stages/*', './watch.js'],
     banner: { js: "import { createRequire as __pipeRequire } from 'node:module'; const require = __pipeRequire(import.meta.url);" },
   });
 }

@@ -43,6 +43,8 @@ export interface PipelineConfig {
   where(path: readonly (string | number)[], key?: boolean): Location | undefined;
   /** Source text index, for code frames. */
   readonly index: LineIndex;
+  /** The `--set` overrides applied, so later checks can name the one that caused an error. */
+  readonly overrides: readonly Override[];
 }
 
 /** A `--set a.b=value` override. */
@@ -156,7 +158,7 @@ export function parseConfig(file: string, text: string, overrides: readonly Over
     });
   }
   if (diagnostics.length > 0) return fail(byPlace(diagnostics));
-  return ok({ file, params, stages, where, index });
+  return ok({ file, params, stages, where, index, overrides });
 }
 
 /** Diagnostics in file order; those without a place first. */

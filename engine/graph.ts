@@ -12,6 +12,8 @@ import type { PipelineConfig, StageConfig } from './config.js';
 import { byPlace } from './config.js';
 import { loadStageKind } from './load-module.js';
 import type { Diagnostic } from './diagnostic.js';
+import { closest } from './did-you-mean.js';
+import { checkParams } from './params-check.js';
 import { fail, ok, type Result } from './result.js';
 import type { StageKind } from './stage-api.js';
 
@@ -68,7 +70,8 @@ export async function buildGraph(config: PipelineConfig, root: string, registry:
   const stages = new Map<string, ResolvedStage>();
   const names = [...config.stages.keys()];
 
-  for (const [name, sc] of config.stages) {
+  for (const [name, written] of config.stages) {
+    let sc = written;
     let runner: StageRunner;
     let artifacts: readonly string[] = [];
     const deps = sc.deps.map((d) => workspacePath(root, d));
@@ -98,6 +101,12 @@ export async function buildGraph(config: PipelineConfig, root: string, registry:
       }
       try {
         const kind = await loadStageKind(module);
+        const checked = checkParams(config, sc, kind, uses);
+        if (!checked.ok) {
+          diagnostics.push(...checked.error);
+          continue;
+        }
+        sc = checked.value;
         runner = { type: 'module', uses, module, kind };
         artifacts = [...kind.artifacts(sc.params)];
         for (const d of kind.deps?.(sc.params) ?? []) deps.push(workspacePath(root, d));
@@ -230,27 +239,4 @@ function topoOrder(names: readonly string[], stages: ReadonlyMap<string, Resolve
   };
   for (const n of names) visit(n);
   return order;
-}
-
-/** The name in `names` nearest to `s` by edit distance, if close enough to be a typo. */
-function closest(s: string, names: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestD = Math.max(2, Math.floor(s.length / 3)) + 1;
-  for (const n of names) {
-    const d = editDistance(s, n);
-    if (d < bestD) [best, bestD] = [n, d];
-  }
-  return best;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min((prev[j] ?? 0) + 1, (cur[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length] ?? 0;
 }

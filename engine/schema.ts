@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Diagnostic, Location } from './diagnostic.js';
+import { shapeSchema } from './params-schema.js';
 
 type Where = (path: readonly (string | number)[], key?: boolean) => Location | undefined;
 
@@ -35,7 +36,7 @@ function validator(): Validate {
     compiled = require('./pipeline-validate.cjs') as Validate;
   } catch {
     const Ajv = require('ajv') as new (opts: object) => { compile(s: object): Validate };
-    compiled = new Ajv({ allErrors: true, strict: false }).compile(pipelineSchema());
+    compiled = new Ajv({ allErrors: true, strict: false }).compile(shapeSchema(pipelineSchema()));
   }
   return compiled;
 }

@@ -21,8 +21,37 @@ export type ParamValue =
   | readonly ParamValue[]
   | { readonly [key: string]: ParamValue };
 
-/** Resolved params of one stage: global params overlaid by the stage's own. */
+/**
+ * Resolved params of one stage: its `params:` block after `${...}`
+ * interpolation and stage-targeted `--set`, with the defaults its kind
+ * declares filled in. Global params reach a stage only through `${name}`.
+ */
 export type Params = Readonly<Record<string, ParamValue>>;
+
+/**
+ * JSON Schema (draft-07) of one param. `description` is required: it is what
+ * editors show and what `pipeline.schema.json` documents. A `default` makes
+ * the param optional; the engine fills it in before the key is computed, so a
+ * pipeline that omits a param and one that states its default are the same.
+ */
+export interface ParamSchema {
+  readonly description: string;
+  readonly default?: ParamValue;
+  /** Any further JSON Schema keyword: type, minimum, maximum, enum, items... */
+  readonly [keyword: string]: unknown;
+}
+
+/**
+ * JSON Schema of a kind's params: one object with named properties. With
+ * `additionalProperties: false` (as every built-in kind declares) a key not
+ * listed is an error, reported with the nearest known name.
+ */
+export interface ParamsSchema {
+  readonly type: 'object';
+  readonly properties: Readonly<Record<string, ParamSchema>>;
+  readonly additionalProperties?: boolean;
+  readonly required?: readonly string[];
+}
 
 /** A progress report: `done` of `total` units (files, epochs, batches). */
 export interface Progress {
@@ -69,6 +98,15 @@ export interface StageContext {
 export interface StageKind {
   /** One line for `pipe --help` and errors. */
   readonly description: string;
+  /**
+   * The params this kind accepts: the kind's contract with pipeline.yaml. The
+   * engine checks every stage of this kind against it when it loads the
+   * pipeline (so `status`, `dag`, `--dry-run` and `watch` see a bad param
+   * before anything runs) and fills in the defaults; `artifacts`, `deps`,
+   * `outs` and `run` then see the resolved params. Omitted (a user module
+   * written before contracts): any params are accepted as written.
+   */
+  readonly params?: ParamsSchema;
   /**
    * Names of the artifacts this kind writes into `ctx.outDir` for these params.
    * Artifact names are unique across a pipeline's built-in stages, so a

@@ -28,7 +28,7 @@ import { defineStage, type Params, type StageContext } from '../engine/stage-api
 import { resizeBilinear } from './lib/crops.js';
 import { readDataset, type Dataset } from './lib/dataset.js';
 import { diceRuns, mean, presence } from './lib/metric.js';
-import { boolParam, numParam } from './lib/params.js';
+import { bool, declareParams, int, num, readParams } from './lib/params.js';
 import { maskRuns, formatRuns, parseRle, type Run } from './lib/rle.js';
 
 /** The resolved params of gate. */
@@ -40,14 +40,24 @@ export interface GateParams {
   readonly useClassifier: boolean;
 }
 
+/** The params of gate: its contract with pipeline.yaml. */
+export const GATE_PARAMS = declareParams({
+  threshold: num('a kept mask is the probability map upsampled to the original size and thresholded at this', 0.3, { minimum: 0, maximum: 1 }),
+  cls_threshold: num('a mask is kept only if the classifier probability is at least this', 0.5, { minimum: 0, maximum: 1 }),
+  count_threshold: num('probability at which a model-size pixel counts towards min_pixels', 0.1, { minimum: 0, maximum: 1 }),
+  min_pixels: int('a mask is kept only if more than this many model-size pixels reach count_threshold', 100, { minimum: 0 }),
+  use_classifier: bool('gate masks with the classifier (false: min_pixels only)', true),
+});
+
 /** Validates gate params (throws naming the param). */
-export function gateParams(p: Params): GateParams {
+export function gateParams(params: Params): GateParams {
+  const p = readParams(GATE_PARAMS, params);
   return {
-    threshold: numParam(p, 'threshold', 0.3, { min: 0, max: 1 }),
-    clsThreshold: numParam(p, 'cls_threshold', 0.5, { min: 0, max: 1 }),
-    countThreshold: numParam(p, 'count_threshold', 0.1, { min: 0, max: 1 }),
-    minPixels: numParam(p, 'min_pixels', 100, { int: true, min: 0 }),
-    useClassifier: boolParam(p, 'use_classifier', true),
+    threshold: p.threshold,
+    clsThreshold: p.cls_threshold,
+    countThreshold: p.count_threshold,
+    minPixels: p.min_pixels,
+    useClassifier: p.use_classifier,
   };
 }
 
@@ -102,6 +112,7 @@ function stringList(meta: Record<string, string>, key: string, n: number): strin
 
 export default defineStage({
   description: 'gate masks with the classifier and min_pixels, upsample, score on validation',
+  params: GATE_PARAMS,
   artifacts: () => ['masks', 'val_pred.csv', 'val_truth.csv'],
   async run(ctx: StageContext): Promise<void> {
     const p = gateParams(ctx.params);

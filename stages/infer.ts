@@ -15,17 +15,20 @@
  */
 import { defineStage } from '../engine/stage-api.js';
 import type { StageContext } from '../engine/stage-api.js';
-import { backendParam, threadsOption, numParam } from './lib/params.js';
+import { BACKEND, declareParams, int, num, readParams, THREADS, threadsOption } from './lib/params.js';
 
-/** Default params of infer. */
-export const INFER_DEFAULTS = { batch_size: 32, mask_threshold: 0.3, crop_size: 0 } as const;
+/** The params of infer: its contract with pipeline.yaml. */
+export const INFER_PARAMS = declareParams({
+  backend: BACKEND,
+  threads: THREADS,
+  batch_size: int('images per forward pass', 32, { minimum: 1 }),
+  mask_threshold: num('a pixel at or above this probability is in the mask whose crop the classifier scores', 0.3, { minimum: 0, maximum: 1 }),
+  crop_size: int('classifier crop size; 0 = the classifier\'s input size (any other value must equal it)', 0, { minimum: 0 }),
+});
 
 async function run(ctx: StageContext): Promise<void> {
-  const p = ctx.params;
-  const backend = backendParam(p);
-  const batchSize = numParam(p, 'batch_size', INFER_DEFAULTS.batch_size, { int: true, min: 1 });
-  const threshold = numParam(p, 'mask_threshold', INFER_DEFAULTS.mask_threshold, { min: 0, max: 1 });
-  const cropParam = numParam(p, 'crop_size', INFER_DEFAULTS.crop_size, { int: true, min: 0 });
+  const p = readParams(INFER_PARAMS, ctx.params);
+  const { backend, batch_size: batchSize, mask_threshold: threshold, crop_size: cropParam } = p;
   const { dataset, split, seg_model: segPath, cls_model: clsPath } = ctx.inputs;
   if (dataset === undefined || split === undefined || segPath === undefined || clsPath === undefined) {
     throw new Error('infer needs the dataset, split, seg_model and cls_model artifacts');
@@ -38,7 +41,7 @@ async function run(ctx: StageContext): Promise<void> {
   const { maskCrop } = await import('./lib/crops.js');
   const { writeTensors } = await import('../cache/tensors.js');
 
-  const h = await loadTf(backend, (m) => ctx.log(m), threadsOption(ctx.params));
+  const h = await loadTf(backend, (m) => ctx.log(m), threadsOption(p.threads));
   const tf = h.tf;
   for (const [k, v] of Object.entries(backendInfo(h))) ctx.info(k, v);
   const ds = await readDataset(dataset);
@@ -100,6 +103,7 @@ async function run(ctx: StageContext): Promise<void> {
 
 export default defineStage({
   description: 'predict mask probabilities and classifier scores for validation and test images',
+  params: INFER_PARAMS,
   artifacts: () => ['predictions'],
   run,
 });

@@ -30,7 +30,7 @@
 import { isAbsolute, join, relative, resolve } from 'node:path';
 import { defineStage, type Params, type StageContext } from '../engine/stage-api.js';
 import { listKaggle, type Problem } from './lib/kaggle-layout.js';
-import { numParam, strParam } from './lib/params.js';
+import { declareParams, int, optInt, readParams, str } from './lib/params.js';
 import type { Decoded, ImageHeader } from './lib/tiff-checks.js';
 
 /** The resolved params of an ingest run. */
@@ -42,16 +42,19 @@ export interface IngestParams {
   readonly limitTest: number | null;
 }
 
+/** The params of ingest: its contract with pipeline.yaml. */
+export const INGEST_PARAMS = declareParams({
+  data: str('folder in the Kaggle layout (train/, test/), relative to the project; hashed into the key', 'data/synth'),
+  height: int('rows of the stored images (the model input size)', 80, { minimum: 1 }),
+  width: int('columns of the stored images (the model input size)', 112, { minimum: 1 }),
+  limit_train: optInt('keep only the first N training pairs after sorting (quick runs); null = all', { minimum: 0 }),
+  limit_test: optInt('keep only the first N test images after sorting (quick runs); null = all', { minimum: 0 }),
+});
+
 /** Validates ingest params (throws naming the param). */
-export function ingestParams(p: Params): IngestParams {
-  const limit = (name: string): number | null => (p[name] === undefined || p[name] === null ? null : numParam(p, name, 0, { int: true, min: 0 }));
-  return {
-    data: strParam(p, 'data', 'data/synth'),
-    height: numParam(p, 'height', 80, { int: true, min: 1 }),
-    width: numParam(p, 'width', 112, { int: true, min: 1 }),
-    limitTrain: limit('limit_train'),
-    limitTest: limit('limit_test'),
-  };
+export function ingestParams(params: Params): IngestParams {
+  const p = readParams(INGEST_PARAMS, params);
+  return { data: p.data, height: p.height, width: p.width, limitTrain: p.limit_train, limitTest: p.limit_test };
 }
 
 /** Runs `work` over `items` with at most `limit` in flight, results in order. */
@@ -189,8 +192,9 @@ export async function ingest(p: IngestParams, dir: string, outPath: string, ctx:
 
 export default defineStage({
   description: 'read and check a Kaggle-layout image folder, resize, store the dataset tensors',
+  params: INGEST_PARAMS,
   artifacts: () => ['dataset'],
-  deps: (params) => [strParam(params, 'data', 'data/synth')],
+  deps: (params) => [readParams(INGEST_PARAMS, params).data],
   async run(ctx: StageContext): Promise<void> {
     const p = ingestParams(ctx.params);
     await ingest(p, resolve(ctx.root, p.data), join(ctx.outDir, 'dataset'), ctx);

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { defineStage, type Params, type StageContext } from '../engine/stage-api.js';
 import { maskCrop } from './lib/crops.js';
 import { frame, readDataset, readSplit, type Dataset } from './lib/dataset.js';
-import { numParam } from './lib/params.js';
+import { declareParams, int, num, readParams } from './lib/params.js';
 import { makeRng, subSeed, type Rng } from './lib/prng.js';
 
 /** The resolved params of iso-mask. */
@@ -32,15 +32,26 @@ export interface IsoMaskParams {
   readonly seed: number;
 }
 
+/** The params of iso-mask: its contract with pipeline.yaml. */
+export const ISO_MASK_PARAMS = declareParams({
+  crop_size: int('side of the square crops (the classifier\'s input size)', 128, { minimum: 8 }),
+  negatives_train: int('negatives (moved-mask crops) per training image with a nerve', 10, { minimum: 0 }),
+  negatives_val: int('negatives per validation image with a nerve', 1, { minimum: 0 }),
+  max_negative_overlap: num('a moved mask whose IoU with the true mask exceeds this is redrawn', 0.3, { minimum: 0, maximum: 1 }),
+  shift: int('largest move of a negative\'s mask, in pixels each way', 20, { minimum: 1 }),
+  seed: int('seed of the moves', 1, { minimum: 0 }),
+});
+
 /** Validates iso-mask params (throws naming the param). */
-export function isoMaskParams(p: Params): IsoMaskParams {
+export function isoMaskParams(params: Params): IsoMaskParams {
+  const p = readParams(ISO_MASK_PARAMS, params);
   return {
-    cropSize: numParam(p, 'crop_size', 128, { int: true, min: 8 }),
-    negativesTrain: numParam(p, 'negatives_train', 10, { int: true, min: 0 }),
-    negativesVal: numParam(p, 'negatives_val', 1, { int: true, min: 0 }),
-    maxNegativeOverlap: numParam(p, 'max_negative_overlap', 0.3, { min: 0, max: 1 }),
-    shift: numParam(p, 'shift', 20, { int: true, min: 1 }),
-    seed: numParam(p, 'seed', 1, { int: true, min: 0 }),
+    cropSize: p.crop_size,
+    negativesTrain: p.negatives_train,
+    negativesVal: p.negatives_val,
+    maxNegativeOverlap: p.max_negative_overlap,
+    shift: p.shift,
+    seed: p.seed,
   };
 }
 
@@ -111,6 +122,7 @@ export function buildCrops(ds: Dataset, indices: readonly number[], negatives: n
 
 export default defineStage({
   description: 'build the crop classifier training set: mask crops (1) and moved-mask crops (0)',
+  params: ISO_MASK_PARAMS,
   artifacts: () => ['crops'],
   async run(ctx: StageContext): Promise<void> {
     const p = isoMaskParams(ctx.params);

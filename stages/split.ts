@@ -10,26 +10,31 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineStage, type Params, type StageContext } from '../engine/stage-api.js';
-import { numParam } from './lib/params.js';
+import { declareParams, int, num, optInt, readParams } from './lib/params.js';
 import { readDataset, subjectOf, type Split } from './lib/dataset.js';
 import { makeRng } from './lib/prng.js';
+
+/** The params of split: its contract with pipeline.yaml. */
+export const SPLIT_PARAMS = declareParams({
+  val_fraction: num('share of the subjects that go to validation (rounded, at least one)', 0.2, { exclusiveMinimum: 0, maximum: 1 }),
+  seed: int('seed of the random choice of validation subjects', 1, { minimum: 0 }),
+  val_subjects_from: optInt('subjects numbered >= this are validation (the reference: 38); overrides val_fraction; null = unset', { minimum: 0 }),
+});
 
 /**
  * Splits `ids` ("subject_n") by subject. Pure: the same ids and params give
  * the same split. Throws when either side would be empty.
  */
 export function splitBySubject(ids: readonly string[], params: Params): Split {
+  const p = readParams(SPLIT_PARAMS, params);
   const subjects = [...new Set(ids.map(subjectOf))].sort((a, b) => a - b);
   let val: Set<number>;
-  const from = params['val_subjects_from'];
-  if (from !== undefined && from !== null) {
-    const n = numParam(params, 'val_subjects_from', 0, { int: true, min: 0 });
+  if (p.val_subjects_from !== null) {
+    const n = p.val_subjects_from;
     val = new Set(subjects.filter((s) => s >= n));
   } else {
-    const fraction = numParam(params, 'val_fraction', 0.2, { min: 0, max: 1, exclusiveMin: true });
-    const seed = numParam(params, 'seed', 1, { int: true, min: 0 });
-    const count = Math.min(subjects.length - 1, Math.max(1, Math.round(fraction * subjects.length)));
-    val = new Set(makeRng(seed).shuffle([...subjects]).slice(0, count));
+    const count = Math.min(subjects.length - 1, Math.max(1, Math.round(p.val_fraction * subjects.length)));
+    val = new Set(makeRng(p.seed).shuffle([...subjects]).slice(0, count));
   }
   const train_subjects = subjects.filter((s) => !val.has(s));
   const val_subjects = subjects.filter((s) => val.has(s));
@@ -44,6 +49,7 @@ export function splitBySubject(ids: readonly string[], params: Params): Split {
 
 export default defineStage({
   description: 'split the training images into train and validation, grouped by subject',
+  params: SPLIT_PARAMS,
   artifacts: () => ['split'],
   async run(ctx: StageContext): Promise<void> {
     const path = ctx.inputs['dataset'];

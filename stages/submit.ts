@@ -12,7 +12,7 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { defineStage, type StageContext } from '../engine/stage-api.js';
-import { numParam, strParam } from './lib/params.js';
+import { declareParams, int, readParams, str } from './lib/params.js';
 
 /** Pixel count of an RLE string (sum of run lengths); validates numbers only. */
 export function rleArea(rle: string): number {
@@ -40,13 +40,19 @@ export function submissionCsv(test: Readonly<Record<string, string>>, minArea = 
   return lines.join('\n') + '\n';
 }
 
+/** The params of submit: its contract with pipeline.yaml. */
+export const SUBMIT_PARAMS = declareParams({
+  out: str('workspace path of the CSV (the stage\'s out)', 'submission.csv'),
+  min_area: int('a test mask of fewer pixels (at the original size) is written empty', 10, { minimum: 0 }),
+});
+
 export default defineStage({
   description: 'write the Kaggle submission CSV (img,pixels) from the gated test masks',
+  params: SUBMIT_PARAMS,
   artifacts: () => [],
-  outs: (params) => [strParam(params, 'out', 'submission.csv')],
+  outs: (params) => [readParams(SUBMIT_PARAMS, params).out],
   async run(ctx: StageContext): Promise<void> {
-    const out = strParam(ctx.params, 'out', 'submission.csv');
-    const minArea = numParam(ctx.params, 'min_area', 10, { int: true, min: 0 });
+    const { out, min_area: minArea } = readParams(SUBMIT_PARAMS, ctx.params);
     const masksPath = ctx.inputs['masks'];
     if (masksPath === undefined) throw new Error('submit needs the input artifact "masks" (from gate)');
     const masks = JSON.parse(await readFile(masksPath, 'utf8')) as { test?: Record<string, string> };

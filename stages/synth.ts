@@ -17,7 +17,7 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { defineStage, type Params, type StageContext } from '../engine/stage-api.js';
-import { numParam, strParam } from './lib/params.js';
+import { declareParams, int, num, readParams, str } from './lib/params.js';
 
 /** Default workspace folder of the synthetic data. */
 export const DEFAULT_SYNTH_OUT = 'data/synth';
@@ -32,16 +32,26 @@ export interface SynthParams {
   readonly out: string;
 }
 
+/** The params of synth: its contract with pipeline.yaml. */
+export const SYNTH_PARAMS = declareParams({
+  subjects: int('number of training subjects (patients)', 10, { minimum: 1 }),
+  images_per_subject: int('training images (with masks) per subject', 40, { minimum: 1 }),
+  test_images: int('test images, from further unseen subjects', 100, { minimum: 0 }),
+  seed: int('seed of every random choice: same params, byte-identical files', 1, { minimum: 0 }),
+  difficulty: num('0..1: higher lowers the nerve\'s contrast and raises the noise', 0.5, { minimum: 0, maximum: 1 }),
+  out: str('workspace folder written (the stage\'s out); replaced only if synth wrote it', DEFAULT_SYNTH_OUT),
+});
+
 /** Validates synth params (throws naming the param). */
-export function synthParams(p: Params): SynthParams {
-  const difficulty = numParam(p, 'difficulty', 0.5, { min: 0, max: 1 });
+export function synthParams(params: Params): SynthParams {
+  const p = readParams(SYNTH_PARAMS, params);
   return {
-    subjects: numParam(p, 'subjects', 10, { int: true, min: 1 }),
-    imagesPerSubject: numParam(p, 'images_per_subject', 40, { int: true, min: 1 }),
-    testImages: numParam(p, 'test_images', 100, { int: true, min: 0 }),
-    seed: numParam(p, 'seed', 1, { int: true, min: 0 }),
-    difficulty,
-    out: strParam(p, 'out', DEFAULT_SYNTH_OUT),
+    subjects: p.subjects,
+    imagesPerSubject: p.images_per_subject,
+    testImages: p.test_images,
+    seed: p.seed,
+    difficulty: p.difficulty,
+    out: p.out,
   };
 }
 
@@ -59,8 +69,9 @@ async function prepareOut(dir: string): Promise<void> {
 
 export default defineStage({
   description: 'generate a deterministic synthetic ultrasound dataset in the Kaggle layout',
+  params: SYNTH_PARAMS,
   artifacts: () => [],
-  outs: (params) => [strParam(params, 'out', DEFAULT_SYNTH_OUT)],
+  outs: (params) => [readParams(SYNTH_PARAMS, params).out],
   async run(ctx: StageContext): Promise<void> {
     const p = synthParams(ctx.params);
     const dir = resolve(ctx.root, p.out);

@@ -12,36 +12,32 @@
 import { resolve } from 'node:path';
 import { defineStage } from '../engine/stage-api.js';
 import type { StageContext } from '../engine/stage-api.js';
-import { backendParam, threadsOption, boolParam, intListParam, numParam, strParam } from './lib/params.js';
+import { BACKEND, bool, declareParams, int, intList, num, readParams, str, THREADS, threadsOption } from './lib/params.js';
 
-/** Default params of train-cls (the default-pipeline sizes). */
-export const TRAIN_CLS_DEFAULTS = {
-  gamma: 7, alpha: 0.9, lr: 1e-3, batch_size: 32, epochs: 5, patience: 0, widths: [8, 16, 32], blocks: 1,
-  augment: false, normalise: true, pretrained: '', seed: 1,
-} as const;
-
-function readParams(ctx: StageContext) {
-  const p = ctx.params;
-  const d = TRAIN_CLS_DEFAULTS;
-  return {
-    backend: backendParam(p),
-    gamma: numParam(p, 'gamma', d.gamma, { min: 0 }),
-    alpha: numParam(p, 'alpha', d.alpha, { min: 0, max: 1 }),
-    lr: numParam(p, 'lr', d.lr, { min: 0, exclusiveMin: true }),
-    batchSize: numParam(p, 'batch_size', d.batch_size, { int: true, min: 1 }),
-    epochs: numParam(p, 'epochs', d.epochs, { int: true, min: 1 }),
-    patience: numParam(p, 'patience', d.patience, { int: true, min: 0 }),
-    widths: intListParam(p, 'widths', d.widths),
-    blocks: numParam(p, 'blocks', d.blocks, { int: true, min: 1 }),
-    augment: boolParam(p, 'augment', d.augment),
-    normalise: boolParam(p, 'normalise', d.normalise),
-    pretrained: strParam(p, 'pretrained', d.pretrained),
-    seed: numParam(p, 'seed', d.seed, { int: true }),
-  };
-}
+/** The params of train-cls: its contract with pipeline.yaml (defaults: the default-pipeline sizes). */
+export const TRAIN_CLS_PARAMS = declareParams({
+  backend: BACKEND,
+  threads: THREADS,
+  gamma: num('focal loss focusing exponent (0 = cross-entropy)', 7, { minimum: 0 }),
+  alpha: num('focal loss weight of the positive class', 0.9, { minimum: 0, maximum: 1 }),
+  lr: num('Adam learning rate', 1e-3, { exclusiveMinimum: 0 }),
+  batch_size: int('crops per training step', 32, { minimum: 1 }),
+  epochs: int('most epochs to train', 5, { minimum: 1 }),
+  patience: int('stop after this many epochs without a better validation loss; 0 = never', 0, { minimum: 0 }),
+  widths: intList('filters of each ResNet stage (one stage per entry)', [8, 16, 32]),
+  blocks: int('residual blocks per stage', 1, { minimum: 1 }),
+  augment: bool('random flips and shifts of the training crops', false),
+  normalise: bool('standardise inputs with the training crops\' mean and deviation', true),
+  pretrained: str('workspace path of a model file whose weights are copied into the layers of the same name and shape; \'\' = none', ''),
+  seed: int('seed of the initial weights, batch order and augmentation', 1),
+});
 
 async function run(ctx: StageContext): Promise<void> {
-  const o = readParams(ctx);
+  const p = readParams(TRAIN_CLS_PARAMS, ctx.params);
+  const o = {
+    backend: p.backend, gamma: p.gamma, alpha: p.alpha, lr: p.lr, batchSize: p.batch_size, epochs: p.epochs, patience: p.patience,
+    widths: p.widths, blocks: p.blocks, augment: p.augment, normalise: p.normalise, pretrained: p.pretrained, seed: p.seed,
+  };
   const cropsPath = ctx.inputs.crops;
   if (cropsPath === undefined) throw new Error('train-cls needs the crops artifact');
 
@@ -56,7 +52,7 @@ async function run(ctx: StageContext): Promise<void> {
   const { reportEpoch, reportTraining } = await import('./models/report.js');
   const { HistoryWriter } = await import('./models/history.js');
 
-  const h = await loadTf(o.backend, (m) => ctx.log(m), threadsOption(ctx.params));
+  const h = await loadTf(o.backend, (m) => ctx.log(m), threadsOption(p.threads));
   const tf = h.tf;
   for (const [k, v] of Object.entries(backendInfo(h))) ctx.info(k, v);
   const crops = await readCrops(cropsPath);
@@ -109,10 +105,11 @@ async function run(ctx: StageContext): Promise<void> {
 
 export default defineStage({
   description: 'train the ResNet-style crop classifier (focal loss) on the crops',
+  params: TRAIN_CLS_PARAMS,
   artifacts: () => ['cls_model', 'cls_history'],
   deps: (params) => {
-    const p = params.pretrained;
-    return typeof p === 'string' && p !== '' ? [p] : [];
+    const p = readParams(TRAIN_CLS_PARAMS, params).pretrained;
+    return p !== '' ? [p] : [];
   },
   run,
 });

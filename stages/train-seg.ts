@@ -13,41 +13,37 @@
  */
 import { defineStage } from '../engine/stage-api.js';
 import type { StageContext } from '../engine/stage-api.js';
-import { backendParam, threadsOption, boolParam, numParam } from './lib/params.js';
+import { BACKEND, bool, declareParams, int, num, readParams, THREADS, threadsOption } from './lib/params.js';
 
 /**
- * Default params of train-seg: the default-pipeline sizes (64x80 images,
- * ~320 training images: ~30 s/epoch on one wasm thread here; pooled val
- * Dice 0.46 after 10 epochs on the default synthetic data, still rising).
- * lr 3e-3 with batch 8 learns far faster in short runs than the
- * reference's 1e-3 with batch 64.
+ * The params of train-seg: its contract with pipeline.yaml. Defaults are the
+ * default-pipeline sizes (64x80 images, ~320 training images: ~30 s/epoch on
+ * one wasm thread here; pooled val Dice 0.46 after 10 epochs on the default
+ * synthetic data, still rising). lr 3e-3 with batch 8 learns far faster in
+ * short runs than the reference's 1e-3 with batch 64.
  */
-export const TRAIN_SEG_DEFAULTS = {
-  base_filters: 8, depth: 4, epochs: 12, batch_size: 8, lr: 3e-3, patience: 5,
-  augment: false, shift: 4, normalise: true, output_prior: 0.5, seed: 1,
-} as const;
-
-function readParams(ctx: StageContext) {
-  const p = ctx.params;
-  const d = TRAIN_SEG_DEFAULTS;
-  return {
-    backend: backendParam(p),
-    baseFilters: numParam(p, 'base_filters', d.base_filters, { int: true, min: 4 }),
-    depth: numParam(p, 'depth', d.depth, { int: true, min: 0, max: 8 }),
-    epochs: numParam(p, 'epochs', d.epochs, { int: true, min: 1 }),
-    batchSize: numParam(p, 'batch_size', d.batch_size, { int: true, min: 1 }),
-    lr: numParam(p, 'lr', d.lr, { min: 0, exclusiveMin: true }),
-    patience: numParam(p, 'patience', d.patience, { int: true, min: 0 }),
-    augment: boolParam(p, 'augment', d.augment),
-    shift: numParam(p, 'shift', d.shift, { int: true, min: 0 }),
-    normalise: boolParam(p, 'normalise', d.normalise),
-    outputPrior: numParam(p, 'output_prior', d.output_prior, { min: 0, exclusiveMin: true, max: 0.999 }),
-    seed: numParam(p, 'seed', d.seed, { int: true }),
-  };
-}
+export const TRAIN_SEG_PARAMS = declareParams({
+  backend: BACKEND,
+  threads: THREADS,
+  base_filters: int('filters of the first level (doubled at each level down); a multiple of 4', 8, { minimum: 4 }),
+  depth: int('down-sampling levels; image sides must be divisible by 2^depth', 4, { minimum: 0, maximum: 8 }),
+  epochs: int('most epochs to train', 12, { minimum: 1 }),
+  batch_size: int('images per training step', 8, { minimum: 1 }),
+  lr: num('Adam learning rate', 3e-3, { exclusiveMinimum: 0 }),
+  patience: int('stop after this many epochs without a better validation loss; 0 = never', 5, { minimum: 0 }),
+  augment: bool('random flips and shifts of the training images', false),
+  shift: int('largest shift in pixels, with augment', 4, { minimum: 0 }),
+  normalise: bool('standardise inputs with the training images\' mean and deviation', true),
+  output_prior: num('initial mean output probability, via the output bias (0.5 = the reference\'s zero bias)', 0.5, { exclusiveMinimum: 0, maximum: 0.999 }),
+  seed: int('seed of the initial weights, batch order and augmentation', 1),
+});
 
 async function run(ctx: StageContext): Promise<void> {
-  const o = readParams(ctx);
+  const p = readParams(TRAIN_SEG_PARAMS, ctx.params);
+  const o = {
+    backend: p.backend, baseFilters: p.base_filters, depth: p.depth, epochs: p.epochs, batchSize: p.batch_size, lr: p.lr,
+    patience: p.patience, augment: p.augment, shift: p.shift, normalise: p.normalise, outputPrior: p.output_prior, seed: p.seed,
+  };
   if (o.baseFilters % 4 !== 0) throw new Error(`param base_filters must be a multiple of 4, got ${o.baseFilters}`);
   const datasetPath = ctx.inputs.dataset;
   const splitPath = ctx.inputs.split;
@@ -64,7 +60,7 @@ async function run(ctx: StageContext): Promise<void> {
   const { reportEpoch, reportTraining } = await import('./models/report.js');
   const { HistoryWriter } = await import('./models/history.js');
 
-  const h = await loadTf(o.backend, (m) => ctx.log(m), threadsOption(ctx.params));
+  const h = await loadTf(o.backend, (m) => ctx.log(m), threadsOption(p.threads));
   const tf = h.tf;
   for (const [k, v] of Object.entries(backendInfo(h))) ctx.info(k, v);
   const ds = await readDataset(datasetPath);
@@ -112,6 +108,7 @@ async function run(ctx: StageContext): Promise<void> {
 
 export default defineStage({
   description: 'train the inception U-Net (dice loss) on the dataset split',
+  params: TRAIN_SEG_PARAMS,
   artifacts: () => ['seg_model', 'seg_history'],
   run,
 });
