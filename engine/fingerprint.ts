@@ -10,7 +10,7 @@
  * The stage key is the hash of the canonical JSON of everything that decides a
  * stage's outputs: same key, same outputs. Nothing else decides staleness.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { canonicalJson, hashBytes, type Digest } from '../cache/digest.js';
 import type { Params } from './stage-api.js';
@@ -25,20 +25,37 @@ function moduleFile(path: string): string {
   return /\.m?js$/.test(path) && !existsSync(path) && existsSync(path.replace(/js$/, 'ts')) ? path.replace(/js$/, 'ts') : path;
 }
 
-const fileCache = new Map<string, { digest: Digest; imports: string[] }>();
+/** A module file as last read: its identity (for the memo), digest and relative imports. */
+interface ModuleEntry {
+  readonly stamp: string;
+  readonly digest: Digest;
+  readonly imports: readonly string[];
+}
 
-function readModule(path: string): { digest: Digest; imports: string[] } {
-  let m = fileCache.get(path);
-  if (!m) {
-    const text = readFileSync(path, 'utf8');
-    const imports: string[] = [];
-    for (const match of text.matchAll(IMPORT_RE)) {
-      const spec = match[1] ?? match[2];
-      if (spec) imports.push(moduleFile(resolve(dirname(path), spec)));
-    }
-    m = { digest: hashBytes(text), imports };
-    fileCache.set(path, m);
+/**
+ * Memo of module files, valid while a file's inode, size, mtime and ctime
+ * are unchanged: a long-lived process (`pipe watch`) sees an edited stage
+ * module, and a short one reads each file once. A file modified in the last
+ * {@link RACY_MS} is not memoised (git's "racily clean" rule): a second write
+ * within the file system's clock tick could leave its stamp unchanged.
+ */
+const fileCache = new Map<string, ModuleEntry>();
+const RACY_MS = 2000;
+
+function readModule(path: string): ModuleEntry {
+  const st = statSync(path, { bigint: true });
+  const stamp = `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
+  const memo = fileCache.get(path);
+  if (memo?.stamp === stamp) return memo;
+  const text = readFileSync(path, 'utf8');
+  const imports: string[] = [];
+  for (const match of text.matchAll(IMPORT_RE)) {
+    const spec = match[1] ?? match[2];
+    if (spec) imports.push(moduleFile(resolve(dirname(path), spec)));
   }
+  const m = { stamp, digest: hashBytes(text), imports };
+  if (Date.now() - Number(st.ctimeMs) > RACY_MS) fileCache.set(path, m);
+  else fileCache.delete(path);
   return m;
 }
 
@@ -52,7 +69,7 @@ export function codeFingerprint(entry: string): { digest: Digest; files: string[
   const base = dirname(entry);
   const visit = (path: string, from?: string): void => {
     if (seen.has(path)) return;
-    let m: { digest: Digest; imports: string[] };
+    let m: ModuleEntry;
     try {
       m = readModule(path);
     } catch (e) {

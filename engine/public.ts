@@ -14,6 +14,6 @@
  * ```
  */
 export { defineStage } from './stage-api.js';
-export type { ParamValue, Params, Progress, StageContext, StageKind } from './stage-api.js';
+export type { ParamSchema, ParamsSchema, ParamValue, Params, Progress, StageContext, StageKind } from './stage-api.js';
 export { readTensors, writeTensors, encodeTensors, decodeTensors } from '../cache/tensors.js';
 export type { NamedTensor, TensorFile } from '../cache/tensors.js';

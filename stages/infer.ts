@@ -8,10 +8,7 @@
  * ```
  *
  * Each model's input normalisation comes from its own facts, so infer sees
- * exactly what training saw. Params: backend, threads (wasm threads, 0 =
- * default), batch_size, mask_threshold
- * (default 0.3), crop_size (0 = the classifier's input size; any other value
- * must equal it).
+ * exactly what training saw. Params: {@link INFER_PARAMS}.
  */
 import { defineStage } from '../engine/stage-api.js';
 import type { StageContext } from '../engine/stage-api.js';

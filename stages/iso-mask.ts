@@ -5,14 +5,14 @@
  * For each image with a nerve, in the split's train (resp. val) part:
  * - one positive (label 1): `maskCrop` of the true mask (its bounding box,
  *   image pixels where the mask is 1 on grey 128, resized to crop_size);
- * - `negatives_train` (10) resp. `negatives_val` (1) negatives (label 0): the
- *   same mask shape moved by a random offset of up to `shift` (20) pixels
+ * - `negatives_train` resp. `negatives_val` negatives (label 0): the
+ *   same mask shape moved by a random offset of up to `shift` pixels
  *   each way (at least a quarter of it in one of the axes), cropped the same
  *   way. A moved mask whose IoU with the true mask exceeds
- *   `max_negative_overlap` (0.3), or that falls mostly off the image, is
+ *   `max_negative_overlap`, or that falls mostly off the image, is
  *   dropped and redrawn (up to 20 tries, then that negative is skipped), so
  *   no negative shows much of the nerve.
- * Params also: `crop_size` (128), `seed` (1). Inputs `dataset`, `split`;
+ * Params: {@link ISO_MASK_PARAMS}. Inputs `dataset`, `split`;
  * artifact `crops` (tensors train_x u8 [K,S,S], train_y u8 [K], val_x, val_y).
  */
 import { join } from 'node:path';

@@ -2,9 +2,9 @@
  * Stage kind `split`: train/validation split of the dataset grouped by subject
  * (no subject on both sides).
  *
- * Params: `val_fraction` (0.2: that share of the subjects, rounded, at least
- * one, chosen with `seed` (1)), or `val_subjects_from` (e.g. 38, the
- * reference: subjects numbered >= it are validation; overrides the fraction).
+ * Params ({@link SPLIT_PARAMS}): `val_fraction` of the subjects chosen with
+ * `seed`, or `val_subjects_from` (e.g. 38, the reference: subjects numbered
+ * >= it are validation; overrides the fraction).
  * Input `dataset`; artifact `split` (JSON, format in stages/dataset.ts).
  */
 import { writeFile } from 'node:fs/promises';

@@ -5,9 +5,8 @@
  *   1,<rle>
  *   2,
  *
- * Test ids ascending numerically; a mask of fewer than `min_area` (10) pixels
- * is written empty. Param `out` ("submission.csv", a workspace path: the
- * stage's out); no artifacts.
+ * Test ids ascending numerically; a mask of fewer than `min_area` pixels is
+ * written empty. Params: {@link SUBMIT_PARAMS}; no artifacts.
  */
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';

@@ -7,9 +7,7 @@
  *   <out>/test/<n>.tif                   frames of further, unseen subjects
  *   <out>/synth.json                     the params (marks the folder as ours)
  *
- * Params: `subjects` (10), `images_per_subject` (40), `test_images` (100),
- * `seed` (1), `difficulty` (0.5, in 0..1), `out` ("data/synth"). Same params,
- * byte-identical files. The folder is a workspace out; the stage has no
+ * Params: {@link SYNTH_PARAMS}. Same params, byte-identical files. The folder is a workspace out; the stage has no
  * artifacts. An existing `out` folder is replaced only if it holds our
  * `synth.json` marker (or is empty), so real data is never deleted.
  */

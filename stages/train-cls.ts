@@ -2,12 +2,9 @@
  * train-cls: trains the ResNet-style crop classifier on the `crops` artifact
  * with focal loss and writes the best model as `cls_model` (model-io format).
  *
- * Params (reference: gamma 7, alpha 0.9, lr 1e-5, batch_size 32, epochs 5 on
- * ImageNet ResNet50 weights; from scratch a higher lr is needed): backend,
- * threads (wasm threads, 0 = default),
- * gamma, alpha, lr, batch_size, epochs, patience, widths, blocks, augment,
- * normalise, pretrained (workspace path of a model-io file whose weights are
- * copied into the layers of the same name and shape; '' = none), seed.
+ * Params: {@link TRAIN_CLS_PARAMS} (the reference: gamma 7, alpha 0.9, lr
+ * 1e-5, batch_size 32, epochs 5 on ImageNet ResNet50 weights; from scratch a
+ * higher lr is needed).
  */
 import { resolve } from 'node:path';
 import { defineStage } from '../engine/stage-api.js';

@@ -4,12 +4,9 @@
  * model as the `seg_model` artifact (model-io format; its facts carry the
  * input normalisation infer must apply).
  *
- * Params (defaults are the small default-pipeline sizes; the reference is
- * base_filters 32, depth 4, epochs 50, batch_size 64, lr 1e-3, patience 20):
- * backend, threads (wasm threads, 0 = default), base_filters, depth, epochs,
- * batch_size, lr, patience, augment,
- * shift (pixels, with augment), normalise, output_prior (initial mean output
- * probability via the output bias; 0.5 = the reference's zero bias), seed.
+ * Params: {@link TRAIN_SEG_PARAMS} (defaults are the small default-pipeline
+ * sizes; the reference is base_filters 32, depth 4, epochs 50, batch_size 64,
+ * lr 1e-3, patience 20).
  */
 import { defineStage } from '../engine/stage-api.js';
 import type { StageContext } from '../engine/stage-api.js';
