@@ -5,7 +5,11 @@
  * project module it imports, transitively (relative imports only: packages in
  * node_modules are covered by the versions recorded in the lock). Paths inside
  * the fingerprint are relative to the entry module, so two checkouts in
- * different folders agree.
+ * different folders agree. Each file is hashed as {@link codeText} gives it:
+ * without comments, whitespace between tokens normalised, so a JSDoc fix or a
+ * re-indent keeps every key and a code edit changes it. Built-in kinds are
+ * hashed as compiled (dist/stages/*.js: types are gone too); user modules as
+ * written.
  *
  * The stage key is the hash of the canonical JSON of everything that decides a
  * stage's outputs: same key, same outputs. Nothing else decides staleness.
@@ -13,6 +17,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { canonicalJson, hashBytes, type Digest } from '../cache/digest.js';
+import { codeText } from './code-text.js';
 import type { Params } from './stage-api.js';
 
 /** A stage key: `sha256:<hex>` over the canonical key material. */
@@ -47,7 +52,7 @@ function readModule(path: string): ModuleEntry {
   const stamp = `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
   const memo = fileCache.get(path);
   if (memo?.stamp === stamp) return memo;
-  const text = readFileSync(path, 'utf8');
+  const text = codeText(readFileSync(path, 'utf8'));
   const imports: string[] = [];
   for (const match of text.matchAll(IMPORT_RE)) {
     const spec = match[1] ?? match[2];
