@@ -35,6 +35,9 @@ export const TRAIN_SEG_PARAMS = declareParams({
   seed: int('seed of the initial weights, batch order and augmentation', 1),
 });
 
+/** The default value of every param (from the declaration), for benchmarks that build the same models. */
+export const TRAIN_SEG_DEFAULTS = readParams(TRAIN_SEG_PARAMS, {});
+
 async function run(ctx: StageContext): Promise<void> {
   const p = readParams(TRAIN_SEG_PARAMS, ctx.params);
   const o = {
