@@ -9,37 +9,39 @@
  * The page depends only on the inputs and params (no clock, no lock), so the
  * same key gives the same bytes.
  *
- * Params: `out`, `threshold` (0.3) and `cls_threshold` (0.5): the gate's, to
- * score the U-Net alone and the classifier as the gate does; `samples` (8:
- * random training and validation images shown), `worst` (8), `seed` (1),
- * `title`.
+ * Params: {@link REPORT_PARAMS} (`threshold` and `cls_threshold` are the
+ * gate's, to score the U-Net alone and the classifier as the gate does).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { defineStage, type Params, type StageContext } from '../engine/stage-api.js';
-import { numParam, strParam } from './lib/params.js';
+import { declareParams, int, num, readParams, str } from './lib/params.js';
 
-/** Default params of the report stage. */
-export const REPORT_DEFAULTS = { out: 'report.html', threshold: 0.3, cls_threshold: 0.5, samples: 8, worst: 8, seed: 1, title: 'pipe report' } as const;
+/** The params of report: its contract with pipeline.yaml. */
+export const REPORT_PARAMS = declareParams({
+  out: str('workspace path of the HTML page (the stage\'s out)', 'report.html'),
+  threshold: num('the gate\'s pixel threshold, to score the U-Net alone as the gate does', 0.3, { minimum: 0, maximum: 1 }),
+  cls_threshold: num('the gate\'s classifier threshold', 0.5, { minimum: 0, maximum: 1 }),
+  samples: int('random training and validation images shown', 8, { minimum: 0, maximum: 100 }),
+  worst: int('worst validation cases shown', 8, { minimum: 0, maximum: 100 }),
+  seed: int('seed of the choice of samples', 1),
+  title: str('title of the page', 'pipe report'),
+});
+
+/** The default value of every param (from the declaration), for `pipe report`. */
+export const REPORT_DEFAULTS = readParams(REPORT_PARAMS, {});
 
 /** The validated params. */
-export function reportParams(p: Params) {
-  const d = REPORT_DEFAULTS;
-  return {
-    out: strParam(p, 'out', d.out),
-    threshold: numParam(p, 'threshold', d.threshold, { min: 0, max: 1 }),
-    clsThreshold: numParam(p, 'cls_threshold', d.cls_threshold, { min: 0, max: 1 }),
-    samples: numParam(p, 'samples', d.samples, { int: true, min: 0, max: 100 }),
-    worst: numParam(p, 'worst', d.worst, { int: true, min: 0, max: 100 }),
-    seed: numParam(p, 'seed', d.seed, { int: true }),
-    title: strParam(p, 'title', d.title),
-  };
+export function reportParams(params: Params) {
+  const p = readParams(REPORT_PARAMS, params);
+  return { out: p.out, threshold: p.threshold, clsThreshold: p.cls_threshold, samples: p.samples, worst: p.worst, seed: p.seed, title: p.title };
 }
 
 export default defineStage({
   description: 'an HTML page of the data, training curves, predictions against truth and metrics',
+  params: REPORT_PARAMS,
   artifacts: () => [],
-  outs: (params) => [strParam(params, 'out', REPORT_DEFAULTS.out)],
+  outs: (params) => [readParams(REPORT_PARAMS, params).out],
   async run(ctx: StageContext): Promise<void> {
     const p = reportParams(ctx.params);
     const { buildReport, REPORT_ARTIFACTS } = await import('./report/build.js');
