@@ -56,20 +56,20 @@ describe('pipe repro: any lock back, compared output by output', () => {
   });
 
   test('a lock whose code differs from the checked-out code is refused, naming the stage and file', async () => {
-    rig.write({ 'gate.mjs': rig.read('gate.mjs') + '// an edit\n' });
+    rig.write({ 'gate.mjs': rig.read('gate.mjs') + 'export const unused = 1;\n' });
     const r = await rig.run('repro', 'old.lock');
     assert.equal(r.code, 1);
     assert.match(r.stderr, /^pipe repro: the code of 1 stage differs from old\.lock: gate \(gate\.mjs\); --allow-code-drift/m);
     const runs = rig.lines('runs.log').length;
     const forced = await rig.json('repro', 'old.lock', '--allow-code-drift');
-    assert.equal(forced.code, 0, forced.stderr); // the edit is a comment: same outputs
+    assert.equal(forced.code, 0, forced.stderr); // the edit is code that changes no output (a comment would not count as drift)
     assert.deepEqual(forced.doc.stages.map((s: any) => s.verdict), ['identical', 'identical']);
     assert.deepEqual(rig.lines('runs.log').slice(runs), ['gate 0.3 10']);
   });
 
   test('--rev reads the lock and the pipeline from git; an experiment id works as LOCK', async () => {
     const git = (...a: string[]): string => execFileSync('git', ['-C', rig.dir, ...a], { encoding: 'utf8' });
-    rig.write({ 'gate.mjs': rig.read('gate.mjs').replace('// an edit\n', ''), 'pipe.lock': oldLock, 'pipeline.yaml': EXP_PIPELINE });
+    rig.write({ 'gate.mjs': rig.read('gate.mjs').replace('export const unused = 1;\n', ''), 'pipe.lock': oldLock, 'pipeline.yaml': EXP_PIPELINE });
     git('init', '-q');
     git('-c', 'user.name=t', '-c', 'user.email=t@t', 'add', 'pipeline.yaml', 'pipe.lock', 'train.mjs', 'gate.mjs');
     git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qm', 'old');
