@@ -45,6 +45,12 @@ export interface PipelineConfig {
   readonly index: LineIndex;
   /** The `--set` overrides applied, so later checks can name the one that caused an error. */
   readonly overrides: readonly Override[];
+  /**
+   * The `--set` texts that went into the value at `path` (e.g. `['stages',
+   * 'a', 'outs', 0]`), directly or through a `${...}` reference; with
+   * `under`, those of every value below `path`.
+   */
+  setsAt(path: readonly (string | number)[], under?: boolean): readonly string[];
 }
 
 /** A `--set a.b=value` override. */
@@ -112,11 +118,16 @@ export function parseConfig(file: string, text: string, overrides: readonly Over
   const params = structuredClone(data.params ?? {}) as Record<string, ParamValue>;
   const stageOverrides: Override[] = [];
   const diagnostics: Diagnostic[] = [];
+  /** Global param name -> the --set texts that changed it. */
+  const globalSets = new Map<string, string[]>();
+  const sets = new Map<string, readonly string[]>();
   for (const o of overrides) {
     const [head, ...rest] = o.path;
     if (head !== undefined && rest.length > 0 && Object.hasOwn(data.stages, head)) {
       stageOverrides.push(o);
-    } else if (!setIn(params, o.path, o.value, false)) {
+    } else if (setIn(params, o.path, o.value, false)) {
+      globalSets.set(head as string, [...(globalSets.get(head as string) ?? []), o.text]);
+    } else {
       const known = Object.keys(params);
       diagnostics.push({
         message: `--set ${o.text}: no global param "${o.path.join('.')}" and no stage "${head ?? ''}"` +
@@ -128,6 +139,10 @@ export function parseConfig(file: string, text: string, overrides: readonly Over
   const stages = new Map<string, StageConfig>();
   for (const [name, s] of Object.entries(data.stages)) {
     const sub = (v: unknown, path: (string | number)[]): ParamValue => {
+      const texts = new Set<string>();
+      for (const ref of references(v)) for (const t of globalSets.get(ref.split('.')[0] ?? '') ?? []) texts.add(t);
+      if (path[0] === 'params') for (const o of stageOverrides) if (o.path[0] === name && o.path[1] === path[1]) texts.add(o.text);
+      if (texts.size > 0) sets.set(JSON.stringify(['stages', name, ...path]), [...texts]);
       const r = interpolate(v as ParamValue, params);
       if (r.ok) return r.value;
       diagnostics.push({ message: r.error, location: where(['stages', name, ...path]) });
@@ -158,7 +173,21 @@ export function parseConfig(file: string, text: string, overrides: readonly Over
     });
   }
   if (diagnostics.length > 0) return fail(byPlace(diagnostics));
-  return ok({ file, params, stages, where, index, overrides });
+  const setsAt = (path: readonly (string | number)[], under = false): readonly string[] => {
+    const key = JSON.stringify(path);
+    if (!under) return sets.get(key) ?? [];
+    const prefix = key.slice(0, -1);
+    return [...new Set([...sets].filter(([k]) => k === key || k.startsWith(`${prefix},`)).flatMap(([, t]) => t))];
+  };
+  return ok({ file, params, stages, where, index, overrides, setsAt });
+}
+
+/** The names of the `${...}` references in a raw value (strings, lists and maps walked). */
+function references(v: unknown): string[] {
+  if (typeof v === 'string') return [...v.matchAll(REF)].map((m) => m[1] as string);
+  if (Array.isArray(v)) return v.flatMap(references);
+  if (v !== null && typeof v === 'object') return Object.values(v).flatMap(references);
+  return [];
 }
 
 /** Diagnostics in file order; those without a place first. */

@@ -14,7 +14,8 @@
  * kills running stages; everything completed is already in the lock.
  */
 import { mkdir, rm } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative } from 'node:path';
+import { outProblem, removeOut, reservedFor, workspaceAbs, type Reserved } from './paths.js';
 import { PathProblemError } from '../cache/dir-manifest.js';
 import { CacheObjectError, describeProblem, type StoredRef } from '../cache/store.js';
 import type { EngineEvent, EventSink, StageStatus } from './events.js';
@@ -137,7 +138,12 @@ export async function execute(graph: Graph, env: PlanEnv, lock: LockWriter, opts
         try {
           for (const o of stage.outs) {
             const ref = d.outputs[o];
-            if (ref) await env.store.restore(ref, join(env.root, o));
+            const refused = outProblem(env.root, o, reservedFor(graph.config.file));
+            if (refused !== undefined) {
+              end(stage.name, 'failed', 0, { message: `refusing to restore output "${o}": it ${refused}` });
+              return { ok: false, outputs: {} };
+            }
+            if (ref) await env.store.restore(ref, workspaceAbs(env.root, o));
           }
           await lock.set(stage.name, entryFor(stage, d.key, d.material, d.outputs, d.metrics, d.info, d.durationMs, opts.versions));
         } catch (e) {
@@ -153,7 +159,7 @@ export async function execute(graph: Graph, env: PlanEnv, lock: LockWriter, opts
           const moved = await env.store.quarantine(p.digest).catch(() => undefined);
           opts.emit({ type: 'note', level: 'warn', stage: stage.name, message: `${describeProblem(p)}; ${moved ? `moved to ${relative(env.root, moved)}` : 'could not be moved aside'}; the stage runs again` });
         }
-        const res = await runStage(stage, upstream, (n) => graph.stages.get(n)?.artifacts ?? [], env, opts);
+        const res = await runStage(stage, upstream, (n) => graph.stages.get(n)?.artifacts ?? [], env, opts, reservedFor(graph.config.file));
         const durationMs = performance.now() - t0;
         if (!res.ok) {
           end(stage.name, 'failed', durationMs, { key: d.key, message: res.message, why: d.why });
@@ -256,12 +262,13 @@ async function runStage(
   artifactsOf: (stage: string) => readonly string[],
   env: PlanEnv,
   opts: ExecuteOptions,
+  reserved: Reserved,
 ): Promise<{ ok: true; outputs: Record<string, StoredRef>; metrics: Record<string, number | string>; info: Record<string, string> } | { ok: false; message: string }> {
   // Old outputs must not pass for new ones: clear declared outs first (they are in the cache).
   for (const o of stage.outs) {
-    const abs = resolve(env.root, o);
-    await rm(abs, { recursive: true, force: true });
-    await mkdir(dirname(abs), { recursive: true });
+    const refused = await removeOut(env.root, o, reserved);
+    if (refused !== undefined) return { ok: false, message: refused };
+    await mkdir(dirname(workspaceAbs(env.root, o)), { recursive: true });
   }
   const emit = (e: EngineEvent): void => opts.emit(e);
   let res: RunResult;
@@ -303,9 +310,9 @@ async function runStage(
     }
     for (const o of stage.outs) {
       try {
-        outputs[o] = await env.store.putPath(resolve(env.root, o));
+        outputs[o] = await env.store.putPath(workspaceAbs(env.root, o));
       } catch (e) {
-        return { ok: false, message: outputFailure(`output "${o}"`, resolve(env.root, o), e, env) };
+        return { ok: false, message: outputFailure(`output "${o}"`, workspaceAbs(env.root, o), e, env) };
       }
     }
     return { ok: true, outputs, metrics: res.metrics, info: res.info };

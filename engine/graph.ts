@@ -7,13 +7,14 @@
  *                 --check outs----> a path claimed by two stages
  *                 --topo order----> Graph (file order among independent stages)
  */
-import { isAbsolute, normalize, relative, resolve, sep } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import type { PipelineConfig, StageConfig } from './config.js';
 import { byPlace } from './config.js';
 import { loadStageKind } from './load-module.js';
-import type { Diagnostic } from './diagnostic.js';
+import type { Diagnostic, Location } from './diagnostic.js';
 import { closest } from './did-you-mean.js';
 import { checkParams } from './params-check.js';
+import { outProblem, overlaps, reservedFor, within, workspacePath, type Reserved } from './paths.js';
 import { fail, ok, type Result } from './result.js';
 import type { StageKind } from './stage-api.js';
 
@@ -55,29 +56,22 @@ export interface Graph {
   readonly dependents: ReadonlyMap<string, readonly string[]>;
 }
 
-/** Normalises a user path against the project root: relative posix when inside it. */
-export function workspacePath(root: string, p: string): string {
-  const abs = resolve(root, p);
-  const rel = relative(root, abs);
-  if (rel === '') return '.';
-  if (rel.startsWith('..') || isAbsolute(rel)) return normalize(abs);
-  return rel.split(sep).join('/');
-}
-
 /** Resolves and checks the pipeline; every problem found is reported, not just the first. */
 export async function buildGraph(config: PipelineConfig, root: string, registry: KindRegistry): Promise<Result<Graph, readonly Diagnostic[]>> {
   const diagnostics: Diagnostic[] = [];
   const stages = new Map<string, ResolvedStage>();
   const names = [...config.stages.keys()];
+  /** Where each stage's outs came from, for messages. */
+  const origins = new Map<string, OutOrigin[]>();
 
   for (const [name, written] of config.stages) {
     let sc = written;
     let runner: StageRunner;
     let artifacts: readonly string[] = [];
     const deps = sc.deps.map((d) => workspacePath(root, d));
-    const outs = sc.outs.map((o) => workspacePath(root, o));
+    const outs: OutOrigin[] = sc.outs.map((o, i) => ({ path: workspacePath(root, o), at: ['stages', name, 'outs', i] }));
     // A metrics file is an output too: stored, restored, and claimed by this stage.
-    if (sc.metrics !== undefined) outs.push(workspacePath(root, sc.metrics));
+    if (sc.metrics !== undefined) outs.push({ path: workspacePath(root, sc.metrics), at: ['stages', name, 'metrics'] });
     if (sc.cmd !== undefined) {
       runner = { type: 'cmd', cmd: sc.cmd };
       artifacts = sc.artifacts;
@@ -92,6 +86,14 @@ export async function buildGraph(config: PipelineConfig, root: string, registry:
       const uses = sc.uses as string;
       const isPath = uses.startsWith('.') || isAbsolute(uses);
       const module = isPath ? resolve(root, uses) : registry.builtin(uses);
+      if (isPath && outProblem(root, workspacePath(root, uses), reservedFor(config.file))?.startsWith('is outside')) {
+        // Not even imported: status, dag and --dry-run load a module's top level.
+        diagnostics.push({
+          message: `stage "${name}" uses module "${uses}", which is outside the project folder: a stage module must live in the project`,
+          location: config.where(['stages', name, 'uses']),
+        });
+        continue;
+      }
       if (!module) {
         diagnostics.push({
           message: `stage "${name}" uses unknown kind "${uses}" (built-in kinds: ${registry.names().join(', ')}; or a module path like ./my-stage.js)`,
@@ -110,7 +112,7 @@ export async function buildGraph(config: PipelineConfig, root: string, registry:
         runner = { type: 'module', uses, module, kind };
         artifacts = [...kind.artifacts(sc.params)];
         for (const d of kind.deps?.(sc.params) ?? []) deps.push(workspacePath(root, d));
-        for (const o of kind.outs?.(sc.params) ?? []) outs.push(workspacePath(root, o));
+        for (const o of kind.outs?.(sc.params) ?? []) outs.push(derivedOut(config, root, sc, workspacePath(root, o)));
       } catch (e) {
         diagnostics.push({
           message: `stage "${name}": cannot load "${uses}": ${e instanceof Error ? e.message : String(e)}`,
@@ -130,12 +132,15 @@ export async function buildGraph(config: PipelineConfig, root: string, registry:
         });
       }
     });
-    stages.set(name, { name, config: sc, runner, needs: sc.needs.filter((n) => n !== name), deps: [...new Set(deps)], outs: [...new Set(outs)], artifacts });
+    origins.set(name, outs);
+    stages.set(name, { name, config: sc, runner, needs: sc.needs.filter((n) => n !== name), deps: [...new Set(deps)], outs: [...new Set(outs.map((o) => o.path))], artifacts });
   }
+  if (diagnostics.length > 0) return fail(byPlace(diagnostics));
+  diagnostics.push(...checkOuts(config, root, reservedFor(config.file), stages, origins));
   if (diagnostics.length > 0) return fail(byPlace(diagnostics));
   addImplicitNeeds(stages);
 
-  diagnostics.push(...checkOuts(config, stages), ...checkArtifacts(config, stages));
+  diagnostics.push(...checkArtifacts(config, stages));
   const cycle = findCycle(names, stages);
   if (cycle) {
     // The cycle reads in data-flow order (x -> y: y needs x); point at the last edge's `needs` item.
@@ -157,30 +162,67 @@ function addImplicitNeeds(stages: Map<string, ResolvedStage>): void {
     const extra = new Set<string>();
     for (const other of stages.values()) {
       if (other === s || s.needs.includes(other.name)) continue;
-      if (s.deps.some((d) => other.outs.some((o) => inside(d, o) || inside(o, d)))) extra.add(other.name);
+      if (s.deps.some((d) => other.outs.some((o) => overlaps(d, o)))) extra.add(other.name);
     }
     if (extra.size > 0) stages.set(s.name, { ...s, needs: [...s.needs, ...extra] });
   }
 }
 
-function inside(a: string, b: string): boolean {
-  return a === b || a.startsWith(b.endsWith('/') ? b : `${b}/`);
+/** One out of a stage and the place in pipeline.yaml it came from. */
+interface OutOrigin {
+  readonly path: string;
+  /** A node path for config.where; `key` points at the key rather than the value. */
+  readonly at: readonly (string | number)[];
+  readonly key?: boolean;
+  /** For an out a stage kind derives from its params: look up --sets under the params. */
+  readonly derived?: boolean;
 }
 
-function checkOuts(config: PipelineConfig, stages: ReadonlyMap<string, ResolvedStage>): Diagnostic[] {
+/** The origin of an out derived by a stage kind: the param that holds the same path, else the stage's name. */
+function derivedOut(config: PipelineConfig, root: string, sc: StageConfig, path: string): OutOrigin {
+  for (const [k, v] of Object.entries(sc.params)) {
+    if (typeof v === 'string' && workspacePath(root, v) === path) return { path, at: ['stages', sc.name, 'params', k] };
+  }
+  return { path, at: ['stages', sc.name], key: true, derived: true };
+}
+
+/**
+ * Every out is a safe place to write (see outProblem), belongs to one stage,
+ * and does not overlap a dep of its own stage (running would delete the
+ * stage's input, or its output would feed its own key).
+ */
+function checkOuts(
+  config: PipelineConfig,
+  root: string,
+  reserved: Reserved,
+  stages: ReadonlyMap<string, ResolvedStage>,
+  origins: ReadonlyMap<string, readonly OutOrigin[]>,
+): Diagnostic[] {
   const out: Diagnostic[] = [];
   const claimed: { path: string; stage: string }[] = [];
   for (const s of stages.values()) {
-    for (const [i, o] of s.outs.entries()) {
-      const other = claimed.find((c) => inside(o, c.path) || inside(c.path, o));
-      if (other && other.stage !== s.name) {
-        // Outs from pipeline.yaml come first, then those a stage kind derives from its params.
+    for (const o of origins.get(s.name) ?? []) {
+      const location: Location | undefined = config.where(o.at, o.key);
+      const sets = config.setsAt(o.derived ? ['stages', s.name, 'params'] : o.at, o.derived);
+      const from = sets.length ? ` (from ${sets.map((t) => `--set ${t}`).join(', ')})` : '';
+      const problem = outProblem(root, o.path, reserved);
+      if (problem !== undefined) {
+        out.push({ message: `output "${o.path}"${from} of stage "${s.name}" ${problem}: a stage writes, restores and deletes only its own paths inside the project`, location });
+        continue;
+      }
+      const other = claimed.find((c) => overlaps(o.path, c.path) && c.stage !== s.name);
+      if (other) {
         out.push({
-          message: `output "${o}" of stage "${s.name}" is also claimed by stage "${other.stage}" ("${other.path}"): each output path belongs to one stage`,
-          location: i < s.config.outs.length ? config.where(['stages', s.name, 'outs', i]) : config.where(['stages', s.name], true),
+          message: `output "${o.path}"${from} of stage "${s.name}" is also claimed by stage "${other.stage}" ("${other.path}"): each output path belongs to one stage`,
+          location,
         });
       }
-      claimed.push({ path: o, stage: s.name });
+      const dep = s.deps.find((d) => overlaps(o.path, d));
+      if (dep !== undefined) {
+        const what = within(dep, o.path) ? 'running it would delete its own input' : 'its output would be part of its own input';
+        out.push({ message: `output "${o.path}"${from} of stage "${s.name}" overlaps its own dep "${dep}": ${what}`, location });
+      }
+      claimed.push({ path: o.path, stage: s.name });
     }
   }
   return out;

@@ -17,7 +17,7 @@
  * account of what a key produced (it carries an integrity check); a lock
  * whose outputs for the same key disagree with it was edited or damaged.
  */
-import { join, relative, resolve } from 'node:path';
+import { relative } from 'node:path';
 import type { Digest } from '../cache/digest.js';
 import { PathProblemError } from '../cache/dir-manifest.js';
 import type { FileState } from '../cache/file-state.js';
@@ -26,6 +26,7 @@ import { describeProblem, type ObjectProblem, type ObjectStore, type StoredRef }
 import { codeFingerprint, stageKey, type KeyMaterial, type StageKey } from './fingerprint.js';
 import type { ResolvedStage } from './graph.js';
 import type { LockEntry } from './lockfile.js';
+import { workspaceAbs } from './paths.js';
 import { describeStageFailure } from './result.js';
 
 /** Output name (artifact name or workspace path) -> stored object. */
@@ -84,7 +85,7 @@ export async function keyMaterial(
   const deps: Record<string, Digest> = {};
   const missing: { dep: string; detail: string }[] = [];
   for (const d of stage.deps) {
-    const abs = resolve(env.root, d);
+    const abs = workspaceAbs(env.root, d);
     try {
       deps[d] = (await env.files.hashPath(abs)).digest;
     } catch (e) {
@@ -139,7 +140,7 @@ async function changedOuts(stage: ResolvedStage, outputs: Outputs, env: PlanEnv)
   for (const o of stage.outs) {
     const want = outputs[o];
     try {
-      const got = await env.files.hashPath(join(env.root, o));
+      const got = await env.files.hashPath(workspaceAbs(env.root, o));
       if (!want || got.digest !== want.digest) changed.push(o);
     } catch {
       changed.push(o);
