@@ -107,7 +107,8 @@ Options:
   -h, --help            this text
   -v, --version         pipe's version
 
-Exit codes: 0 success, 1 a stage failed, 2 bad usage or bad pipeline.yaml, 130 interrupted.
+Exit codes: 0 success, 1 a stage failed, 2 bad usage or bad pipeline.yaml, 130 interrupted,
+70 a bug in pipe (it prints "pipe: bug:" and a stack trace: please report it).
 Files: pipe.lock beside the pipeline (commit it), .pipe/ (cache and state: do not commit).
 `;
 

@@ -2,19 +2,22 @@
  * pipeline.yaml -> validated, interpolated {@link PipelineConfig}.
  *
  * Phases (vite's UserConfig -> ResolvedConfig):
- *   text --yaml.parseDocument--> Document (nodes keep their source range)
+ *   text --guards (size, nesting)--> --yaml.parseDocument--> Document (nodes keep their source range)
+ *        --structure (duplicate keys, aliases)--> --toJS--> raw data
  *        --ajv (pipeline.schema.json)--> shape checked, errors mapped to nodes
- *        --apply --set, interpolate ${...}--> PipelineConfig (Readonly)
- * Every error is a Diagnostic with file, line and column.
+ *        --values (finite numbers, reserved names)--> --apply --set-->
+ *        --resolve globals (they may refer to each other), then stages--> PipelineConfig (Readonly)
+ * Every error is a Diagnostic with file, line and column (or the --set it came from).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { isMap, isPair, isScalar, parse as parseYaml, parseDocument, type Document } from 'yaml';
 import type { ParamValue } from './stage-api.js';
 import { LineIndex, locate, type Diagnostic, type Location } from './diagnostic.js';
 import { fail, ok, type Result } from './result.js';
 import { schemaErrors } from './schema.js';
-import { interpolate } from './interpolate.js';
+import { interpolate, interpolateCommand, lookupIn } from './interpolate.js';
+import { checkValues, isReservedKey, parseGuards, resolveGlobals, structureErrors } from './config-checks.js';
 
 /** One stage as written, after interpolation. */
 export interface StageConfig {
@@ -22,7 +25,7 @@ export interface StageConfig {
   readonly description?: string;
   /** Built-in kind or module path (exactly one of uses/cmd is set). */
   readonly uses?: string;
-  /** Shell command; a list in the file is joined with ` && `. */
+  /** Shell command; a list in the file is joined with ` && `; `${...}` values are shell-quoted. */
   readonly cmd?: string;
   readonly needs: readonly string[];
   readonly params: Readonly<Record<string, ParamValue>>;
@@ -37,6 +40,7 @@ export interface StageConfig {
 export interface PipelineConfig {
   /** Path as given (used in messages). */
   readonly file: string;
+  /** Global params, resolved (a global may refer to another). */
   readonly params: Readonly<Record<string, ParamValue>>;
   readonly stages: ReadonlyMap<string, StageConfig>;
   /** Points into the file: a node by its path of keys, or its key when `key` is set. */
@@ -47,8 +51,8 @@ export interface PipelineConfig {
   readonly overrides: readonly Override[];
   /**
    * The `--set` texts that went into the value at `path` (e.g. `['stages',
-   * 'a', 'outs', 0]`), directly or through a `${...}` reference; with
-   * `under`, those of every value below `path`.
+   * 'a', 'outs', 0]`), directly or through `${...}` references; with `under`,
+   * those of every value below `path`.
    */
   setsAt(path: readonly (string | number)[], under?: boolean): readonly string[];
 }
@@ -68,19 +72,30 @@ export function parseOverride(text: string): Result<Override, Diagnostic> {
   if (eq <= 0 || path.some((p) => p === '')) {
     return fail({ message: `--set ${text}: expected name=value or stage.param=value` });
   }
+  const reserved = path.find(isReservedKey);
+  if (reserved !== undefined) return fail({ message: `--set ${text}: "${reserved}" is not allowed as a name` });
   let value: ParamValue;
   try {
-    value = (parseYaml(text.slice(eq + 1)) ?? null) as ParamValue;
+    value = (parseYaml(text.slice(eq + 1), { maxAliasCount: 100 }) ?? null) as ParamValue;
   } catch {
     value = text.slice(eq + 1);
   }
+  const bad = checkValues(value, []);
+  if (bad.length > 0) return fail({ message: `--set ${text}: ${(bad[0] as { message: string }).message}` });
   return ok({ path, value, text });
 }
+
+/** Pipeline files larger than this are refused unread (a recipe, not data). */
+export const MAX_PIPELINE_BYTES = 4 * 1024 * 1024;
 
 /** Reads and validates a pipeline file. */
 export function loadConfig(file: string, overrides: readonly Override[] = []): Result<PipelineConfig, readonly Diagnostic[]> {
   let text: string;
   try {
+    const st = statSync(file);
+    if (st.isDirectory()) return fail([{ message: `cannot read ${file}: it is a folder` }]);
+    if (!st.isFile()) return fail([{ message: `cannot read ${file}: not a regular file` }]);
+    if (st.size > MAX_PIPELINE_BYTES) return fail([{ message: tooBig(file, st.size) }]);
     text = readFileSync(file, 'utf8');
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
@@ -92,11 +107,17 @@ export function loadConfig(file: string, overrides: readonly Override[] = []): R
 
 /** Validates pipeline text; `file` is used for messages only. */
 export function parseConfig(file: string, text: string, overrides: readonly Override[] = []): Result<PipelineConfig, readonly Diagnostic[]> {
+  if (text.length > MAX_PIPELINE_BYTES) {
+    return fail([{ message: tooBig(file, text.length) }]);
+  }
   const index = new LineIndex(text);
+  const at = (start: number, end: number): Location => locate(file, index, start, end);
+  const guard = parseGuards(text);
+  if (guard) return fail([{ message: guard.message, location: at(guard.offset, guard.offset + 1) }]);
   // `${name}` would open a YAML flow map inside [ ] or { }: hide its braces behind
   // same-length private-use characters so positions stay exact, and restore them after.
-  const doc = parseDocument(text.replace(REF, (_m, name: string) => `$${OPEN}${name}${CLOSE}`), { prettyErrors: false, uniqueKeys: true });
-  const at = (start: number, end: number): Location => locate(file, index, start, end);
+  // uniqueKeys is checked by structureErrors: yaml's own check is quadratic in a map's size.
+  const doc = parseDocument(text.replace(REF, (_m, name: string) => `$${OPEN}${name}${CLOSE}`), { prettyErrors: false, uniqueKeys: false });
   const where = (path: readonly (string | number)[], key = false): Location | undefined => nodeLocation(doc, path, key, at);
 
   if (doc.errors.length > 0) {
@@ -107,7 +128,15 @@ export function parseConfig(file: string, text: string, overrides: readonly Over
     if (/[[{].*\$\{/.test(line)) message += ' (hint: inside [ ] or { }, quote strings that contain ${...})';
     return fail([{ message: `invalid YAML: ${message}`, location: at(e.pos[0], e.pos[1]) }]);
   }
-  const raw: unknown = unhide(doc.toJS());
+  const structure = structureErrors(doc, at);
+  if (structure.length > 0) return fail(structure);
+  let raw: unknown;
+  try {
+    raw = unhide(doc.toJS({ maxAliasCount: 100 }));
+  } catch (e) {
+    // yaml's guard against alias bombs ("billion laughs").
+    return fail([{ message: `invalid YAML: ${e instanceof Error ? e.message : String(e)}`, location: at(0, 1) }]);
+  }
   if (raw === null || raw === undefined) {
     return fail([{ message: `${basename(file)} is empty: expected a map with a "stages" key`, location: at(0, 1) }]);
   }
@@ -115,9 +144,18 @@ export function parseConfig(file: string, text: string, overrides: readonly Over
   if (shape.length > 0) return fail(byPlace(shape));
 
   const data = raw as { params?: Record<string, ParamValue>; stages: Record<string, Record<string, unknown>> };
-  const params = structuredClone(data.params ?? {}) as Record<string, ParamValue>;
-  const stageOverrides: Override[] = [];
   const diagnostics: Diagnostic[] = [];
+  for (const name of Object.keys(data.stages)) {
+    if (isReservedKey(name)) diagnostics.push({ message: `stage name "${name}" is reserved: choose another`, location: where(['stages', name], true) });
+  }
+  for (const b of checkValues(data.params ?? {}, ['params'])) diagnostics.push({ message: b.message, location: where(b.path, b.key) });
+  for (const [name, s] of Object.entries(data.stages)) {
+    for (const b of checkValues(s['params'] ?? {}, ['stages', name, 'params'])) diagnostics.push({ message: b.message, location: where(b.path, b.key) });
+  }
+  if (diagnostics.length > 0) return fail(byPlace(diagnostics));
+
+  const rawGlobals = (data.params ?? {}) as Record<string, ParamValue>;
+  const stageOverrides: Override[] = [];
   /** Global param name -> the --set texts that changed it. */
   const globalSets = new Map<string, string[]>();
   const sets = new Map<string, readonly string[]>();
@@ -125,30 +163,56 @@ export function parseConfig(file: string, text: string, overrides: readonly Over
     const [head, ...rest] = o.path;
     if (head !== undefined && rest.length > 0 && Object.hasOwn(data.stages, head)) {
       stageOverrides.push(o);
-    } else if (setIn(params, o.path, o.value, false)) {
+    } else if (setIn(rawGlobals, o.path, o.value, false)) {
       globalSets.set(head as string, [...(globalSets.get(head as string) ?? []), o.text]);
     } else {
-      const known = Object.keys(params);
+      const known = Object.keys(rawGlobals);
       diagnostics.push({
         message: `--set ${o.text}: no global param "${o.path.join('.')}" and no stage "${head ?? ''}"` +
-          (known.length ? ` (global params: ${known.join(', ')})` : ''),
+          (known.length ? ` (global params: ${listed(known)})` : ''),
       });
     }
   }
+  const resolved = resolveGlobals(rawGlobals);
+  for (const e of resolved.errors) {
+    const set = globalSets.get(e.name);
+    diagnostics.push({ message: (set ? `${set.map((t) => `--set ${t}`).join(', ')}: ` : '') + e.message, location: where(['params', e.name]) });
+  }
+  const params = resolved.params;
+  const lookup = lookupIn(params);
+  const known = (): readonly string[] => Object.keys(params);
+  /** The --set texts behind a global, through the globals it refers to. */
+  const setsOfGlobal = (head: string, acc: Set<string>, seen: Set<string>): void => {
+    if (seen.has(head)) return;
+    seen.add(head);
+    for (const t of globalSets.get(head) ?? []) acc.add(t);
+    for (const ref of resolved.refs.get(head) ?? []) setsOfGlobal(ref, acc, seen);
+  };
 
   const stages = new Map<string, StageConfig>();
   for (const [name, s] of Object.entries(data.stages)) {
-    const sub = (v: unknown, path: (string | number)[]): ParamValue => {
+    const track = (v: unknown, path: (string | number)[]): void => {
       const texts = new Set<string>();
-      for (const ref of references(v)) for (const t of globalSets.get(ref.split('.')[0] ?? '') ?? []) texts.add(t);
+      const seen = new Set<string>();
+      for (const ref of references(v)) setsOfGlobal(ref.split('.')[0] ?? '', texts, seen);
       if (path[0] === 'params') for (const o of stageOverrides) if (o.path[0] === name && o.path[1] === path[1]) texts.add(o.text);
       if (texts.size > 0) sets.set(JSON.stringify(['stages', name, ...path]), [...texts]);
-      const r = interpolate(v as ParamValue, params);
+    };
+    const sub = (v: unknown, path: (string | number)[]): ParamValue => {
+      track(v, path);
+      const r = interpolate(v as ParamValue, lookup, known);
       if (r.ok) return r.value;
       diagnostics.push({ message: r.error, location: where(['stages', name, ...path]) });
       return null;
     };
-    const stageParams = structuredClone((s['params'] ?? {}) as Record<string, ParamValue>);
+    const command = (v: string, path: (string | number)[]): string => {
+      track(v, path);
+      const r = interpolateCommand(v, lookup, known);
+      if (r.ok) return r.value;
+      diagnostics.push({ message: r.error, location: where(['stages', name, ...path]) });
+      return '';
+    };
+    const stageParams = cloneValue((s['params'] ?? {}) as ParamValue) as Record<string, ParamValue>;
     for (const o of stageOverrides) {
       if (o.path[0] === name) setIn(stageParams, o.path.slice(1), o.value, true);
     }
@@ -162,7 +226,7 @@ export function parseConfig(file: string, text: string, overrides: readonly Over
       ...(typeof s['description'] === 'string' ? { description: s['description'] } : {}),
       ...(typeof s['uses'] === 'string' ? { uses: String(sub(s['uses'], ['uses'])) } : {}),
       ...(cmd !== undefined
-        ? { cmd: Array.isArray(cmd) ? cmd.map((c, i) => String(sub(c, ['cmd', i]))).join(' && ') : String(sub(cmd, ['cmd'])) }
+        ? { cmd: Array.isArray(cmd) ? cmd.map((c, i) => command(String(c), ['cmd', i])).join(' && ') : command(String(cmd), ['cmd']) }
         : {}),
       needs: (s['needs'] ?? []) as string[],
       params: resolvedParams,
@@ -182,40 +246,65 @@ export function parseConfig(file: string, text: string, overrides: readonly Over
   return ok({ file, params, stages, where, index, overrides, setsAt });
 }
 
-/** The names of the `${...}` references in a raw value (strings, lists and maps walked). */
-function references(v: unknown): string[] {
-  if (typeof v === 'string') return [...v.matchAll(REF)].map((m) => m[1] as string);
-  if (Array.isArray(v)) return v.flatMap(references);
-  if (v !== null && typeof v === 'object') return Object.values(v).flatMap(references);
-  return [];
-}
-
 /** Diagnostics in file order; those without a place first. */
 export function byPlace(ds: readonly Diagnostic[]): Diagnostic[] {
   const rank = (d: Diagnostic): number => (d.location ? d.location.line * 10000 + d.location.column : -1);
   return [...ds].sort((a, b) => rank(a) - rank(b));
 }
 
-const REF = /\$\{([A-Za-z_][\w.-]*)\}/g;
+function tooBig(file: string, bytes: number): string {
+  return `${basename(file)} is ${(bytes / 2 ** 20).toFixed(1)} MiB: larger than the ${MAX_PIPELINE_BYTES / 2 ** 20} MiB a pipeline file may be`;
+}
+
+function listed(names: readonly string[]): string {
+  return names.length > 50 ? `${names.slice(0, 50).join(', ')}, ... (${names.length} in all)` : names.join(', ');
+}
+
+const REF = /\$\{((?:raw:)?[A-Za-z_][\w.-]*)\}/g;
 const OPEN = '\uE000';
 const CLOSE = '\uE001';
 const HIDDEN = /\$\uE000([^\uE001]*)\uE001/g;
 
 /** Puts back the `${name}` references hidden before parsing. */
 function unhide(v: unknown): unknown {
-  if (typeof v === 'string') return v.replace(HIDDEN, (_m, name: string) => `\${${name}}`);
+  if (typeof v === 'string') return v.includes(OPEN) ? v.replace(HIDDEN, (_m, name: string) => `\${${name}}`) : v;
   if (Array.isArray(v)) return v.map(unhide);
-  if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [unhide(k) as string, unhide(x)]));
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    // defineProperty: a "__proto__" key (refused later, with its place) must stay a plain key.
+    for (const [k, x] of Object.entries(v)) Object.defineProperty(out, unhide(k) as string, { value: unhide(x), enumerable: true, writable: true, configurable: true });
+    return out;
+  }
   return v;
 }
 
-/** Sets `path` in `target`; with `create` false, only an existing key may be replaced. */
+/** The names of the `${...}` references in a raw value (strings, lists and maps walked). */
+export function references(v: unknown): string[] {
+  if (typeof v === 'string') return v.includes('${') ? [...v.matchAll(REF)].map((m) => (m[1] as string).replace(/^raw:/, '')) : [];
+  if (Array.isArray(v)) return v.flatMap(references);
+  if (v !== null && typeof v === 'object') return Object.values(v).flatMap(references);
+  return [];
+}
+
+/** A deep copy of a param value. */
+function cloneValue(v: ParamValue): ParamValue {
+  if (Array.isArray(v)) return (v as readonly ParamValue[]).map(cloneValue);
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, ParamValue> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = cloneValue(x);
+    return out;
+  }
+  return v;
+}
+
+/** Sets `path` in `target`; with `create` false, only an existing key may be replaced. Only own keys are followed. */
 function setIn(target: Record<string, ParamValue>, path: readonly string[], value: ParamValue, create: boolean): boolean {
   let obj: Record<string, ParamValue> = target;
   for (let i = 0; i < path.length - 1; i++) {
     const k = path[i] as string;
-    const next = obj[k];
-    if (next !== null && typeof next === 'object' && !Array.isArray(next)) {
+    if (isReservedKey(k)) return false;
+    const next = Object.hasOwn(obj, k) ? obj[k] : undefined;
+    if (next !== null && next !== undefined && typeof next === 'object' && !Array.isArray(next)) {
       obj = next as Record<string, ParamValue>;
     } else if (create) {
       const fresh: Record<string, ParamValue> = {};
@@ -226,6 +315,7 @@ function setIn(target: Record<string, ParamValue>, path: readonly string[], valu
     }
   }
   const last = path[path.length - 1] as string;
+  if (isReservedKey(last)) return false;
   if (!create && !Object.hasOwn(obj, last)) return false;
   obj[last] = value;
   return true;

@@ -9,6 +9,7 @@
 import { readFileSync } from 'node:fs';
 import { parse, stringify } from 'yaml';
 import { writeFileAtomic } from '../cache/atomic.js';
+import { isDigest } from '../cache/digest.js';
 import type { StoredRef } from '../cache/store.js';
 import type { KeyMaterial, StageKey } from './fingerprint.js';
 import type { ParamValue } from './stage-api.js';
@@ -56,29 +57,75 @@ function overridesLine(overrides: Readonly<Record<string, ParamValue>>): string 
     : `# made with overrides: ${sets.join(' ')} (the pipeline file says otherwise for these)\n`;
 }
 
-function isPlainMap(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-/** Reads a lock; a missing file is an empty lock, an unreadable one an error message. */
+/** Reads a lock; a missing file is an empty lock, an unreadable or malformed one an error message naming it. */
 export function readLock(path: string): { lock: Lock } | { error: string } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
-  } catch {
-    return { lock: { version: 1, stages: {} } };
-  }
-  try {
-    const data = parse(text) as Partial<Lock> | null;
-    if (!data || data.version !== 1 || typeof data.stages !== 'object' || data.stages === null) {
-      return { error: `${path} is not a pipe.lock of version 1 (delete it to start over)` };
-    }
-    const overrides = isPlainMap(data.overrides) ? (data.overrides as Record<string, ParamValue>) : {};
-    const codeFiles = isPlainMap(data.code_files) ? (data.code_files as Record<string, Record<string, string>>) : undefined;
-    return { lock: { version: 1, overrides, stages: data.stages, ...(codeFiles ? { code_files: codeFiles } : {}) } };
   } catch (e) {
-    return { error: `${path} is not valid YAML: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` };
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { lock: { version: 1, stages: nullProto({}) } };
+    return { error: `cannot read ${path}: ${code ?? String(e)}` };
   }
+  const startOver = '(fix it, or delete it to start over: outputs are rebuilt or restored from the cache)';
+  let data: unknown;
+  try {
+    data = parse(text, { maxAliasCount: 100, uniqueKeys: true });
+  } catch (e) {
+    return { error: `${path} is not valid YAML: ${e instanceof Error ? e.message.split('\n')[0] : String(e)} ${startOver}` };
+  }
+  const problem = lockProblem(data);
+  if (problem !== undefined) return { error: `${path} is not a valid pipe.lock: ${problem} ${startOver}` };
+  const d = data as { stages: Record<string, LockEntry>; overrides?: unknown; code_files?: unknown };
+  const stages = nullProto(d.stages);
+  const overrides = isMap(d.overrides) ? (d.overrides as Record<string, ParamValue>) : {};
+  const codeFiles = isMap(d.code_files) ? (d.code_files as Record<string, Record<string, string>>) : undefined;
+  return { lock: { version: 1, overrides, stages, ...(codeFiles ? { code_files: codeFiles } : {}) } };
+}
+
+const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** What is wrong with parsed lock data (the shape formatLock writes), or undefined. Extra fields are kept. */
+function lockProblem(data: unknown): string | undefined {
+  if (!isMap(data)) return 'expected a map with "version: 1" and "stages"';
+  if (data['version'] !== 1) return `expected "version: 1", found ${JSON.stringify(data['version']) ?? 'none'}`;
+  const stages = data['stages'];
+  if (!isMap(stages)) return '"stages" is not a map';
+  for (const [name, e] of Object.entries(stages)) {
+    const at = `stage "${name}"`;
+    if (name === '__proto__' || name === 'constructor' || name === 'prototype') return `${at}: not a valid stage name`;
+    if (!isMap(e)) return `${at} is not a map`;
+    for (const f of ['kind', 'key', 'code', 'finished_at'] as const) {
+      if (typeof e[f] !== 'string') return `${at}: "${f}" is not a string`;
+    }
+    if (!isDigest(e['key'] as string)) return `${at}: "key" is not a sha256 digest`;
+    if (typeof e['duration_ms'] !== 'number' || !Number.isFinite(e['duration_ms'])) return `${at}: "duration_ms" is not a number`;
+    for (const f of ['params', 'inputs', 'deps', 'outputs', 'metrics', 'info'] as const) {
+      if (!isMap(e[f])) return `${at}: "${f}" is not a map`;
+    }
+    for (const f of ['inputs', 'deps'] as const) {
+      for (const [k, d] of Object.entries(e[f] as Record<string, unknown>)) {
+        if (typeof d !== 'string' || !isDigest(d)) return `${at}: ${f} "${k}" is not a sha256 digest`;
+      }
+    }
+    for (const [k, r] of Object.entries(e['outputs'] as Record<string, unknown>)) {
+      if (!isMap(r) || typeof r['digest'] !== 'string' || !isDigest(r['digest'])) return `${at}: output "${k}" has no sha256 digest`;
+      if (r['kind'] !== 'file' && r['kind'] !== 'dir') return `${at}: output "${k}" has kind ${JSON.stringify(r['kind'])} (expected file or dir)`;
+      if (typeof r['size'] !== 'number' || !Number.isSafeInteger(r['size']) || r['size'] < 0) return `${at}: output "${k}" has no valid size`;
+    }
+    for (const [k, m] of Object.entries(e['metrics'] as Record<string, unknown>)) {
+      if (typeof m !== 'string' && (typeof m !== 'number' || !Number.isFinite(m))) return `${at}: metric "${k}" is not a number or a string`;
+    }
+    for (const [k, v] of Object.entries(e['info'] as Record<string, unknown>)) {
+      if (typeof v !== 'string') return `${at}: info "${k}" is not a string`;
+    }
+  }
+  return undefined;
+}
+
+/** A copy of `o` without a prototype: a stage named "toString" finds its own entry or nothing. */
+function nullProto<T>(o: Readonly<Record<string, T>>): Record<string, T> {
+  return Object.assign(Object.create(null) as Record<string, T>, o);
 }
 
 function sorted<T>(o: Readonly<Record<string, T>>): Record<string, T> {
@@ -87,7 +134,7 @@ function sorted<T>(o: Readonly<Record<string, T>>): Record<string, T> {
 
 /** The lock's text: stages in `order` (others after, by name), fields in a fixed order. */
 export function formatLock(lock: Lock, order: readonly string[]): string {
-  const names = [...order.filter((n) => n in lock.stages), ...Object.keys(lock.stages).filter((n) => !order.includes(n)).sort()];
+  const names = [...order.filter((n) => Object.hasOwn(lock.stages, n)), ...Object.keys(lock.stages).filter((n) => !order.includes(n)).sort()];
   const stages: Record<string, unknown> = {};
   for (const n of names) {
     const e = lock.stages[n] as LockEntry;
@@ -123,7 +170,7 @@ export class LockWriter {
   private codeFiles: Readonly<Record<string, Readonly<Record<string, string>>>>;
 
   constructor(readonly path: string, initial: Lock, private readonly order: readonly string[]) {
-    this.current = { ...initial.stages };
+    this.current = nullProto(initial.stages);
     this.overrides = initial.overrides ?? {};
     this.codeFiles = initial.code_files ?? {};
   }
@@ -151,14 +198,14 @@ export class LockWriter {
 
   /** Records `entry` for `stage` and rewrites the file; resolves when written. */
   set(stage: string, entry: LockEntry): Promise<void> {
-    this.current = { ...this.current, [stage]: entry };
+    this.current = nullProto({ ...this.current, [stage]: entry });
     return this.flush();
   }
 
   /** Drops entries of stages that are no longer in the pipeline. */
   prune(keep: ReadonlySet<string>): Promise<void> {
     const before = Object.keys(this.current).length;
-    this.current = Object.fromEntries(Object.entries(this.current).filter(([n]) => keep.has(n)));
+    this.current = nullProto(Object.fromEntries(Object.entries(this.current).filter(([n]) => keep.has(n))));
     return Object.keys(this.current).length === before ? this.chain : this.flush();
   }
 

@@ -5,6 +5,9 @@
  */
 import { main, type App } from './cli.js';
 
+/** The exit code of a bug in pipe (an exception no command turned into a failure); documented in --help. */
+export const EXIT_BUG = 70;
+
 /** Runs the CLI for this process's arguments and sets its exit code. */
 export function runProcess(app: App): void {
   const controller = new AbortController();
@@ -23,8 +26,9 @@ export function runProcess(app: App): void {
       process.exitCode = code;
     },
     (e: unknown) => {
-      process.stderr.write(`pipe: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      process.exitCode = 70;
+      // User errors are values that never get here: this is a bug in pipe, and the trace is for its report.
+      process.stderr.write(`pipe: bug: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+      process.exitCode = EXIT_BUG;
     },
   );
 }

@@ -37,7 +37,7 @@ export async function openProject(file: string, overrides: readonly Override[], 
   const graph = await buildGraph(config.value, root, registry);
   if (!graph.ok) return fail({ reason: 'invalid-config', diagnostics: graph.error });
   const lock = readLock(lockPath);
-  if ('error' in lock) return fail({ reason: 'io', message: lock.error });
+  if ('error' in lock) return fail({ reason: 'usage', message: lock.error });
   const env: PlanEnv = {
     root,
     store: new ObjectStore(layout.cache.root),
