@@ -112,11 +112,23 @@ Exit codes: 0 success, 1 a stage failed, 2 bad usage or bad pipeline.yaml, 130 i
 Files: pipe.lock beside the pipeline (commit it), .pipe/ (cache and state: do not commit).
 `;
 
-/** Runs the CLI with `argv` (without node and script); resolves to the exit code. */
-export async function main(argv: readonly string[], signal: AbortSignal, app: App): Promise<number> {
+/**
+ * Runs the CLI with `argv` (without node and script); resolves to the exit
+ * code. `io` replaces the process's output streams (the fuzzer runs the CLI in
+ * process with in-memory ones).
+ */
+export async function main(
+  argv: readonly string[],
+  signal: AbortSignal,
+  app: App,
+  io: { readonly stdout: { write(t: string): void }; readonly stderr: { write(t: string): void } } = {
+    stdout: { write: (t: string) => void process.stdout.write(t) },
+    stderr: { write: (t: string) => void process.stderr.write(t) },
+  },
+): Promise<number> {
   const HELP = helpText(app);
-  const out = { write: (t: string) => void process.stdout.write(t) };
-  const err = { write: (t: string) => void process.stderr.write(t) };
+  const out = io.stdout;
+  const err = io.stderr;
   const extraOptions = Object.fromEntries(Object.values(app.commands).flatMap((c) => Object.entries(c.options ?? {}).map(([name, o]) => [name, { type: o.type }] as const)));
   let parsed;
   try {

@@ -117,18 +117,28 @@ export interface BadValue {
 /** Non-finite numbers (`.inf`, `.nan`, `1e400`) and prototype names as keys, anywhere in `v`. */
 export function checkValues(v: unknown, path: readonly (string | number)[]): BadValue[] {
   const out: BadValue[] = [];
+  const open = new Set<unknown>();
   const walk = (x: unknown, p: readonly (string | number)[]): void => {
     if (out.length >= 20) return;
     if (typeof x === 'number' && !Number.isFinite(x)) {
       out.push({ path: p, key: false, message: `${String(x)} is not a number a param can hold (params are JSON: finite numbers only)` });
-    } else if (Array.isArray(x)) {
+      return;
+    }
+    if (x === null || typeof x !== 'object') return;
+    if (open.has(x)) {
+      out.push({ path: p, key: false, message: 'a value that contains itself (a recursive alias) is not a param' });
+      return;
+    }
+    open.add(x);
+    if (Array.isArray(x)) {
       x.forEach((y, i) => walk(y, [...p, i]));
-    } else if (x !== null && typeof x === 'object') {
+    } else {
       for (const [k, y] of Object.entries(x)) {
         if (isReservedKey(k)) out.push({ path: [...p, k], key: true, message: `"${k}" is not allowed as a param name` });
         else walk(y, [...p, k]);
       }
     }
+    open.delete(x);
   };
   walk(v, path);
   return out;

@@ -76,7 +76,7 @@ export function parseOverride(text: string): Result<Override, Diagnostic> {
   if (reserved !== undefined) return fail({ message: `--set ${text}: "${reserved}" is not allowed as a name` });
   let value: ParamValue;
   try {
-    value = (parseYaml(text.slice(eq + 1), { maxAliasCount: 100 }) ?? null) as ParamValue;
+    value = (parseYaml(text.slice(eq + 1), { maxAliasCount: 100, logLevel: 'error' }) ?? null) as ParamValue;
   } catch {
     value = text.slice(eq + 1);
   }
@@ -117,7 +117,14 @@ export function parseConfig(file: string, text: string, overrides: readonly Over
   // `${name}` would open a YAML flow map inside [ ] or { }: hide its braces behind
   // same-length private-use characters so positions stay exact, and restore them after.
   // uniqueKeys is checked by structureErrors: yaml's own check is quadratic in a map's size.
-  const doc = parseDocument(text.replace(REF, (_m, name: string) => `$${OPEN}${name}${CLOSE}`), { prettyErrors: false, uniqueKeys: false });
+  let doc: Document;
+  try {
+    doc = parseDocument(text.replace(REF, (_m, name: string) => `$${OPEN}${name}${CLOSE}`), { prettyErrors: false, uniqueKeys: false, logLevel: 'error' });
+  } catch (e) {
+    // The yaml parser recurses per entry after some malformed indentation, and can run out of stack.
+    if (!(e instanceof RangeError)) throw e;
+    return fail([{ message: 'invalid YAML: the parser ran out of stack (malformed indentation in a long map, or nesting too deep)', location: at(0, 1) }]);
+  }
   const where = (path: readonly (string | number)[], key = false): Location | undefined => nodeLocation(doc, path, key, at);
 
   if (doc.errors.length > 0) {

@@ -70,7 +70,7 @@ export function readLock(path: string): { lock: Lock } | { error: string } {
   const startOver = '(fix it, or delete it to start over: outputs are rebuilt or restored from the cache)';
   let data: unknown;
   try {
-    data = parse(text, { maxAliasCount: 100, uniqueKeys: true });
+    data = parse(text, { maxAliasCount: 100, uniqueKeys: true, logLevel: 'error' });
   } catch (e) {
     return { error: `${path} is not valid YAML: ${e instanceof Error ? e.message.split('\n')[0] : String(e)} ${startOver}` };
   }
