@@ -7,7 +7,9 @@
 import { appendFileSync, existsSync } from 'node:fs';
 import { acquireRunLock } from '../../engine/run-lock.js';
 
-const [lockPath, log, start, hold] = process.argv.slice(2) as [string, string, string, string];
+const [lockPath, log, start, hold] = process.argv.slice(2);
+// `node --test dist/test/` also loads this file, without arguments: nothing to do then.
+if (lockPath === undefined || log === undefined || start === undefined || hold === undefined) process.exit(0);
 while (!existsSync(start)) await new Promise((r) => setTimeout(r, 2));
 const held = await acquireRunLock(lockPath, { wait: true });
 if (!held.ok) throw new Error(held.message);
