@@ -5,7 +5,8 @@
  * another value and check what a user would trust:
  *
  *   recovery-exit     the next run exits 0
- *   killed-exit       a SIGINT/SIGHUP'd run exits 130 (or 0 if it had finished)
+ *   killed-exit       a SIGINT/SIGHUP'd run exits 130 (0 if it had finished; killed by
+ *                     the signal only if no stage had started)
  *   lock-parses       pipe.lock parses and has every stage
  *   lock-matches      its output digests are those of a clean run with the same params
  *   status-fresh      `pipe status` finds the files on disk as the lock says
@@ -281,7 +282,9 @@ export class Chaos {
     this.report.bySignal[sig] = (this.report.bySignal[sig] ?? 0) + 1;
     this.log(`kill ${this.report.kills}: ${sig} after ${delay} ms of point ${a}${exited ? ' (had finished)' : ''}; recover with point ${b}`);
     if (sig !== 'SIGKILL') {
-      this.check('killed-exit', kr.code === 130 || kr.code === 0, () => `exit ${kr.code} ${kr.signal ?? ''}\n${kr.stderr.slice(-2000)}`);
+      // 130; 0 if it had finished; or the signal itself if it came before pipe set its handlers (nothing had started).
+      const ok = kr.code === 130 || kr.code === 0 || (kr.signal === sig && !/^run /m.test(kr.stdout));
+      this.check('killed-exit', ok, () => `exit ${kr.code} ${kr.signal ?? ''}\n${kr.stderr.slice(-2000)}`);
     }
 
     const r = await rig.run('run', ...(this.pipeline.points[b] ?? []));
