@@ -49,5 +49,6 @@ export function holdLifeline(graceMs: number): void {
   delete process.env[LIFELINE_ENV];
   if (!Number.isInteger(fd) || fd < 3) return;
   const thread = new Worker(new URL('./lifeline-thread.js', import.meta.url), { workerData: { fd, graceMs } });
+  thread.on('error', (e) => process.stderr.write(`pipe: the lifeline of this stage failed: ${e.message}\n`));
   thread.unref();
 }
