@@ -91,7 +91,7 @@ function unlinkQuiet(path: string): void {
 
 /** A held lock. `release` is idempotent. */
 export interface HeldLock {
-  /** Records a stage's process group (synchronously: it is in the file when this returns). */
+  /** Records a stage's process group (synchronously: it is in the file when this returns, unless the disk is full). */
   track(stage: string, pgid: number): void;
   /** Forgets a group that has ended. */
   untrack(pgid: number): void;
@@ -219,9 +219,15 @@ export async function acquireRunLock(
   sweep(path);
 
   // From here the lock is ours: rewrite it whole (temp + rename) as groups come and go.
+  // Best effort: on a full disk the groups stay recorded in memory (for the exit hook)
+  // and the lifeline alone stops them if this run dies.
   const rewrite = (): void => {
-    writeWhole(mine, me);
-    renameSync(mine, path);
+    try {
+      writeWhole(mine, me);
+      renameSync(mine, path);
+    } catch {
+      unlinkQuiet(mine);
+    }
   };
   let released = false;
   // A run that exits without releasing (a second Ctrl-C, an internal error) still stops its stages.
