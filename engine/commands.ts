@@ -14,8 +14,9 @@ import type { KindRegistry } from './graph.js';
 import { summary, textLogger, type Out } from './logger.js';
 import { LockWriter } from './lockfile.js';
 import { planStages } from './plan.js';
-import { cleanStaleTemps, ensureDotDir, openProject, type Project } from './project.js';
+import { ensureDotDir, openProject, type Project } from './project.js';
 import { unreachable, type Failure } from './result.js';
+import { cleanLeftovers } from './leftovers.js';
 import { acquireRunLock } from './run-lock.js';
 import { collectGarbage } from './gc.js';
 import { finishRun, prepareLock } from './exp/run-hooks.js';
@@ -116,11 +117,12 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
     wait: o.wait, signal: o.signal, onWait: (who) => human.write(`waiting: ${who}\n`),
   });
   if (!held.ok) return report(env, { reason: 'io', message: held.message });
+  if (held.reaped > 0) human.write(`stopped ${held.reaped} process group${held.reaped > 1 ? 's' : ''} left by a killed run\n`);
   let results: StageResult[];
   let experiment: Awaited<ReturnType<typeof finishRun>> | undefined;
   try {
-    // Temp debris of runs that were killed: nobody else can be using it now.
-    await cleanStaleTemps(p);
+    // What killed runs left (their stages are dead now: acquireRunLock killed them).
+    await cleanLeftovers(p);
     ensureDotDir(p);
     // Another run may have changed the lock and cache while we waited: re-open.
     let q = p;
@@ -137,6 +139,7 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
       targets, force, jobs: o.jobs, signal: o.signal, tmpDir: q.layout.workTmp,
       versions: { pipe: pipeVersion(), ...machineInfo() },
       threadsPerStage: Math.max(1, Math.floor(cpus().length / o.jobs)),
+      groups: { started: (stage, pgid) => held.lock.track(stage, pgid), ended: (pgid) => held.lock.untrack(pgid) },
       emit: (e: EngineEvent) => log(e),
     });
     await q.env.files.save();
@@ -155,7 +158,8 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
       ...(experiment ? { experiment: { id: experiment.exp.id, name: experiment.exp.name, overrides: experiment.exp.overrides } } : {}),
       stages: results.map((r) => ({
         stage: r.stage, status: r.status, ...(r.key ? { key: r.key } : {}), duration_ms: Math.round(r.durationMs),
-        ...(r.why?.length ? { why: r.why } : {}), ...(r.message ? { message: r.message } : {}), ...(r.metrics ? { metrics: r.metrics } : {}),
+        ...(r.why?.length ? { why: r.why } : {}), ...(r.message ? { message: r.message } : {}), ...(r.failure ? { failure: r.failure } : {}),
+        ...(r.metrics ? { metrics: r.metrics } : {}),
       })),
     }, null, 2) + '\n');
   }

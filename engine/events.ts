@@ -2,6 +2,7 @@
  * The engine's event stream. The engine never prints: loggers consume these
  * events (text for people, JSON for scripts).
  */
+import type { StageFailure } from './result.js';
 import type { Progress } from './stage-api.js';
 
 /** Final state of a stage in one run. */
@@ -22,6 +23,8 @@ export type EngineEvent =
       readonly durationMs: number;
       /** Why it failed or was skipped. */
       readonly message?: string;
+      /** The same, as data. */
+      readonly failure?: StageFailure;
       readonly metrics?: Readonly<Record<string, number | string>>;
     }
   /** A note for the user that is not tied to a stage's output. */

@@ -24,7 +24,7 @@ import type { LockEntry, LockWriter } from './lockfile.js';
 import type { KeyMaterial } from './fingerprint.js';
 import { decide, type Decision, type Outputs, type PlanEnv } from './planner.js';
 import { describeStageFailure, type StageFailure } from './result.js';
-import { runCommand, runModule, type RunResult } from './run-stage.js';
+import { runCommand, runModule, type GroupTracker, type RunResult } from './run-stage.js';
 
 /** Options of one run. */
 export interface ExecuteOptions {
@@ -45,6 +45,8 @@ export interface ExecuteOptions {
    * oversubscribing them. A PIPE_THREADS set by the user wins.
    */
   readonly threadsPerStage: number;
+  /** Told about each stage process group (the run lock records them). */
+  readonly groups?: GroupTracker;
 }
 
 /** The result of one stage in a run. */
@@ -53,7 +55,10 @@ export interface StageResult {
   readonly status: StageStatus;
   readonly key?: string;
   readonly durationMs: number;
+  /** The line a person reads: why it failed or was skipped. */
   readonly message?: string;
+  /** Why it failed or was skipped, as data (set exactly when status is failed or skipped). */
+  readonly failure?: StageFailure;
   readonly why?: readonly string[];
   readonly metrics?: Readonly<Record<string, number | string>>;
 }
@@ -97,7 +102,7 @@ export async function execute(graph: Graph, env: PlanEnv, lock: LockWriter, opts
     const failedNeed = ups.find(([, r]) => !r.ok);
     if (failedNeed || opts.signal.aborted) {
       const message = failedNeed ? `not run: "${failedNeed[0]}" did not complete` : 'not run: interrupted';
-      end(stage.name, 'skipped', 0, { message });
+      end(stage.name, 'skipped', 0, { message, failure: failedNeed ? { reason: 'need-failed', need: failedNeed[0] } : { reason: 'interrupted' } });
       return { ok: false, outputs: {} };
     }
     return queue.add(() => runOne(stage, new Map(ups.map(([n, r]) => [n, r.outputs]))));
@@ -108,31 +113,35 @@ export async function execute(graph: Graph, env: PlanEnv, lock: LockWriter, opts
     results.push(r);
     opts.emit({
       type: 'stage-end', stage, status, durationMs,
-      ...(r.key ? { key: r.key } : {}), ...(r.message ? { message: r.message } : {}), ...(r.metrics ? { metrics: r.metrics } : {}),
+      ...(r.key ? { key: r.key } : {}), ...(r.message ? { message: r.message } : {}), ...(r.failure ? { failure: r.failure } : {}),
+      ...(r.metrics ? { metrics: r.metrics } : {}),
     });
   };
 
   const runOne = async (stage: ResolvedStage, upstream: Map<string, Outputs>): Promise<{ ok: boolean; outputs: Outputs }> => {
     const t0 = performance.now();
     if (opts.signal.aborted) {
-      end(stage.name, 'skipped', 0, { message: 'not run: interrupted' });
+      end(stage.name, 'skipped', 0, { message: 'not run: interrupted', failure: { reason: 'interrupted' } });
       return { ok: false, outputs: {} };
     }
+    const failed = (durationMs: number, failure: StageFailure, extra: Partial<StageResult> = {}): { ok: false; outputs: Outputs } => {
+      end(stage.name, 'failed', durationMs, { message: describeStageFailure(failure), ...extra, failure });
+      return { ok: false, outputs: {} };
+    };
     let d: Decision;
     try {
       d = await decide(stage, upstream, env, opts.force.has(stage.name));
     } catch (e) {
-      end(stage.name, 'failed', performance.now() - t0, { message: e instanceof Error ? e.message : String(e) });
-      return { ok: false, outputs: {} };
+      return failed(performance.now() - t0, thrown(e));
     }
     switch (d.action) {
       case 'fresh':
         end(stage.name, 'fresh', 0, { key: d.key, why: d.why });
         return { ok: true, outputs: d.outputs };
       case 'blocked':
+        return failed(0, { reason: 'threw', message: `bug: stage "${stage.name}" was planned before what it needs` }, { message: d.why.join('; '), why: d.why });
       case 'error':
-        end(stage.name, 'failed', 0, { message: d.why.join('; '), why: d.why });
-        return { ok: false, outputs: {} };
+        return failed(0, d.failure ?? { reason: 'threw', message: d.why.join('; ') }, { message: d.why.join('; '), why: d.why });
       case 'restore': {
         opts.emit({ type: 'stage-start', stage: stage.name, action: 'restore', why: d.why });
         try {
@@ -147,8 +156,7 @@ export async function execute(graph: Graph, env: PlanEnv, lock: LockWriter, opts
           }
           await lock.set(stage.name, entryFor(stage, d.key, d.material, d.outputs, d.metrics, d.info, d.durationMs, opts.versions));
         } catch (e) {
-          end(stage.name, 'failed', performance.now() - t0, { key: d.key, message: describeStageFailure(storeFailure(e, lock.path)), why: d.why });
-          return { ok: false, outputs: {} };
+          return failed(performance.now() - t0, storeFailure(e, lock.path), { key: d.key, why: d.why });
         }
         end(stage.name, 'restored', performance.now() - t0, { key: d.key, why: d.why, metrics: d.metrics });
         return { ok: true, outputs: d.outputs };
@@ -159,12 +167,14 @@ export async function execute(graph: Graph, env: PlanEnv, lock: LockWriter, opts
           const moved = await env.store.quarantine(p.digest).catch(() => undefined);
           opts.emit({ type: 'note', level: 'warn', stage: stage.name, message: `${describeProblem(p)}; ${moved ? `moved to ${relative(env.root, moved)}` : 'could not be moved aside'}; the stage runs again` });
         }
-        const res = await runStage(stage, upstream, (n) => graph.stages.get(n)?.artifacts ?? [], env, opts, reservedFor(graph.config.file));
-        const durationMs = performance.now() - t0;
-        if (!res.ok) {
-          end(stage.name, 'failed', durationMs, { key: d.key, message: res.message, why: d.why });
-          return { ok: false, outputs: {} };
+        let res: Awaited<ReturnType<typeof runStage>>;
+        try {
+          res = await runStage(stage, upstream, (n) => graph.stages.get(n)?.artifacts ?? [], env, opts, reservedFor(graph.config.file));
+        } catch (e) {
+          res = { ok: false, failure: thrown(e) };
         }
+        const durationMs = performance.now() - t0;
+        if (!res.ok) return failed(durationMs, res.failure, { key: d.key, why: d.why, ...(res.message ? { message: res.message } : {}) });
         const prev = env.lock[stage.name];
         if (prev && prev.key === d.key) {
           const differs = Object.keys(res.outputs).filter((k) => prev.outputs[k] && prev.outputs[k]?.digest !== res.outputs[k]?.digest);
@@ -178,8 +188,7 @@ export async function execute(graph: Graph, env: PlanEnv, lock: LockWriter, opts
           await lock.set(stage.name, entryFor(stage, d.key, d.material, res.outputs, res.metrics, res.info, durationMs, opts.versions, finishedAt));
         } catch (e) {
           const f = storeFailure(e, lock.path);
-          end(stage.name, 'failed', durationMs, { key: d.key, message: describeStageFailure(f.reason === 'io' ? { ...f, path: relative(env.root, f.path) } : f), why: d.why });
-          return { ok: false, outputs: {} };
+          return failed(durationMs, f.reason === 'io' ? { ...f, path: relative(env.root, f.path) } : f, { key: d.key, why: d.why });
         }
         end(stage.name, 'ran', durationMs, { key: d.key, why: d.why, metrics: res.metrics });
         return { ok: true, outputs: res.outputs };
@@ -237,16 +246,30 @@ function ioMessage(err: NodeJS.ErrnoException): string {
   return err.code && err.syscall ? `${err.code} (${err.syscall})` : err.message ?? String(err);
 }
 
-/** Why storing the declared output `what` at `abs` failed: not written, not a file or folder, or an I/O error. */
-function outputFailure(what: string, abs: string, e: unknown, env: PlanEnv): string {
+/**
+ * Why storing the declared output (or artifact) `name` at `abs` failed: not
+ * written, not a file or folder, or an I/O error; with the line a person
+ * reads when it says more than the failure alone.
+ */
+function outputFailure(name: string, artifact: boolean, abs: string, e: unknown, env: PlanEnv): { failure: StageFailure; message?: string } {
+  const what = `${artifact ? 'artifact' : 'output'} "${name}"`;
   if (e instanceof PathProblemError) {
-    if (e.path === abs && e.what === 'does not exist') return `stage did not write its ${what}`;
-    return `${what}: ${relative(env.root, e.path) || '.'} ${e.what}`;
+    if (e.path === abs && e.what === 'does not exist') return { failure: { reason: 'output-missing', output: name, ...(artifact ? { artifact } : {}) } };
+    const rel = relative(env.root, e.path) || '.';
+    return { failure: { reason: 'io', path: rel, message: e.what }, message: `${what}: ${rel} ${e.what}` };
   }
   // Without a path on the error, it was writing the temp object that failed.
   const f = storeFailure(e, env.store.paths.tmp);
-  if (f.reason === 'io') return `cannot store ${what} in the cache: ${describeStageFailure({ ...f, path: relative(env.root, f.path) })}`;
-  return describeStageFailure(f);
+  if (f.reason !== 'io') return { failure: f };
+  const rel = { ...f, path: relative(env.root, f.path) };
+  return { failure: rel, message: `cannot store ${what} in the cache: ${describeStageFailure(rel)}` };
+}
+
+/** An exception thrown while running a stage's work (a bug, or an error the cache did not name), as a failure. */
+function thrown(e: unknown): StageFailure {
+  const err = e as NodeJS.ErrnoException;
+  if (err && typeof err.code === 'string' && typeof err.syscall === 'string') return { reason: 'io', path: err.path ?? '?', message: ioMessage(err) };
+  return { reason: 'threw', message: e instanceof Error ? e.message : String(e), ...(e instanceof Error && e.stack ? { stack: e.stack } : {}) };
 }
 
 /** A need's result; a need outside the selection is a bug in the caller. */
@@ -263,11 +286,11 @@ async function runStage(
   env: PlanEnv,
   opts: ExecuteOptions,
   reserved: Reserved,
-): Promise<{ ok: true; outputs: Record<string, StoredRef>; metrics: Record<string, number | string>; info: Record<string, string> } | { ok: false; message: string }> {
+): Promise<{ ok: true; outputs: Record<string, StoredRef>; metrics: Record<string, number | string>; info: Record<string, string> } | { ok: false; failure: StageFailure; message?: string }> {
   // Old outputs must not pass for new ones: clear declared outs first (they are in the cache).
   for (const o of stage.outs) {
     const refused = await removeOut(env.root, o, reserved);
-    if (refused !== undefined) return { ok: false, message: refused };
+    if (refused !== undefined) return { ok: false, failure: { reason: 'io', path: o, message: refused }, message: refused };
     await mkdir(dirname(workspaceAbs(env.root, o)), { recursive: true });
   }
   const emit = (e: EngineEvent): void => opts.emit(e);
@@ -286,7 +309,8 @@ async function runStage(
         try {
           path = await env.store.view(ref);
         } catch (e) {
-          return { ok: false, message: `input "${n}/${name}": ${describeStageFailure(storeFailure(e, env.store.root))}` };
+          const failure = storeFailure(e, env.store.root);
+          return { ok: false, failure, message: `input "${n}/${name}": ${describeStageFailure(failure)}` };
         }
         (byStage[n] ??= {})[name] = path;
         inputs[name] = path;
@@ -295,9 +319,9 @@ async function runStage(
     await mkdir(join(tmp, 'out'), { recursive: true });
     if (stage.runner.type === 'cmd') {
       const io = { inputs: byStage, artifacts: stage.artifacts, ...(stage.artifacts.length > 0 ? { outDir: join(tmp, 'out') } : {}) };
-      res = await runCommand(stage, stage.runner.cmd, env.root, opts.signal, emit, io);
+      res = await runCommand(stage, stage.runner.cmd, env.root, opts.signal, emit, io, opts.groups);
     } else {
-      res = await runModule(stage, stage.runner.module, inputs, tmp, env.root, opts.signal, emit, opts.threadsPerStage);
+      res = await runModule(stage, stage.runner.module, inputs, tmp, env.root, opts.signal, emit, opts.threadsPerStage, opts.groups);
     }
     if (!res.ok) return res;
     const outputs: Record<string, StoredRef> = {};
@@ -305,14 +329,14 @@ async function runStage(
       try {
         outputs[a] = await env.store.putPath(join(tmp, 'out', a));
       } catch (e) {
-        return { ok: false, message: outputFailure(`artifact "${a}"`, join(tmp, 'out', a), e, env) };
+        return { ok: false, ...outputFailure(a, true, join(tmp, 'out', a), e, env) };
       }
     }
     for (const o of stage.outs) {
       try {
         outputs[o] = await env.store.putPath(workspaceAbs(env.root, o));
       } catch (e) {
-        return { ok: false, message: outputFailure(`output "${o}"`, workspaceAbs(env.root, o), e, env) };
+        return { ok: false, ...outputFailure(o, false, workspaceAbs(env.root, o), e, env) };
       }
     }
     return { ok: true, outputs, metrics: res.metrics, info: res.info };

@@ -1,6 +1,8 @@
 /**
  * Process entry: signals and exit code around {@link main}. The first Ctrl-C
- * stops running stages and keeps completed ones; a second one exits at once.
+ * (or SIGTERM, or SIGHUP from a closed terminal) stops running stages and
+ * keeps completed ones; a second one exits at once (the run lock's exit hook
+ * still kills the stages).
  * The composition root (bin/main.ts) calls {@link runProcess} with the app.
  */
 import { main, type App } from './cli.js';
@@ -20,6 +22,10 @@ export function runProcess(app: App): void {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A closed terminal: stop like SIGTERM. Its streams are gone, so writes to
+  // them must not crash the run before it has stopped its stages.
+  process.on('SIGHUP', onSignal);
+  for (const s of [process.stdout, process.stderr]) s.on('error', () => undefined);
 
   main(process.argv.slice(2), controller.signal, app).then(
     (code) => {

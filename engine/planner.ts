@@ -27,7 +27,7 @@ import { codeFingerprint, stageKey, type KeyMaterial, type StageKey } from './fi
 import type { ResolvedStage } from './graph.js';
 import type { LockEntry } from './lockfile.js';
 import { workspaceAbs } from './paths.js';
-import { describeStageFailure } from './result.js';
+import { describeStageFailure, type StageFailure } from './result.js';
 
 /** Output name (artifact name or workspace path) -> stored object. */
 export type Outputs = Readonly<Record<string, StoredRef>>;
@@ -56,7 +56,7 @@ export type Decision =
   /** Cannot be decided yet: a needed stage must run first. */
   | { readonly action: 'blocked'; readonly why: readonly string[] }
   /** Cannot run: e.g. a dep file is missing. */
-  | { readonly action: 'error'; readonly why: readonly string[] };
+  | { readonly action: 'error'; readonly why: readonly string[]; readonly failure?: StageFailure };
 
 /** What the planner reads. */
 export interface PlanEnv {
@@ -153,7 +153,11 @@ async function changedOuts(stage: ResolvedStage, outputs: Outputs, env: PlanEnv)
 export async function decide(stage: ResolvedStage, upstream: ReadonlyMap<string, Outputs>, env: PlanEnv, force = false): Promise<Decision> {
   const km = await keyMaterial(stage, upstream, env);
   if ('missing' in km) {
-    return { action: 'error', why: km.missing.map((m) => describeStageFailure({ reason: 'dep-missing', ...m })) };
+    const first = km.missing[0];
+    return {
+      action: 'error', why: km.missing.map((m) => describeStageFailure({ reason: 'dep-missing', ...m })),
+      ...(first ? { failure: { reason: 'dep-missing', ...first } } : {}),
+    };
   }
   const { material } = km;
   const key = stageKey(material);

@@ -40,14 +40,16 @@ export function unreachable(value: never): never {
  * `describeStageFailure` gives the line a person reads.
  */
 export type StageFailure =
-  /** A command stage exited non-zero. */
+  /** A command stage exited non-zero (`command` set), or a module stage's process exited before reporting. */
   | { readonly reason: 'exit-code'; readonly code: number; readonly command?: string }
   /** The stage's process was killed by a signal it did not ask for (OOM killer, kill -9). */
   | { readonly reason: 'killed'; readonly signal: string }
   /** A module stage threw; `stack` is kept for `--json` and bug reports. */
   | { readonly reason: 'threw'; readonly message: string; readonly stack?: string }
-  /** The stage finished but did not write a declared output or artifact. */
-  | { readonly reason: 'output-missing'; readonly output: string }
+  /** The stage finished but did not write a declared output (or, `artifact` set, an artifact). */
+  | { readonly reason: 'output-missing'; readonly output: string; readonly artifact?: boolean }
+  /** A command stage's `metrics` file is missing or not a JSON object. */
+  | { readonly reason: 'bad-metrics'; readonly file: string; readonly detail: string }
   /** A declared dep does not exist or is not a regular file or folder. */
   | { readonly reason: 'dep-missing'; readonly dep: string; readonly detail: string }
   /** Writing failed for lack of space or another I/O error, naming what could not be written. */
@@ -62,10 +64,11 @@ export type StageFailure =
 /** The one line a person reads for `f`. */
 export function describeStageFailure(f: StageFailure): string {
   switch (f.reason) {
-    case 'exit-code': return `command exited with code ${f.code}${f.command ? `: ${f.command}` : ''}`;
+    case 'exit-code': return f.command !== undefined ? `command exited with code ${f.code}: ${f.command}` : `stage process exited with code ${f.code} before finishing (crash?)`;
     case 'killed': return `stage process was killed by ${f.signal} (out of memory?)`;
     case 'threw': return f.message;
-    case 'output-missing': return `stage did not write its output "${f.output}"`;
+    case 'output-missing': return `stage did not write its ${f.artifact ? 'artifact' : 'output'} "${f.output}"`;
+    case 'bad-metrics': return `metrics file ${f.file}: ${f.detail}`;
     case 'dep-missing': return `dependency "${f.dep}" ${f.detail}`;
     case 'io': return `cannot write ${f.path}: ${f.message}`;
     case 'interrupted': return 'interrupted';

@@ -1,6 +1,8 @@
 /**
- * Running one stage's work: a shell command with execa (output streamed line by
- * line under the stage's name), or a module stage in a worker process.
+ * Running one stage's work: a shell command (under engine/stage-guard.ts) or a
+ * module stage in a worker process, each the leader of its own process group
+ * with a lifeline to the engine (engine/lifeline.ts), streaming its output
+ * line by line under the stage's name.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
@@ -9,13 +11,31 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EventSink } from './events.js';
 import type { ResolvedStage } from './graph.js';
+import { lifelineSpawn } from './lifeline.js';
+import type { StageFailure } from './result.js';
 import type { Progress } from './stage-api.js';
 import type { WorkerJob, WorkerMessage } from './worker.js';
 
 /** The outcome of a stage's work. */
 export type RunResult =
   | { ok: true; metrics: Record<string, number | string>; info: Record<string, string> }
-  | { ok: false; message: string };
+  | { ok: false; failure: StageFailure };
+
+/**
+ * Told about each stage process group while it runs (the run lock records
+ * them, so that a run taking over from a dead one can kill what it left).
+ */
+export interface GroupTracker {
+  started(stage: string, pgid: number): void;
+  ended(pgid: number): void;
+}
+
+/** How a stage process ended, for a process that did not report success. */
+function exitFailure(r: { signal?: string | undefined; exitCode?: number | undefined; message?: string }, command?: string): StageFailure {
+  if (r.signal) return { reason: 'killed', signal: r.signal };
+  if (r.exitCode !== undefined) return { reason: 'exit-code', code: r.exitCode, ...(command !== undefined ? { command } : {}) };
+  return { reason: 'threw', message: (r.message ?? 'failed').split('\n')[0] ?? 'failed' };
+}
 
 /** Emits each line of `stream` as stage output. */
 function pipeLines(stream: Readable | null | undefined, stage: string, which: 'stdout' | 'stderr', emit: EventSink): Promise<void> {
@@ -103,22 +123,27 @@ function killOnAbort(pid: number | undefined, signal: AbortSignal, graceMs: numb
   };
 }
 
-/** Runs a command stage in `root` with a shell. */
-export async function runCommand(stage: ResolvedStage, cmd: string, root: string, signal: AbortSignal, emit: EventSink, io?: CommandIO): Promise<RunResult> {
+const GUARD = fileURLToPath(new URL('./stage-guard.js', import.meta.url));
+
+/** Runs a command stage in `root` with a shell, under the stage guard. */
+export async function runCommand(
+  stage: ResolvedStage, cmd: string, root: string, signal: AbortSignal, emit: EventSink, io?: CommandIO, groups?: GroupTracker,
+): Promise<RunResult> {
   const { execa } = await import('execa');
-  const sub = execa(cmd, {
-    shell: true, cwd: root, reject: false, detached: true,
-    env: paramEnv(stage, io), stdin: 'ignore', buffer: false, stripFinalNewline: false,
+  const life = lifelineSpawn();
+  const sub = execa(process.execPath, [GUARD, cmd], {
+    cwd: root, reject: false, detached: true, stdio: life.stdio,
+    env: { ...paramEnv(stage, io), ...life.env }, buffer: false, stripFinalNewline: false,
   });
+  if (sub.pid !== undefined) groups?.started(stage.name, sub.pid);
   const dispose = killOnAbort(sub.pid, signal, 3000);
   await Promise.all([pipeLines(sub.stdout, stage.name, 'stdout', emit), pipeLines(sub.stderr, stage.name, 'stderr', emit)]);
   const r = await sub;
   dispose();
-  if (signal.aborted) return { ok: false, message: 'interrupted' };
-  if (r.failed) {
-    const how = r.signal ? `was killed by ${r.signal}` : r.exitCode !== undefined ? `exited with code ${r.exitCode}` : ((r.message ?? 'failed').split('\n')[0] ?? 'failed');
-    return { ok: false, message: `command ${how}: ${cmd}` };
-  }
+  sub.stdio[3]?.destroy();
+  if (sub.pid !== undefined) groups?.ended(sub.pid);
+  if (signal.aborted) return { ok: false, failure: { reason: 'interrupted' } };
+  if (r.failed) return { ok: false, failure: exitFailure(r, cmd) };
   const metrics: Record<string, number | string> = {};
   if (stage.config.metrics) {
     const path = resolve(root, stage.config.metrics);
@@ -127,7 +152,7 @@ export async function runCommand(stage: ResolvedStage, cmd: string, root: string
       if (!data || typeof data !== 'object' || Array.isArray(data)) throw new Error('expected a JSON object');
       for (const [k, v] of Object.entries(data)) if (typeof v === 'number' || typeof v === 'string') metrics[k] = v;
     } catch (e) {
-      return { ok: false, message: `metrics file ${stage.config.metrics}: ${e instanceof Error ? e.message : String(e)}` };
+      return { ok: false, failure: { reason: 'bad-metrics', file: stage.config.metrics, detail: e instanceof Error ? e.message : String(e) } };
     }
   }
   return { ok: true, metrics, info: {} };
@@ -145,19 +170,22 @@ export async function runModule(
   signal: AbortSignal,
   emit: EventSink,
   threads: number,
+  groups?: GroupTracker,
 ): Promise<RunResult> {
   const { execaNode } = await import('execa');
+  const life = lifelineSpawn();
   const job: WorkerJob = { name: stage.name, module, params: stage.config.params, inputs, outDir: join(tmp, 'out'), root };
   const jobPath = join(tmp, 'job.json');
   await writeFile(jobPath, JSON.stringify(job));
   const sub = execaNode(WORKER, [jobPath], {
-    cwd: root, reject: false, detached: true, ipc: true, serialization: 'json',
-    stdin: 'ignore', buffer: false, env: { PIPE_STAGE: stage.name, PIPE_THREADS: process.env['PIPE_THREADS'] ?? String(threads) },
+    cwd: root, reject: false, detached: true, ipc: true, serialization: 'json', stdio: life.stdio, buffer: false,
+    env: { PIPE_STAGE: stage.name, PIPE_THREADS: process.env['PIPE_THREADS'] ?? String(threads), ...life.env },
   });
+  if (sub.pid !== undefined) groups?.started(stage.name, sub.pid);
   const dispose = killOnAbort(sub.pid, signal, 5000);
   const metrics: Record<string, number | string> = {};
   const info: Record<string, string> = {};
-  let outcome: { ok: true } | { ok: false; message: string } | undefined;
+  let outcome: { ok: true } | { ok: false; failure: StageFailure } | undefined;
   const progress = progressThrottle(stage.name, emit);
   sub.on('message', (raw: unknown) => {
     const m = raw as WorkerMessage;
@@ -167,17 +195,16 @@ export async function runModule(
       case 'metric': metrics[m.name] = m.value; break;
       case 'info': info[m.key] = m.value; break;
       case 'done': outcome = { ok: true }; break;
-      case 'failed': outcome = { ok: false, message: m.message }; break;
+      case 'failed': outcome = { ok: false, failure: { reason: 'threw', message: m.message, ...(m.stack ? { stack: m.stack } : {}) } }; break;
     }
   });
   await Promise.all([pipeLines(sub.stdout, stage.name, 'stdout', emit), pipeLines(sub.stderr, stage.name, 'stderr', emit)]);
   const r = await sub;
   dispose();
-  if (signal.aborted) return { ok: false, message: 'interrupted' };
+  sub.stdio[3]?.destroy();
+  if (sub.pid !== undefined) groups?.ended(sub.pid);
+  if (signal.aborted) return { ok: false, failure: { reason: 'interrupted' } };
   if (outcome?.ok === false) return outcome;
-  if (!outcome || r.failed) {
-    const how = r.signal ? `was killed by ${r.signal}` : `exited with code ${String(r.exitCode)}`;
-    return { ok: false, message: `stage process ${how} before finishing (crash or out of memory?)` };
-  }
+  if (!outcome || r.failed) return { ok: false, failure: exitFailure(r) };
   return { ok: true, metrics, info };
 }

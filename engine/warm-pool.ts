@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EventSink } from './events.js';
 import type { ResolvedStage } from './graph.js';
+import { lifelineSpawn } from './lifeline.js';
 import type { RunResult } from './run-stage.js';
 import type { WarmReply, WarmRequest } from './warm-worker.js';
 import type { WorkerJob } from './worker.js';
@@ -21,7 +22,7 @@ const WARM = fileURLToPath(new URL('./warm-worker.js', import.meta.url));
 interface Slot {
   child: ChildProcess;
   /** The job running now, with its handlers. */
-  current?: { id: number; stage: string; onMsg(r: WarmReply): void; onExit(why: string): void };
+  current?: { id: number; stage: string; onMsg(r: WarmReply): void; onExit(code: number | null, signal: string | null): void };
 }
 
 /** A pool of warm workers. */
@@ -34,9 +35,10 @@ export class WarmPool {
   constructor(private readonly size: number, private readonly threads: number, private readonly emit: EventSink) {}
 
   private spawn(): Slot {
+    // Its own process group with a lifeline (engine/lifeline.ts): it dies with the engine even if that is SIGKILLed.
     const child = fork(WARM, [], {
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'], serialization: 'json',
-      env: { ...process.env, PIPE_THREADS: process.env['PIPE_THREADS'] ?? String(this.threads) },
+      stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'ipc'], serialization: 'json', detached: true,
+      env: { ...process.env, PIPE_THREADS: process.env['PIPE_THREADS'] ?? String(this.threads), ...lifelineSpawn().env },
     });
     const slot: Slot = { child };
     child.on('message', (raw: unknown) => {
@@ -46,7 +48,7 @@ export class WarmPool {
     child.on('exit', (code, signal) => {
       const i = this.slots.indexOf(slot);
       if (i >= 0) this.slots.splice(i, 1);
-      slot.current?.onExit(signal ? `was killed by ${signal}` : `exited with code ${String(code)}`);
+      slot.current?.onExit(code, signal);
     });
     for (const [stream, which] of [[child.stdout, 'stdout'], [child.stderr, 'stderr']] as const) {
       if (!stream) continue;
@@ -74,7 +76,7 @@ export class WarmPool {
 
   /** Runs a module stage in a warm worker; `tmp/out` receives its artifacts. */
   async run(stage: ResolvedStage, module: string, inputs: Record<string, string>, tmp: string, root: string, signal: AbortSignal): Promise<RunResult> {
-    if (this.closed) return { ok: false, message: 'interrupted' };
+    if (this.closed) return { ok: false, failure: { reason: 'interrupted' } };
     const id = this.nextId++;
     const job: WorkerJob = { name: stage.name, module, params: stage.config.params, inputs, outDir: join(tmp, 'out'), root };
     await mkdir(job.outDir, { recursive: true });
@@ -93,15 +95,15 @@ export class WarmPool {
         };
         slot.current = {
           id, stage: stage.name,
-          onExit: (why) => finish({ ok: false, message: `stage process ${why} before finishing (crash or out of memory?)` }),
+          onExit: (code, sig) => finish({ ok: false, failure: sig ? { reason: 'killed', signal: sig } : { reason: 'exit-code', code: code ?? 1 } }),
           onMsg: ({ msg: m }) => {
             switch (m.type) {
               case 'progress': break; // sweep points are short: no progress lines
               case 'log': this.emit({ type: 'stage-output', stage: stage.name, line: m.message, stream: 'stdout' }); break;
               case 'metric': metrics[m.name] = m.value; break;
               case 'info': info[m.key] = m.value; break;
-              case 'done': finish(signal.aborted ? { ok: false, message: 'interrupted' } : { ok: true, metrics, info }); break;
-              case 'failed': finish({ ok: false, message: m.message }); break;
+              case 'done': finish(signal.aborted ? { ok: false, failure: { reason: 'interrupted' } } : { ok: true, metrics, info }); break;
+              case 'failed': finish({ ok: false, failure: { reason: 'threw', message: m.message, ...(m.stack ? { stack: m.stack } : {}) } }); break;
             }
           },
         };
@@ -118,6 +120,7 @@ export class WarmPool {
     for (const s of this.slots) {
       s.child.disconnect?.();
       s.child.kill('SIGTERM');
+      s.child.stdio[3]?.destroy();
     }
   }
 }

@@ -10,6 +10,7 @@
  *   engine disconnects --> worker exits
  */
 import { pathToFileURL } from 'node:url';
+import { holdLifeline } from './lifeline.js';
 import type { StageContext, StageKind } from './stage-api.js';
 import type { WorkerJob, WorkerMessage } from './worker.js';
 
@@ -31,6 +32,8 @@ function send(id: number, msg: WorkerMessage): Promise<void> {
 
 const aborts = new Map<number, AbortController>();
 let chain: Promise<void> = Promise.resolve();
+// Die with the engine even if it is SIGKILLed (the pool starts us as a group leader).
+holdLifeline(5000);
 
 async function runJob(id: number, job: WorkerJob): Promise<void> {
   const controller = aborts.get(id) ?? new AbortController();

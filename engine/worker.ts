@@ -5,6 +5,7 @@
  * IPC channel; the worker reports {@link WorkerMessage}s and exits 0 on success.
  */
 import { readFileSync } from 'node:fs';
+import { holdLifeline } from './lifeline.js';
 import { loadStageKind } from './load-module.js';
 import type { Params, Progress, StageContext } from './stage-api.js';
 
@@ -38,6 +39,8 @@ function send(m: WorkerMessage): Promise<void> {
 }
 
 async function main(): Promise<void> {
+  // Die with the engine even if it is SIGKILLed (the engine starts us as a group leader).
+  holdLifeline(5000);
   const jobPath = process.argv[2];
   if (!jobPath) throw new Error('usage: worker.js <job.json>');
   const job = JSON.parse(readFileSync(jobPath, 'utf8')) as WorkerJob;

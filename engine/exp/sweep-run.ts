@@ -18,6 +18,7 @@ import type { KeyMaterial } from '../fingerprint.js';
 import type { Graph, ResolvedStage } from '../graph.js';
 import type { LockEntry } from '../lockfile.js';
 import { decide, type Outputs, type PlanEnv } from '../planner.js';
+import { describeStageFailure } from '../result.js';
 import { runCommand, type RunResult } from '../run-stage.js';
 import type { WarmPool } from '../warm-pool.js';
 
@@ -101,7 +102,7 @@ async function runOnce(stage: ResolvedStage, graph: Graph, upstream: ReadonlyMap
       res = await c.pool.run(stage, stage.runner.module, inputs, tmp, root, c.signal);
     }
     try {
-      if (!res.ok) return failed(res.message);
+      if (!res.ok) return failed(describeStageFailure(res.failure));
       const outputs: Record<string, StoredRef> = {};
       for (const a of stage.artifacts) outputs[a] = await c.env.store.putPath(join(tmp, 'out', a));
       for (const o of stage.outs) outputs[o] = await c.env.store.putPath(resolve(root, o));

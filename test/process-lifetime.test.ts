@@ -1,0 +1,127 @@
+/**
+ * Stage processes die with `pipe`, whatever kills it: SIGKILL (the lifeline),
+ * SIGHUP and SIGTERM (stopped like Ctrl-C), and a run that takes over from a
+ * dead one kills the stage groups its lock recorded.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { after, describe, test } from 'node:test';
+import { parse } from 'yaml';
+import { Rig, statuses } from './util/rig.js';
+
+const rigs: Rig[] = [];
+after(() => rigs.forEach((r) => r.cleanup()));
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls (bounded) until `pred` holds; returns whether it did. */
+async function until(pred: () => boolean, ms = 10_000): Promise<boolean> {
+  for (let t = 0; t < ms; t += 50) {
+    if (pred()) return true;
+    await sleep(50);
+  }
+  return pred();
+}
+
+/** A run whose stage writes its shell's pid, then sleeps before writing its output. */
+async function startStage(cmd: string): Promise<{ rig: Rig; run: ReturnType<Rig['start']>; pid: number }> {
+  const rig = new Rig({
+    'pipeline.yaml': `stages:\n  slow:\n    cmd: ${JSON.stringify(cmd)}\n    outs: [late.txt]\n`,
+  });
+  rigs.push(rig);
+  const run = rig.start(['run']);
+  assert.ok(await until(() => rig.exists('stage.pid') && rig.read('stage.pid').endsWith('\n')), 'the stage started');
+  return { rig, run, pid: Number(rig.read('stage.pid').trim()) };
+}
+
+describe('stage processes die with pipe', () => {
+  test('SIGKILL of pipe: the stage is stopped by its lifeline and never writes its output', async () => {
+    const { rig, run, pid } = await startStage('echo $$ > stage.pid; sleep 30; echo late > late.txt');
+    run.child.kill('SIGKILL');
+    await run.done;
+    assert.ok(await until(() => !alive(pid)), 'the stage shell is gone');
+    assert.equal(rig.exists('late.txt'), false);
+  });
+
+  test('a stage that ignores SIGTERM is SIGKILLed by the next run, which then completes', async () => {
+    const { rig, run, pid } = await startStage("trap '' TERM; echo $$ > stage.pid; sleep 30; echo late > late.txt");
+    run.child.kill('SIGKILL');
+    await run.done;
+    assert.ok(alive(pid), 'the lifeline gives it a grace period first');
+    rig.write({ 'pipeline.yaml': 'stages:\n  slow:\n    cmd: echo new > late.txt\n    outs: [late.txt]\n' });
+    const r = await rig.json('run');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(alive(pid), false, 'the dead run\'s stage was killed before the new run started');
+    assert.equal(rig.read('late.txt'), 'new\n');
+  });
+
+  for (const sig of ['SIGHUP', 'SIGTERM'] as const) {
+    test(`${sig} stops the running stage, keeps completed ones, exits 130`, async () => {
+      const { rig, run, pid } = await startStage('echo $$ > stage.pid; sleep 30; echo late > late.txt');
+      run.child.kill(sig);
+      const r = await run.done;
+      assert.equal(r.code, 130, r.stderr);
+      assert.equal(alive(pid), false);
+      assert.equal(rig.exists('.pipe/run.lock'), false);
+      assert.equal(rig.exists('late.txt'), false);
+    });
+  }
+
+  test('a module stage stuck in synchronous code dies with a SIGKILLed pipe', async () => {
+    const rig = new Rig({
+      'pipeline.yaml': 'stages:\n  spin:\n    uses: ./spin.mjs\n',
+      'spin.mjs': `import { writeFileSync } from 'node:fs';
+export default { description: 'x', artifacts: () => ['y'], async run() {
+  writeFileSync('worker.pid', process.pid + '\\n');
+  const t = Date.now(); while (Date.now() - t < 60000) {}
+} };
+`,
+    });
+    rigs.push(rig);
+    const run = rig.start(['run']);
+    assert.ok(await until(() => rig.exists('worker.pid') && rig.read('worker.pid').endsWith('\n')));
+    const pid = Number(rig.read('worker.pid').trim());
+    run.child.kill('SIGKILL');
+    await run.done;
+    assert.ok(await until(() => !alive(pid), 15_000), 'the worker is gone');
+  });
+
+  test('a stray background process of a stage is stopped when the stage ends', async () => {
+    const rig = new Rig({
+      'pipeline.yaml': 'stages:\n  bg:\n    cmd: (sleep 30; echo late > stray.txt) > /dev/null 2>&1 & echo $! > bg.pid; echo ok > out.txt\n    outs: [out.txt]\n',
+    });
+    rigs.push(rig);
+    const r = await rig.json('run');
+    assert.equal(r.code, 0, r.stderr);
+    const pid = Number(rig.read('bg.pid').trim());
+    assert.ok(await until(() => !alive(pid)), 'the background job is gone');
+  });
+
+  test('the run lock records running stage groups; a takeover reaps them before it starts', async () => {
+    const rig = new Rig({ 'pipeline.yaml': 'stages:\n  a:\n    cmd: echo a > a.txt\n    outs: [a.txt]\n' });
+    rigs.push(rig);
+    // A dead run's leftover: a process group of its own, recorded in a lock whose owner is gone.
+    const orphan = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
+    const dead = spawn(process.execPath, ['-e', '0']);
+    await new Promise((r) => dead.on('exit', r));
+    rig.write({
+      '.pipe/run.lock': JSON.stringify({ id: 'abcdef0123456789', pid: dead.pid, host: (await import('node:os')).hostname(), started: 'x', groups: [{ stage: 'a', pgid: orphan.pid }] }),
+    });
+    const r = await rig.json('run');
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(statuses(r.doc), { a: 'ran' });
+    assert.equal(alive(orphan.pid!), false, 'the leftover group was killed');
+    assert.match(r.stderr, /stopped 1 process group left by a killed run/);
+    assert.equal(rig.exists('.pipe/run.lock'), false);
+    assert.deepEqual(Object.keys(parse(rig.read('pipe.lock')).stages), ['a']);
+  });
+});
