@@ -9,7 +9,8 @@
  *   ({@link shapeSchema}): engine/params-check.ts checks params with better
  *   messages, after `${...}` and `--set`.
  * - dist/engine/params-validate.cjs: the kinds' validators precompiled with
- *   ajv, so loading a pipeline does not pay ajv's load and compile (~0.3 s).
+ *   ajv, so loading a pipeline does not pay ajv's load and compile (0.6 s or
+ *   more for the built-in kinds, measured on a busy 2-core machine).
  */
 import { pathToFileURL } from 'node:url';
 import type { KindRegistry } from './graph.js';
