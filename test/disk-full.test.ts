@@ -85,4 +85,32 @@ describe('out of disk space', () => {
     assert.deepEqual(lockStages(), ['a', 'fill']);
     assert.equal((await rig.run('verify')).code, 0);
   });
+
+  test('the lock cannot be written: a failure naming it, the lock keeps what it had, the next run restores', async () => {
+    // One free page (the spare file's) left: the run record takes it, the lock finds none.
+    rig.write({
+      'pipeline.yaml': `stages:
+  a:
+    cmd: echo a > a.txt
+    outs: [a.txt]
+  tight:
+    cmd: head -c 4096 /dev/zero > spare && (test ! -f fill.flag || head -c 4000000 /dev/zero > filler.bin 2>/dev/null || true) && rm spare && touch t.txt
+    needs: [a]
+    outs: [t.txt]
+`,
+      'fill.flag': '',
+    });
+    const r = await rig.json('run');
+    assert.equal(r.code, 1, r.stderr);
+    assert.deepEqual(statuses(r.doc), { a: 'fresh', tight: 'failed' });
+    const tight = r.doc.stages.find((s: { stage: string }) => s.stage === 'tight');
+    assert.equal(tight.message, 'cannot write pipe.lock: no space left on device (ENOSPC)');
+    assert.deepEqual(lockStages(), ['a']); // fill left the pipeline (pruned before the disk filled)
+    rmSync(join(rig.dir, 'filler.bin'));
+    rmSync(join(rig.dir, 'fill.flag'));
+    const again = await rig.json('run');
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual(statuses(again.doc), { a: 'fresh', tight: 'restored' });
+    assert.deepEqual(lockStages(), ['a', 'tight']);
+  });
 });
