@@ -16,71 +16,23 @@
  * moved to `quarantine/`.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { statSync, type Stats } from 'node:fs';
+import { statSync } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fsyncDir, isAlive, removeDeadTemps, withPath } from './atomic.js';
 import { cachePaths, type CachePaths } from './cache-layout.js';
-import { digestFromHex, digestHex, hashBytes, hashFile, type Digest } from './digest.js';
+import { digestHex, hashBytes, hashFile, type Digest } from './digest.js';
 import { describeOddPath, encodeManifest, isExec, parseManifest, PathProblemError, walkDirSync, type DirManifest, type ManifestFile } from './dir-manifest.js';
 import { mapLimit, PARALLEL } from './fs-util.js';
 import { restoreArtifact, viewArtifact } from './materialize.js';
+import { CacheObjectError, type ObjectEntry, type ObjectProblem, type StoredRef } from './object-problem.js';
+import { listObjects, sameStat, walkArtifact } from './object-walk.js';
 import { StampLog } from './stamps.js';
 
+export { CacheObjectError, describeProblem, type ObjectEntry, type ObjectKind, type ObjectProblem, type StoredRef } from './object-problem.js';
+
 /** What an artifact is: one file, or a folder (stored as a manifest). */
-export type ObjectKind = 'file' | 'dir';
-
-/** A stored artifact. `size` is the file's bytes, or the total bytes of a folder's files. */
-export interface StoredRef {
-  readonly digest: Digest;
-  readonly kind: ObjectKind;
-  readonly size: number;
-}
-
-/**
- * Why an artifact cannot be used. `missing`: an object is not in the store;
- * `corrupt`: an object's content does not hash to its name (quarantine it);
- * `mismatch`: the objects are sound but the reference disagrees with them (a
- * size, or a folder whose object is no manifest): the lock or run record that
- * holds the reference is wrong.
- */
-export interface ObjectProblem {
-  readonly problem: 'missing' | 'corrupt' | 'mismatch';
-  /** The object at fault (a folder's member, or the manifest). */
-  readonly digest: Digest;
-  /** The member's path when the object is a file of a folder artifact. */
-  readonly member?: string;
-  /** What is wrong, e.g. "its content hashes to sha256:...". */
-  readonly detail: string;
-}
-
-/** One line for `p`: "object sha256:… (file a/b.txt) is corrupt: ...". */
-export function describeProblem(p: ObjectProblem): string {
-  const what = `cache object ${p.digest}${p.member !== undefined ? ` (file ${JSON.stringify(p.member)})` : ''}`;
-  switch (p.problem) {
-    case 'missing': return `${what} is missing: ${p.detail}`;
-    case 'corrupt': return `${what} is corrupt: ${p.detail}`;
-    case 'mismatch': return `${what} does not match its record: ${p.detail}`;
-  }
-}
-
-/** Thrown by `view` and `restore` when an artifact fails its check. */
-export class CacheObjectError extends Error {
-  constructor(readonly detail: ObjectProblem) {
-    super(describeProblem(detail));
-    this.name = 'CacheObjectError';
-  }
-}
-
-/** One file in `objects/`, as {@link ObjectStore.objects} lists it. */
-export interface ObjectEntry {
-  readonly path: string;
-  /** The digest its name spells, or undefined for a file whose name is not one. */
-  readonly digest: Digest | undefined;
-  readonly size: number;
-}
-
 /** Files up to this size are read in one go (hashed, then written only if new). */
 const SMALL_FILE = 8 << 20;
 const CHUNK = 1 << 20;
@@ -284,33 +236,9 @@ export class ObjectStore {
     return st.size;
   }
 
-  /**
-   * Applies `check` to the artifact's objects (a folder: its manifest, then
-   * each file, several at once) and compares sizes with the reference.
-   */
-  private async walkRef(ref: StoredRef, check: (digest: Digest) => Promise<number | ObjectProblem>): Promise<ObjectProblem | undefined> {
-    const top = await check(ref.digest);
-    if (typeof top !== 'number') return top;
-    if (ref.kind === 'file') {
-      return top === ref.size ? undefined : { problem: 'mismatch', digest: ref.digest, detail: `recorded as ${ref.size} bytes, the object has ${top}` };
-    }
-    let manifest: DirManifest;
-    try {
-      manifest = parseManifest(await readFile(this.filePath(ref.digest), 'utf8'), 'recorded as a folder');
-    } catch (e) {
-      return { problem: 'mismatch', digest: ref.digest, detail: (e as Error).message };
-    }
-    let first: ObjectProblem | undefined;
-    let total = 0;
-    await mapLimit(manifest.files, PARALLEL, async (f) => {
-      if (first !== undefined) return;
-      const got = await check(f.digest);
-      if (typeof got !== 'number') first ??= { ...got, member: f.path };
-      else if (got !== f.size) first ??= { problem: 'mismatch', digest: f.digest, member: f.path, detail: `listed as ${f.size} bytes, the object has ${got}` };
-      total += f.size;
-    });
-    if (first !== undefined) return first;
-    return total === ref.size ? undefined : { problem: 'mismatch', digest: ref.digest, detail: `recorded as ${ref.size} bytes, its files total ${total}` };
+  /** {@link walkArtifact} with this store's object paths. */
+  private walkRef(ref: StoredRef, check: (digest: Digest) => Promise<number | ObjectProblem>): Promise<ObjectProblem | undefined> {
+    return walkArtifact(ref, (d) => this.filePath(d), check);
   }
 
   /** Reads and checks a folder manifest object. Rejects naming the digest if missing or malformed. */
@@ -357,21 +285,8 @@ export class ObjectStore {
   }
 
   /** Every file in `objects/` (sorted by name), with the digest its name spells. */
-  async *objects(): AsyncGenerator<ObjectEntry> {
-    const shards = (await readdir(this.paths.objects).catch(() => [] as string[])).sort();
-    for (const shard of shards) {
-      const names = (await readdir(join(this.paths.objects, shard)).catch(() => [] as string[])).sort();
-      for (const rest of names) {
-        const path = join(this.paths.objects, shard, rest);
-        let digest: Digest | undefined;
-        try {
-          digest = digestFromHex(shard + rest);
-        } catch {
-          digest = undefined;
-        }
-        yield { path, digest, size: statSync(path, { throwIfNoEntry: false })?.size ?? 0 };
-      }
-    }
+  objects(): AsyncGenerator<ObjectEntry> {
+    return listObjects(this.paths.objects);
   }
 
   /**
@@ -466,8 +381,3 @@ export class ObjectStore {
     this.restamp(digest);
   }
 }
-
-function sameStat(a: Stats, b: Stats): boolean {
-  return a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
-}
-
