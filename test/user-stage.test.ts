@@ -77,6 +77,13 @@ describe('a TypeScript user stage importing pipe-ml by name', () => {
     assert.deepEqual(JSON.parse(rig.read('out.json')), { text: 'hi world' });
   });
 
+  test('a sweep runs it too (in warm workers), and the command stage reads its input artifact there', async () => {
+    const r = await rig.json('sweep', 'hello.who=a,bbb');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /hello\.who="bbb": hello\.length 6 \(ran hello, copy/); // "hi bbb"
+    assert.match(r.stderr, /hello\.who="a": hello\.length 4 \(ran hello, copy/);
+  });
+
   test('editing a type-only import makes it stale too', async () => {
     rig.write({ 'lib/types.ts': rig.read('lib/types.ts').replace('}', '  readonly lang?: string;\n}') });
     const stale = await rig.json('status');
