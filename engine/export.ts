@@ -17,7 +17,7 @@
  * files of its own (the nerve workload writes masks as PNG images): the
  * engine knows formats, not what the tensors mean.
  */
-import { copyFile, mkdir, writeFile } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { findArtifacts, loadArtifact, type LoadedArtifact } from './artifact-info.js';
 import { EXIT, report, type CommandEnv } from './commands.js';
@@ -76,7 +76,7 @@ async function exportArtifact(store: { restore(ref: LoadedArtifact['ref'], dest:
   switch (a.format) {
     case 'tensors': {
       const files = [`${base}.safetensors`];
-      await copyFile(a.path, join(dir, files[0]!));
+      await copyOut(a.path, join(dir, files[0]!));
       for (const [name, t] of Object.entries(a.tensors?.tensors ?? {})) {
         const f = `${base}.${safeName(name)}.npy`;
         await writeFile(join(dir, f), encodeNpy(t));
@@ -92,15 +92,21 @@ async function exportArtifact(store: { restore(ref: LoadedArtifact['ref'], dest:
     case 'json':
       return writeJsonAndCsv(dir, base, a.json);
     case 'csv':
-      await copyFile(a.path, join(dir, `${base}.csv`));
+      await copyOut(a.path, join(dir, `${base}.csv`));
       return [`${base}.csv`];
     case 'dir':
       await store.restore(a.ref, join(dir, base));
       return (a.files ?? []).map((f) => `${base}/${f.path}`);
     case 'file':
-      await copyFile(a.path, join(dir, base));
+      await copyOut(a.path, join(dir, base));
       return [base];
   }
+}
+
+/** Copies a cache object out as an ordinary writable file (objects are read-only, and copyFile keeps the mode). */
+async function copyOut(src: string, dest: string): Promise<void> {
+  await copyFile(src, dest);
+  await chmod(dest, 0o644);
 }
 
 type Scalar = string | number | boolean | null;

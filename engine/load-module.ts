@@ -98,12 +98,18 @@ type Typescript = {
   ScriptTarget: { ES2022: number };
 };
 
-/** TypeScript source -> JavaScript (ES module, inline source map), types removed. */
-async function stripTypes(code: string, path: string): Promise<string> {
+/**
+ * TypeScript source -> JavaScript (ES module, inline source map), types
+ * removed; `path` names the file in errors and the source map. `via` picks
+ * the tool: esbuild when installed, else TypeScript (`'typescript'` forces it).
+ */
+export async function stripTypes(code: string, path: string, via: 'auto' | 'typescript' = 'auto'): Promise<string> {
   let esbuild: Esbuild | undefined;
-  try {
-    esbuild = (await import('esbuild' as string)) as Esbuild;
-  } catch { /* fall back to TypeScript */ }
+  if (via === 'auto') {
+    try {
+      esbuild = (await import('esbuild' as string)) as Esbuild;
+    } catch { /* fall back to TypeScript */ }
+  }
   if (esbuild) {
     const out = await esbuild.transform(code, { loader: 'ts', format: 'esm', target: 'node20', sourcemap: 'inline', sourcefile: path });
     return out.code;

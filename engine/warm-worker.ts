@@ -9,9 +9,9 @@
  *   engine --{type: abort, id}-----> (the job's ctx.signal aborts)
  *   engine disconnects --> worker exits
  */
-import { pathToFileURL } from 'node:url';
 import { holdLifeline } from './lifeline.js';
-import type { StageContext, StageKind } from './stage-api.js';
+import { loadStageKind } from './load-module.js';
+import type { StageContext } from './stage-api.js';
 import type { WorkerJob, WorkerMessage } from './worker.js';
 
 /** What the engine sends a warm worker. */
@@ -46,8 +46,8 @@ async function runJob(id: number, job: WorkerJob): Promise<void> {
     info: (key, value) => void send(id, { type: 'info', key, value }),
   };
   try {
-    const mod = (await import(pathToFileURL(job.module).href)) as { default: StageKind };
-    await mod.default.run(ctx);
+    const kind = await loadStageKind(job.module);
+    await kind.run(ctx);
     if (controller.signal.aborted) throw new Error('interrupted');
     await send(id, { type: 'done' });
   } catch (e) {

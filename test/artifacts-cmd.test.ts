@@ -50,6 +50,13 @@ describe('command stages and artifacts', () => {
     assert.deepEqual(statuses(edited.doc), { fake: 'fresh', copy: 'ran', gate: 'fresh', report: 'fresh' });
   });
 
+  test('a sweep runs the command stage with its inputs and PIPE_OUT_DIR too', async () => {
+    const r = await rig.json('sweep', 'copy.tag=1,2');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /copy\.tag=1: gate\.val_dice 0\.9\d+ \(ran copy,/);
+    assert.match(r.stderr, /\[copy\] wrote \/.*\/out\n/, 'the edited command ran, with PIPE_OUT_DIR set');
+  });
+
   test('artifacts on a module stage and bad artifact names are errors located in pipeline.yaml', async () => {
     const bad = new Rig({ ...TINY_GATE_FILES, 'pipeline.yaml': TINY_GATE_FILES['pipeline.yaml']!.replace("params: {min_pixels: 5}", "params: {min_pixels: 5}\n    artifacts: [x]").replace('[predictions]', '[pre/dictions]') });
     try {

@@ -5,7 +5,7 @@
  * `pipe score` on the two CSVs gate wrote.
  */
 import assert from 'node:assert/strict';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
@@ -88,6 +88,7 @@ describe('pipe show and pipe export', () => {
     const { createHash } = await import('node:crypto');
     const digest = `sha256:${createHash('sha256').update(readFileSync(join(rig.dir, 'out/ds/dataset.safetensors'))).digest('hex')}`;
     assert.equal(digest, lock.stages.fake.outputs.dataset.digest);
+    assert.equal(statSync(join(rig.dir, 'out/ds/dataset.safetensors')).mode & 0o777, 0o644, 'an ordinary file, not the read-only cache object');
     const npy = readNpy(readFileSync(join(rig.dir, 'out/ds/dataset.train_masks.npy')));
     assert.equal(npy.header.trimEnd(), "{'descr': '|u1', 'fortran_order': False, 'shape': (2, 8, 10), }");
     assert.equal(npy.data.length, 160);

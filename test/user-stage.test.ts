@@ -6,6 +6,7 @@
  * the .ts helper it imports, so editing the helper makes it stale.
  */
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { symlinkSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -76,10 +77,42 @@ describe('a TypeScript user stage importing pipe-ml by name', () => {
     assert.deepEqual(JSON.parse(rig.read('out.json')), { text: 'hi world' });
   });
 
+  test('a sweep runs it too (in warm workers), and the command stage reads its input artifact there', async () => {
+    const r = await rig.json('sweep', 'hello.who=a,bbb');
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /hello\.who="bbb": hello\.length 6 \(ran hello, copy/); // "hi bbb"
+    assert.match(r.stderr, /hello\.who="a": hello\.length 4 \(ran hello, copy/);
+  });
+
   test('editing a type-only import makes it stale too', async () => {
     rig.write({ 'lib/types.ts': rig.read('lib/types.ts').replace('}', '  readonly lang?: string;\n}') });
     const stale = await rig.json('status');
     assert.deepEqual(stale.doc.stages[0].why, ['code changed']);
+  });
+
+  test('the package ships its types: the user project type-checks against pipe-ml, and a misuse is caught', () => {
+    rig.write({
+      'tsconfig.json': JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext', target: 'ES2022', strict: true, noEmit: true, types: [] }, files: ['typed.ts', 'misuse.ts'] }),
+      'package.json': '{"type": "module"}\n',
+      'typed.ts': [
+        "import { defineStage, readTensors, type StageContext } from 'pipe-ml';",
+        'export default defineStage({',
+        "  description: 'typed', artifacts: () => ['a'],",
+        '  async run(ctx: StageContext): Promise<void> {',
+        "    const t = await readTensors(ctx.inputs['dataset'] ?? '');",
+        "    ctx.metric('n', t.tensors['train_masks']?.shape[0] ?? 0);",
+        '  },',
+        '});',
+        '',
+      ].join('\n'),
+      'misuse.ts': "import { defineStage } from 'pipe-ml';\nexport default defineStage({ description: 'no run', artifacts: () => [] });\n",
+    });
+    const tsc = join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
+    const r = spawnSync(process.execPath, [tsc, '-p', '.'], { cwd: rig.dir, encoding: 'utf8' });
+    assert.equal(r.status, 2, r.stdout);
+    const errors = r.stdout.split('\n').filter((l) => /^\S+\(\d+,\d+\): error/.test(l));
+    assert.equal(errors.length, 1, r.stdout);
+    assert.match(r.stdout, /misuse\.ts\(2,\d+\): error TS2345: [\s\S]*Property 'run' is missing/);
   });
 
   test('a syntax error in the .ts module is a located failure to load, exit 2', async () => {

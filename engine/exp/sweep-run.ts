@@ -87,18 +87,21 @@ async function runOnce(stage: ResolvedStage, graph: Graph, upstream: ReadonlyMap
       await prev;
       c.touched.add(stage.name);
     }
+    // Input artifacts as read-only cache paths: by name for a module, by stage and name for a command.
+    const inputs: Record<string, string> = {};
+    const byStage: Record<string, Record<string, string>> = {};
+    for (const n of stage.needs) {
+      const up = upstream.get(n) ?? {};
+      for (const name of graph.stages.get(n)?.artifacts ?? []) {
+        const ref = up[name];
+        if (ref) inputs[name] = (byStage[n] ??= {})[name] = await c.env.store.view(ref);
+      }
+    }
     if (stage.runner.type === 'cmd') {
-      res = await runCommand(stage, stage.runner.cmd, root, c.signal, c.emit);
+      const io = { inputs: byStage, artifacts: stage.artifacts, ...(stage.artifacts.length > 0 ? { outDir: join(tmp, 'out') } : {}) };
+      res = await runCommand(stage, stage.runner.cmd, root, c.signal, c.emit, io);
     } else {
       await mkdir(root, { recursive: true });
-      const inputs: Record<string, string> = {};
-      for (const n of stage.needs) {
-        const up = upstream.get(n) ?? {};
-        for (const name of graph.stages.get(n)?.artifacts ?? []) {
-          const ref = up[name];
-          if (ref) inputs[name] = await c.env.store.view(ref);
-        }
-      }
       res = await c.pool.run(stage, stage.runner.module, inputs, tmp, root, c.signal);
     }
     try {

@@ -95,10 +95,12 @@ p.note { color: var(--muted); margin: 6px 0 12px; max-width: 820px; }
 .card { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 10px 14px; min-width: 150px; }
 .card .v { font-size: 22px; font-weight: 650; font-variant-numeric: tabular-nums; }
 .card .k { color: var(--muted); font-size: 12px; }
-.charts { display: flex; flex-wrap: wrap; gap: 16px; align-items: flex-start; }
+.charts { display: grid; grid-template-columns: 1fr 1fr; gap: 16px; align-items: start; }
+.charts.three { grid-template-columns: 1fr 1fr 1fr; }
+@media (max-width: 900px) { .charts, .charts.three { grid-template-columns: 1fr; } }
 figure { margin: 0; }
 figure.chart { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 10px; }
-figure.chart svg { display: block; max-width: 100%; height: auto; }
+figure.chart svg { display: block; max-width: 100%; height: auto; margin: 0 auto; }
 .grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(236px, 1fr)); gap: 12px; }
 .pairs { display: grid; grid-template-columns: repeat(auto-fill, minmax(480px, 1fr)); gap: 14px; }
 .pair { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 8px; }
@@ -125,6 +127,7 @@ td.r, th.r { text-align: right; }
 .state.never { background: #eee; color: #555; }
 .params { color: var(--muted); font-size: 12px; }
 .changed { background: #fff3d6; font-weight: 600; }
+.tables { display: flex; flex-wrap: wrap; gap: 16px; }
 .confusion td, .confusion th { text-align: center; min-width: 90px; }
 .confusion td:first-child { text-align: left; }
 table.dag td:nth-child(-n+5), table.exps td:nth-child(-n+3) { white-space: nowrap; }

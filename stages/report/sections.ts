@@ -123,8 +123,8 @@ export async function metricsSection(vs: ValStats, draw: Draw): Promise<Section>
   return {
     id: 'metrics', title: 'Metrics',
     body: `<p class="note">On the ${vs.images.length} validation images, Kaggle's metric (mean per-image Dice at the original size; ` +
-      `an empty prediction on an image with no nerve scores 1).</p><div class="cards">${cards}</div><div class="charts">${charts}</div>` +
-      `<div class="charts"><div><h3>Classifier at its threshold ${esc(fmt(vs.clsThreshold, 2))}</h3>${confusion}</div>` +
+      `an empty prediction on an image with no nerve scores 1).</p><div class="cards">${cards}</div><div class="charts three">${charts}</div>` +
+      `<div class="tables"><div><h3>Classifier at its threshold ${esc(fmt(vs.clsThreshold, 2))}</h3>${confusion}</div>` +
       `<div><h3>Presence after the gate</h3>${presenceTable}</div></div>`,
   };
 }

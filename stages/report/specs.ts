@@ -68,7 +68,7 @@ export function metricSpec(epochs: readonly EpochRecord[], key: string, best: nu
     layer: [
       {
         data: { values },
-        mark: { type: 'line', point: true, color: OKABE_ITO[2], tooltip: true },
+        mark: { type: 'line', point: { color: OKABE_ITO[2] }, color: OKABE_ITO[2], tooltip: true },
         encoding: {
           x: { field: 'epoch', type: 'quantitative', title: 'epoch', axis: { tickMinStep: 1, format: 'd' } },
           y: { field: 'value', type: 'quantitative', title: key, scale: { domain: [0, 1] } },
@@ -92,7 +92,7 @@ function bestRule(best: number): VlSpec {
 /** Validation Dice of the gated masks, the U-Net alone and the all-empty baseline. */
 export function scoreSpec(scores: readonly { name: string; value: number }[]): VlSpec {
   return {
-    title: 'Validation Dice (Kaggle metric)', width: 190, height: 120,
+    title: 'Validation Dice (Kaggle metric)', width: 170, height: 120,
     data: { values: scores },
     encoding: {
       y: { field: 'name', type: 'nominal', title: null, sort: null, axis: { labelLimit: 200 } },
@@ -152,7 +152,7 @@ export function rocSpec(roc: readonly RocPoint[], at: { fpr: number; tpr: number
         data: { values: [{ ...at, label: `threshold ${at.threshold}` }] },
         layer: [
           { mark: { type: 'point', shape: 'diamond', size: 110, color: OKABE_ITO[5], filled: true }, encoding: { x: { field: 'fpr', type: 'quantitative' }, y: { field: 'tpr', type: 'quantitative' } } },
-          { mark: { type: 'text', align: 'left', dx: 9, dy: -9, fontSize: 11, color: '#333' }, encoding: { x: { field: 'fpr', type: 'quantitative' }, y: { field: 'tpr', type: 'quantitative' }, text: { field: 'label' } } },
+          { mark: { type: 'text', align: 'left', dx: 9, dy: 14, fontSize: 11, color: '#333' }, encoding: { x: { field: 'fpr', type: 'quantitative' }, y: { field: 'tpr', type: 'quantitative' }, text: { field: 'label' } } },
         ],
       },
     ],
