@@ -100,7 +100,8 @@ describe('failures and interruptions', () => {
     assert.equal(rig.exists('.pipe/run.lock'), false);
     // --no-wait fails at once while a run holds the project.
     const c = rig.start(['run', '--force']);
-    await new Promise((res) => setTimeout(res, 400));
+    // Holding the project once its first stage has started (a fixed sleep flaked under load).
+    for (const t0 = Date.now(); rig.lines('runs.log').length < 3 && Date.now() - t0 < 30_000;) await new Promise((res) => setTimeout(res, 20));
     const d = await rig.run('run', '--no-wait');
     assert.equal(d.code, 1);
     assert.match(d.stderr, /another pipe run \(pid \d+/);
