@@ -3,6 +3,7 @@
  * whichever backend the caller loaded. All return scalars; callers wrap them
  * in `tf.tidy` (or `optimizer.minimize`, which tidies).
  */
+import { dice } from '../lib/metric.js';
 import type * as TfModule from '@tensorflow/tfjs';
 import type { Tf } from './tf-types.js';
 
@@ -75,15 +76,11 @@ export function binaryAccuracy(tf: Tf, yTrue: Tensor, yPred: Tensor, threshold =
  * `threshold`; `truth` holds 0/1.
  */
 export function imageDice(truth: ArrayLike<number>, pred: ArrayLike<number>, threshold = 0.5): number {
-  let inter = 0;
-  let a = 0;
-  let b = 0;
+  const t = new Uint8Array(truth.length);
+  const p = new Uint8Array(truth.length);
   for (let i = 0; i < truth.length; i++) {
-    const t = truth[i] !== 0 ? 1 : 0;
-    const p = (pred[i] ?? 0) >= threshold ? 1 : 0;
-    a += t;
-    b += p;
-    inter += t & p;
+    t[i] = truth[i] !== 0 ? 1 : 0;
+    p[i] = (pred[i] ?? 0) >= threshold ? 1 : 0;
   }
-  return a + b === 0 ? 1 : (2 * inter) / (a + b);
+  return dice(p, t);
 }
