@@ -34,7 +34,34 @@ export interface StageConfig {
   /** Command stages: artifacts the command writes into `PIPE_OUT_DIR` (stored like a built-in's). */
   readonly artifacts: readonly string[];
   readonly metrics?: string;
+  /** What the stage's cluster job asks for (executor: slurm); not part of the key. */
+  readonly resources?: Resources;
 }
+
+/** A stage's `resources:` (sbatch options). */
+export interface Resources {
+  readonly cpus?: number;
+  /** e.g. "4G" (sbatch --mem). */
+  readonly mem?: string;
+  readonly gpus?: number;
+  /** Minutes, H:MM:SS or D-HH:MM:SS (sbatch --time). */
+  readonly time?: string;
+  readonly partition?: string;
+}
+
+/** The `remote:` block: where the shared cache is (credentials come from the environment). */
+export interface RemoteConfig {
+  /** http(s)://host/prefix, s3://bucket/prefix or file:///path. */
+  readonly url: string;
+  readonly endpoint?: string;
+  readonly region?: string;
+  readonly path_style?: boolean;
+  /** Transfers at once. */
+  readonly jobs?: number;
+}
+
+/** Where stale stages run. */
+export type ExecutorName = 'local' | 'slurm';
 
 /** A whole validated pipeline. Stage order is the file's order. */
 export interface PipelineConfig {
@@ -43,6 +70,10 @@ export interface PipelineConfig {
   /** Global params, resolved (a global may refer to another). */
   readonly params: Readonly<Record<string, ParamValue>>;
   readonly stages: ReadonlyMap<string, StageConfig>;
+  /** The shared remote cache, if the file names one. */
+  readonly remote?: RemoteConfig;
+  /** `executor:` (default local). */
+  readonly executor?: ExecutorName;
   /** Points into the file: a node by its path of keys, or its key when `key` is set. */
   where(path: readonly (string | number)[], key?: boolean): Location | undefined;
   /** Source text index, for code frames. */
@@ -150,7 +181,7 @@ export function parseConfig(file: string, text: string, overrides: readonly Over
   const shape = schemaErrors(raw, where);
   if (shape.length > 0) return fail(byPlace(shape));
 
-  const data = raw as { params?: Record<string, ParamValue>; stages: Record<string, Record<string, unknown>> };
+  const data = raw as { params?: Record<string, ParamValue>; stages: Record<string, Record<string, unknown>>; remote?: RemoteConfig; executor?: ExecutorName };
   const diagnostics: Diagnostic[] = [];
   for (const name of Object.keys(data.stages)) {
     if (isReservedKey(name)) diagnostics.push({ message: `stage name "${name}" is reserved: choose another`, location: where(['stages', name], true) });
@@ -241,6 +272,7 @@ export function parseConfig(file: string, text: string, overrides: readonly Over
       outs: strings('outs'),
       artifacts: (s['artifacts'] ?? []) as string[],
       ...(typeof s['metrics'] === 'string' ? { metrics: String(sub(s['metrics'], ['metrics'])) } : {}),
+      ...(s['resources'] !== undefined ? { resources: s['resources'] as Resources } : {}),
     });
   }
   if (diagnostics.length > 0) return fail(byPlace(diagnostics));
@@ -250,7 +282,10 @@ export function parseConfig(file: string, text: string, overrides: readonly Over
     const prefix = key.slice(0, -1);
     return [...new Set([...sets].filter(([k]) => k === key || k.startsWith(`${prefix},`)).flatMap(([, t]) => t))];
   };
-  return ok({ file, params, stages, where, index, overrides, setsAt });
+  return ok({
+    file, params, stages, where, index, overrides, setsAt,
+    ...(data.remote ? { remote: data.remote } : {}), ...(data.executor ? { executor: data.executor } : {}),
+  });
 }
 
 /** Diagnostics in file order; those without a place first. */

@@ -24,7 +24,10 @@ import type { LockEntry, LockWriter } from './lockfile.js';
 import type { KeyMaterial } from './fingerprint.js';
 import { decide, type Decision, type Outputs, type PlanEnv } from './planner.js';
 import { describeStageFailure, type StageFailure } from './result.js';
-import { runCommand, runModule, type GroupTracker, type RunResult } from './run-stage.js';
+import type { GroupTracker, RunResult } from './run-stage.js';
+import { localExecutor } from './executors/local.js';
+import type { StageExecutor } from './executors/types.js';
+import type { RemoteLookup } from './remote.js';
 
 /** Options of one run. */
 export interface ExecuteOptions {
@@ -47,6 +50,10 @@ export interface ExecuteOptions {
   readonly threadsPerStage: number;
   /** Told about each stage process group (the run lock records them). */
   readonly groups?: GroupTracker;
+  /** Where stages run (default: this machine). */
+  readonly executor?: StageExecutor;
+  /** Asked before a stale stage runs: true when the remote cache had its run and it is now local. */
+  readonly remote?: RemoteLookup;
 }
 
 /** The result of one stage in a run. */
@@ -131,6 +138,10 @@ export async function execute(graph: Graph, env: PlanEnv, lock: LockWriter, opts
     let d: Decision;
     try {
       d = await decide(stage, upstream, env, opts.force.has(stage.name));
+      // A stale stage another machine already ran: fetch its outputs from the remote cache instead.
+      if (d.action === 'run' && opts.remote && !opts.force.has(stage.name) && await opts.remote(stage.name, d.key)) {
+        d = await decide(stage, upstream, env, false);
+      }
     } catch (e) {
       return failed(performance.now() - t0, thrown(e));
     }
@@ -317,11 +328,13 @@ async function runStage(
       }
     }
     await mkdir(join(tmp, 'out'), { recursive: true });
+    // Where the work runs: this machine, or a cluster job (engine/executors/).
+    const where = opts.executor ?? localExecutor;
     if (stage.runner.type === 'cmd') {
       const io = { inputs: byStage, artifacts: stage.artifacts, ...(stage.artifacts.length > 0 ? { outDir: join(tmp, 'out') } : {}) };
-      res = await runCommand(stage, stage.runner.cmd, env.root, opts.signal, emit, io, opts.groups);
+      res = await where.runCommand(stage, stage.runner.cmd, env.root, opts.signal, emit, io, opts.groups);
     } else {
-      res = await runModule(stage, stage.runner.module, inputs, tmp, env.root, opts.signal, emit, opts.threadsPerStage, opts.groups);
+      res = await where.runModule(stage, stage.runner.module, inputs, tmp, env.root, opts.signal, emit, opts.threadsPerStage, opts.groups);
     }
     if (!res.ok) return res;
     const outputs: Record<string, StoredRef> = {};

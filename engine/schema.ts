@@ -94,7 +94,7 @@ export function schemaErrors(data: unknown, where: Where): Diagnostic[] {
         const key = String(e.params['additionalProperty']);
         const allowed = path.length === 2 && path[0] === 'stages'
           ? Object.keys(pipelineSchema().definitions.stage.properties)
-          : path.length === 0 ? ['params', 'stages'] : [];
+          : path.length === 0 ? Object.keys((pipelineSchema() as { properties?: object }).properties ?? {}) : [];
         push(`unknown key "${key}" in ${describePath(path)}` + (allowed.length ? ` (expected one of: ${allowed.join(', ')})` : ''), where([...path, key], true));
         break;
       }
