@@ -63,6 +63,10 @@ Usage:
   pipe dag                 print the pipeline graph
   pipe watch [STAGE...]    run, then re-run stale stages whenever a dep or pipeline.yaml changes
   pipe gc                  delete cached outputs that no lock file or kept experiment points at
+  pipe push [--run-cache]  upload to the remote cache (pipeline.yaml \`remote:\`) the outputs and run
+                           records of pipe.lock that it lacks (--run-cache: every local run record)
+  pipe pull [STAGE...]     download into the local cache the outputs and run records pipe.lock names
+                           (each verified); \`pipe run\` then restores them without running
   pipe verify              re-hash the cache; check run records and locks against it (exit 1: problems)
   pipe repro [LOCK]        re-create the experiment of a lock (file, experiment id or name) and
                            compare every output with it: identical, restored or differs
@@ -90,6 +94,10 @@ Options:
                         for this command; repeatable; VALUE is read as YAML (3, true, [1,2])
       --force           run: re-run the named stages (or all) and what is downstream, even if fresh
   -n, --dry-run         run, gc: say what would be done, do nothing
+      --remote          gc: delete from the remote cache what no lock or kept experiment needs
+      --run-cache       push: also every run record in the local run cache, and its outputs
+      --executor NAME   run: local (default) or slurm: each stale stage an sbatch job (overrides
+                        \`executor:\` in the pipeline file)
       --quarantine      verify: move bad objects to .pipe/cache/quarantine/, drop run records naming them
   -j, --jobs N          run/watch: stages run at once (default: the number of CPU cores); each
                         built-in stage gets cores/N compute threads (env PIPE_THREADS overrides)
@@ -143,6 +151,9 @@ export async function main(
         jobs: { type: 'string', short: 'j' },
         'no-wait': { type: 'boolean', default: false },
         quarantine: { type: 'boolean', default: false },
+        remote: { type: 'boolean', default: false },
+        'run-cache': { type: 'boolean', default: false },
+        executor: { type: 'string' },
         format: { type: 'string', default: 'text' },
         'keep-last': { type: 'string' },
         write: { type: 'boolean', default: false },
@@ -192,6 +203,9 @@ export async function main(
     ['--dry-run', v['dry-run'], ['run', 'gc']],
     ['--no-wait', v['no-wait'], ['run', 'gc', 'verify']],
     ['--quarantine', v.quarantine, ['verify']],
+    ['--remote', v.remote, ['gc']],
+    ['--run-cache', v['run-cache'], ['push']],
+    ['--executor', v.executor !== undefined, ['run']],
     ['--keep-last', v['keep-last'] !== undefined, ['gc']],
     ['--write', v.write, ['exp']],
     ['--rev', v.rev !== undefined, ['repro']],
@@ -209,14 +223,27 @@ export async function main(
   }
 
   switch (command) {
-    case 'run':
-      return cmdRun(env, { targets: rest, force: v.force, dryRun: v['dry-run'], jobs, wait: !v['no-wait'], signal });
+    case 'run': {
+      if (v.executor !== undefined && v.executor !== 'local' && v.executor !== 'slurm') return usage(`--executor expects local or slurm, got "${v.executor}"`);
+      const executor = v.executor as 'local' | 'slurm' | undefined;
+      return cmdRun(env, { targets: rest, force: v.force, dryRun: v['dry-run'], jobs, wait: !v['no-wait'], signal, ...(executor ? { executor } : {}) });
+    }
+    case 'push':
+    case 'pull': {
+      const { cmdPush, cmdPull } = await import('./push-pull.js');
+      if (command === 'push' && rest.length) return usage('`pipe push` takes no stage names');
+      return command === 'push' ? cmdPush(env, { runCache: v['run-cache'], signal }) : cmdPull(env, rest, { signal });
+    }
     case 'status':
       return cmdStatus(env, rest);
     case 'gc': {
       if (rest.length) return usage('`pipe gc` takes no stage names');
       const keepLast = v['keep-last'] === undefined ? 500 : Number(v['keep-last']);
       if (!Number.isInteger(keepLast) || keepLast < 0) return usage(`--keep-last expects a whole number >= 0, got "${v['keep-last']}"`);
+      if (v.remote) {
+        const { cmdGcRemote } = await import('./push-pull.js');
+        return cmdGcRemote(env, { dryRun: v['dry-run'], keepLast, signal });
+      }
       return cmdGc(env, { dryRun: v['dry-run'], wait: !v['no-wait'], keepLast, signal });
     }
     case 'verify': {

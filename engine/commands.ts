@@ -5,7 +5,9 @@
  */
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import type { Override } from './config.js';
+import type { ExecutorName, Override } from './config.js';
+import { openExecutor } from './executors/open.js';
+import { DEFAULT_REMOTE_JOBS, projectRemote, remoteLookup } from './remote.js';
 import { formatDiagnostic, LineIndex } from './diagnostic.js';
 import { formatDag, type DagFormat } from './dag-format.js';
 import type { EngineEvent } from './events.js';
@@ -87,6 +89,8 @@ export interface RunOptions {
   readonly jobs: number;
   readonly wait: boolean;
   readonly signal: AbortSignal;
+  /** Where stale stages run (default: the pipeline file's `executor:`, else local). */
+  readonly executor?: ExecutorName;
 }
 
 /** `pipe run`: runs stale stages (or, with dryRun, says which would run). */
@@ -112,6 +116,14 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
     return EXIT.ok;
   }
 
+  // The team's remote cache, asked before a stale stage runs; and where stages run.
+  const remote = await projectRemote(p.graph.config);
+  if (remote !== undefined && 'error' in remote) return report(env, { reason: 'usage', message: remote.error });
+  const executor = await openExecutor(o.executor ?? p.graph.config.executor ?? 'local', p.layout);
+  if ('error' in executor) {
+    remote?.close();
+    return report(env, { reason: 'usage', message: executor.error });
+  }
   ensureDotDir(p);
   const held = await acquireRunLock(p.layout.runLock, {
     wait: o.wait, signal: o.signal, onWait: (who) => human.write(`waiting: ${who}\n`),
@@ -141,10 +153,13 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
       threadsPerStage: Math.max(1, Math.floor(cpus().length / o.jobs)),
       groups: { started: (stage, pgid) => held.lock.track(stage, pgid), ended: (pgid) => held.lock.untrack(pgid) },
       emit: (e: EngineEvent) => log(e),
+      executor,
+      ...(remote ? { remote: remoteLookup(remote, q.env.store, q.env.runs, q.graph.config.remote?.jobs ?? DEFAULT_REMOTE_JOBS, o.signal, (e) => log(e)) } : {}),
     });
     await q.env.files.save();
     if (!o.signal.aborted && !results.some((r) => r.status === 'failed')) experiment = await finishRun(q, env.file, lock, 'run');
   } finally {
+    remote?.close();
     await held.lock.release();
   }
   const ms = performance.now() - t0;

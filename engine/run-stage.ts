@@ -144,6 +144,11 @@ export async function runCommand(
   if (sub.pid !== undefined) groups?.ended(sub.pid);
   if (signal.aborted) return { ok: false, failure: { reason: 'interrupted' } };
   if (r.failed) return { ok: false, failure: exitFailure(r, cmd) };
+  return commandMetrics(stage, root);
+}
+
+/** A finished command stage's result: its metrics file (`metrics:`) read, or why it could not be. */
+export async function commandMetrics(stage: ResolvedStage, root: string): Promise<RunResult> {
   const metrics: Record<string, number | string> = {};
   if (stage.config.metrics) {
     const path = resolve(root, stage.config.metrics);
@@ -158,7 +163,8 @@ export async function runCommand(
   return { ok: true, metrics, info: {} };
 }
 
-const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
+/** The worker entry (engine/worker.js), for executors that start it elsewhere. */
+export const WORKER = fileURLToPath(new URL('./worker.js', import.meta.url));
 
 /** Runs a module stage in a worker process; `tmp/out` receives its artifacts. */
 export async function runModule(

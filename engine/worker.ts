@@ -4,7 +4,7 @@
  * use two cores. The engine starts it with `node worker.js <job.json>` and an
  * IPC channel; the worker reports {@link WorkerMessage}s and exits 0 on success.
  */
-import { readFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import { holdLifeline } from './lifeline.js';
 import { loadStageKind } from './load-module.js';
 import type { Params, Progress, StageContext } from './stage-api.js';
@@ -28,7 +28,14 @@ export type WorkerMessage =
   | { readonly type: 'done' }
   | { readonly type: 'failed'; readonly message: string; readonly stack?: string };
 
+/** Without an IPC channel (a cluster job), messages go to this file as JSON lines. */
+const MESSAGES = process.env['PIPE_WORKER_MESSAGES'];
+
 function send(m: WorkerMessage): Promise<void> {
+  if (MESSAGES) {
+    appendFileSync(MESSAGES, JSON.stringify(m) + '\n');
+    return Promise.resolve();
+  }
   return new Promise((res) => {
     if (!process.send) {
       res();
