@@ -29,6 +29,9 @@ export class S3Remote implements RemoteBackend {
 
   /** Loads the SDK and makes a client for `url`. */
   static async open(url: URL, spec: RemoteSpec): Promise<S3Remote> {
+    // The SDK warns on every start that its releases after January 2027 need Node 22; the
+    // version in package-lock.json runs on Node 20 (our engines), so the notice is only noise here.
+    process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
     const sdk = await import('@aws-sdk/client-s3');
     const client = new sdk.S3Client({
       region: spec.region ?? spec.env['AWS_REGION'] ?? 'us-east-1',
@@ -46,7 +49,7 @@ export class S3Remote implements RemoteBackend {
     return `${this.prefix}${area}/${hex}`;
   }
 
-  private error(what: string, e: unknown): RemoteError {
+  private failure(what: string, e: unknown): RemoteError {
     return new RemoteError(`${what} s3://${this.bucket}/${this.prefix}: ${(e as Error).name}: ${(e as Error).message}`);
   }
 
@@ -56,7 +59,7 @@ export class S3Remote implements RemoteBackend {
       return r.ContentLength ?? 0;
     } catch (e) {
       if (isNotFound(e)) return undefined;
-      throw this.error('HEAD', e);
+      throw this.failure('HEAD', e);
     }
   }
 
@@ -66,7 +69,7 @@ export class S3Remote implements RemoteBackend {
       return r.Body as Readable;
     } catch (e) {
       if (isNotFound(e)) return undefined;
-      throw this.error('GET', e);
+      throw this.failure('GET', e);
     }
   }
 
@@ -76,7 +79,7 @@ export class S3Remote implements RemoteBackend {
         Bucket: this.bucket, Key: this.key(area, hex), Body: createReadStream(src), ContentLength: size, ContentType: 'application/octet-stream',
       }));
     } catch (e) {
-      throw this.error('PUT', e);
+      throw this.failure('PUT', e);
     }
   }
 
@@ -93,7 +96,7 @@ export class S3Remote implements RemoteBackend {
         token = r.IsTruncated ? r.NextContinuationToken : undefined;
       } while (token);
     } catch (e) {
-      throw this.error('LIST', e);
+      throw this.failure('LIST', e);
     }
     return out.sort();
   }
@@ -102,7 +105,7 @@ export class S3Remote implements RemoteBackend {
     try {
       await this.client.send(new this.sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(area, hex) }));
     } catch (e) {
-      if (!isNotFound(e)) throw this.error('DELETE', e);
+      if (!isNotFound(e)) throw this.failure('DELETE', e);
     }
   }
 
