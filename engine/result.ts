@@ -59,7 +59,9 @@ export type StageFailure =
   /** A stage it needs failed or was skipped, so it did not run. */
   | { readonly reason: 'need-failed'; readonly need: string }
   /** A cached object did not hash to its name. */
-  | { readonly reason: 'cache-corrupt'; readonly digest: string; readonly detail: string };
+  | { readonly reason: 'cache-corrupt'; readonly digest: string; readonly detail: string }
+  /** A cluster job (executor: slurm) ended otherwise than COMPLETED, or could not be submitted (no `job`). */
+  | { readonly reason: 'job-failed'; readonly job?: string; readonly state: string; readonly exitCode?: string; readonly log: readonly string[] };
 
 /** The one line a person reads for `f`. */
 export function describeStageFailure(f: StageFailure): string {
@@ -74,6 +76,10 @@ export function describeStageFailure(f: StageFailure): string {
     case 'interrupted': return 'interrupted';
     case 'need-failed': return `not run: "${f.need}" did not complete`;
     case 'cache-corrupt': return `cached object ${f.digest} is corrupt: ${f.detail}`;
+    case 'job-failed':
+      if (f.job === undefined) return `could not submit the Slurm job: ${f.state}`;
+      return `Slurm job ${f.job} ended ${f.state} (exit code ${f.exitCode ?? '?'})` +
+        (f.log.length ? `; the last lines of its log:\n${f.log.map((l) => `  ${l}`).join('\n')}` : '; its log is empty');
     default: return unreachable(f);
   }
 }

@@ -25,6 +25,7 @@ import { join } from 'node:path';
 import type { Resources } from '../config.js';
 import type { EventSink } from '../events.js';
 import type { ResolvedStage } from '../graph.js';
+import type { StageFailure } from '../result.js';
 import type { ProjectLayout } from '../layout.js';
 import { commandMetrics, paramEnv, WORKER, type CommandIO, type RunResult } from '../run-stage.js';
 import type { WorkerMessage } from '../worker.js';
@@ -114,7 +115,7 @@ export class SlurmExecutor implements StageExecutor {
     ];
     const metrics: Record<string, number | string> = {};
     const info: Record<string, string> = {};
-    let outcome: { ok: true } | { ok: false; message: string } | undefined;
+    let outcome: { ok: true } | { ok: false; failure: StageFailure } | undefined;
     const onMessage = (m: WorkerMessage): void => {
       switch (m.type) {
         case 'progress': emit({ type: 'stage-progress', stage: stage.name, progress: m.progress, elapsedMs: 0 }); break;
@@ -122,13 +123,13 @@ export class SlurmExecutor implements StageExecutor {
         case 'metric': metrics[m.name] = m.value; break;
         case 'info': info[m.key] = m.value; break;
         case 'done': outcome = { ok: true }; break;
-        case 'failed': outcome = { ok: false, message: m.message }; break;
+        case 'failed': outcome = { ok: false, failure: { reason: 'threw', message: m.message, ...(m.stack !== undefined ? { stack: m.stack } : {}) } }; break;
       }
     };
     const end = await this.runJob(stage, tmp, root, script, signal, emit, { path: messages, onMessage });
     if (outcome?.ok === false) return outcome;
     if ('failed' in end) return end.failed;
-    if (!outcome) return { ok: false, message: 'the stage\'s Slurm job ended without the worker reporting (crash?)' };
+    if (!outcome) return { ok: false, failure: { reason: 'threw', message: 'the stage\'s Slurm job ended without the worker reporting (crash?)' } };
     return { ok: true, metrics, info };
   }
 
@@ -145,7 +146,7 @@ export class SlurmExecutor implements StageExecutor {
     const log = join(dir, 'slurm.log');
     await writeFile(scriptPath, ['#!/bin/bash', `cd ${sh(root)} || exit 1`, ...script, ''].join('\n'), { mode: 0o755 });
     await writeFile(log, '');
-    if (signal.aborted) return { failed: { ok: false, message: 'interrupted' } };
+    if (signal.aborted) return { failed: { ok: false, failure: { reason: 'interrupted' } } };
     let id: string;
     try {
       const out = await slurm('sbatch', [
@@ -155,7 +156,7 @@ export class SlurmExecutor implements StageExecutor {
       id = (out.trim().split(';')[0] ?? '').trim();
       if (!/^\d+$/.test(id)) throw new Error(`sbatch printed no job id: ${out.trim()}`);
     } catch (e) {
-      return { failed: { ok: false, message: `could not submit the Slurm job: ${(e as Error).message}` } };
+      return { failed: { ok: false, failure: { reason: 'job-failed', state: (e as Error).message, log: [] } } };
     }
     emit({ type: 'note', level: 'info', stage: stage.name, message: `submitted as Slurm job ${id}` });
     const logTail = new Follower(log, (line) => emit({ type: 'stage-output', stage: stage.name, line, stream: 'stdout' }));
@@ -186,16 +187,9 @@ export class SlurmExecutor implements StageExecutor {
     const end = await this.finalState(id);
     await logTail.poll(true);
     await msgTail?.poll(true);
-    if (cancelled || signal.aborted) return { failed: { ok: false, message: `interrupted (Slurm job ${id} cancelled)` } };
+    if (cancelled || signal.aborted) return { failed: { ok: false, failure: { reason: 'interrupted' } } };
     if (end.state === 'COMPLETED') return { ok: true };
-    const tail = logTail.last(TAIL_LINES);
-    return {
-      failed: {
-        ok: false,
-        message: `Slurm job ${id} ended ${end.state} (exit code ${end.exitCode})` +
-          (tail.length ? `; the last lines of its log:\n${tail.map((l) => `  ${l}`).join('\n')}` : '; its log is empty'),
-      },
-    };
+    return { failed: { ok: false, failure: { reason: 'job-failed', job: id, state: end.state, exitCode: end.exitCode, log: logTail.last(TAIL_LINES) } } };
   }
 
   /** The job's final state: from sacct (the job-completion log or slurmdbd), else scontrol while Slurm remembers it. */
