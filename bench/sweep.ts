@@ -1,43 +1,94 @@
 /**
- * Benchmark: the cost of a gate threshold sweep, the workflow pipe is built
- * for. Runs a pipeline once (default: ./pipeline.yaml in --dir, which must be
- * a project folder; by default a copy of the repository's pipeline.yaml in a
- * temp folder), then re-runs it with each value of a gate param and prints the
- * wall time of each re-run, which stages ran, and the validation Dice.
+ * Benchmark: the cost of sweeping the gate, the workflow pipe is built for.
+ * In a project folder (--dir; default: a temp folder with a copy of the
+ * repository's pipeline.yaml), after one full run (done here if the folder
+ * has no lock yet, which takes minutes), it times:
  *
- *   node dist/bench/sweep.js [--dir DIR] [--param gate.min_pixels] [--values 50,100,200,400,100]
+ *   1. one new gate value with `pipe run --set` (a fresh CLI, the usual way);
+ *   2. the same as a one-point `pipe sweep`;
+ *   3. a 100-point gate sweep, `gate.min_pixels=OFF:475+OFF:25 x gate.threshold=0.3..0.7`
+ *      (OFF = --offset, default 0: use a new offset to measure new keys again),
+ *
+ * and prints the per-point cost and where it goes (planning, the stage's
+ * process, storing outputs; set-up; table and charts), against the full
+ * run's wall time, with the machine's load.
+ *
+ *   node dist/bench/sweep.js [--dir DIR] [--offset N] [-j N]
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parse } from 'yaml';
 import { repoRoot } from '../test/util/paths.js';
 
 const { values } = parseArgs({
   options: {
     dir: { type: 'string', default: '/tmp/pipe-bench-sweep' },
-    param: { type: 'string', default: 'gate.min_pixels' },
-    values: { type: 'string', default: '50,100,200,400,100' },
+    offset: { type: 'string', default: '0' },
+    jobs: { type: 'string', short: 'j', default: '2' },
   },
 });
 const dir = values.dir;
+const off = Number(values.offset);
 mkdirSync(dir, { recursive: true });
 if (!existsSync(join(dir, 'pipeline.yaml'))) copyFileSync(join(repoRoot, 'pipeline.yaml'), join(dir, 'pipeline.yaml'));
 const pipe = join(repoRoot, 'bin', 'pipe.js');
+const load = (): string => loadavg().map((l) => l.toFixed(1)).join(' ');
 
-function run(args: string[]): { ms: number; doc: { stages: { stage: string; status: string; metrics?: Record<string, number> }[] } } {
+function cli(args: string[]): { ms: number; doc: any } {
   const t0 = performance.now();
-  const r = spawnSync(process.execPath, [pipe, 'run', '--json', ...args], { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 26 });
+  const r = spawnSync(process.execPath, [pipe, ...args, '--json'], { cwd: dir, encoding: 'utf8', maxBuffer: 1 << 28 });
   const ms = performance.now() - t0;
-  if (r.status !== 0) throw new Error(`pipe run ${args.join(' ')} exited ${r.status}:\n${r.stderr.slice(-2000)}`);
+  if (r.status !== 0) throw new Error(`pipe ${args.join(' ')} exited ${r.status}:\n${r.stderr.slice(-2000)}`);
   return { ms, doc: JSON.parse(r.stdout) };
 }
 
-const first = run([]);
-process.stdout.write(`initial run: ${(first.ms / 1000).toFixed(1)} s (${first.doc.stages.filter((s) => s.status === 'ran').length} stages ran)\n`);
-for (const v of values.values.split(',')) {
-  const r = run(['--set', `${values.param}=${v}`]);
-  const acted = r.doc.stages.filter((s) => s.status !== 'fresh').map((s) => `${s.stage}:${s.status}`).join(' ') || 'nothing';
-  const dice = r.doc.stages.find((s) => s.stage === 'gate')?.metrics?.['val_dice'];
-  process.stdout.write(`${values.param}=${v.padEnd(6)} ${r.ms.toFixed(0).padStart(6)} ms  val_dice ${dice === undefined ? '-' : dice.toFixed(4)}  (${acted})\n`);
+/** Wall time of the run that made the lock: first start to last finish over its entries. */
+function fullRunMs(): number {
+  const lock = parse(readFileSync(join(dir, 'pipe.lock'), 'utf8')) as { stages: Record<string, { duration_ms: number; finished_at: string }> };
+  const ends = Object.values(lock.stages).map((e) => Date.parse(e.finished_at));
+  const starts = Object.values(lock.stages).map((e) => Date.parse(e.finished_at) - e.duration_ms);
+  return Math.max(...ends) - Math.min(...starts);
 }
+
+const out = (s: string): void => void process.stdout.write(s + '\n');
+out(`load average at start: ${load()} (${dir})`);
+if (!existsSync(join(dir, 'pipe.lock'))) {
+  const first = cli(['run']);
+  out(`full run: ${(first.ms / 1000).toFixed(1)} s`);
+}
+const full = fullRunMs();
+out(`full run (from pipe.lock): ${(full / 1000).toFixed(1)} s`);
+
+// 1. One new gate value, the usual way.
+const v = 101 + off * 2 + (Date.now() % 50) * 2; // a value no earlier bench used (most likely)
+const one = cli(['run', '--set', `gate.min_pixels=${v}`]);
+const acted = one.doc.stages.filter((s: any) => s.status !== 'fresh').map((s: any) => `${s.stage} ${s.status} ${s.duration_ms} ms`).join(', ');
+out(`one new gate value, pipe run --set gate.min_pixels=${v}: ${one.ms.toFixed(0)} ms wall (${acted})`);
+const back = cli(['run']);
+out(`back to pipeline.yaml (restored): ${back.ms.toFixed(0)} ms wall`);
+
+// 2. The same as a one-point sweep.
+const single = cli(['sweep', `gate.min_pixels=${v + 1}`]);
+out(`one new gate value, pipe sweep gate.min_pixels=${v + 1}: ${single.ms.toFixed(0)} ms wall (set-up ${single.doc.setup_ms} ms, point ${single.doc.points_ms} ms, table and charts ${single.doc.files_ms} ms)`);
+
+// 3. The 100-point sweep.
+const sweep = cli(['sweep', `gate.min_pixels=${off}:${475 + off}:25`, 'gate.threshold=0.3,0.4,0.5,0.6,0.7', '-j', values.jobs]);
+const pts: any[] = sweep.doc.points;
+const ran = pts.filter((p) => p.ran.length > 0);
+const sum = (f: (p: any) => number): number => pts.reduce((s, p) => s + f(p), 0);
+const stageAvg = (stage: string, k: string): string => {
+  const xs = pts.map((p) => p.timing?.[stage]?.[k]).filter((x) => typeof x === 'number' && x > 0) as number[];
+  return xs.length ? `${(xs.reduce((a, b) => a + b, 0) / xs.length).toFixed(1)} ms` : '-';
+};
+out(`100-point sweep: ${(sweep.ms / 1000).toFixed(2)} s wall = ${(100 * sweep.ms / full).toFixed(2)} % of the full run; ${ran.length} points ran something; best ${sweep.doc.metric} ${pts[0]?.[sweep.doc.metric]}`);
+out(`  per point: ${(sweep.ms / pts.length).toFixed(0)} ms of wall; points phase ${sweep.doc.points_ms} ms (${(sweep.doc.points_ms / pts.length).toFixed(1)} ms a point at -j ${values.jobs})`);
+out(`  set-up (start, open, every point's graph) ${sweep.doc.setup_ms} ms; table, CSV, JSON and charts ${sweep.doc.files_ms} ms; process start and exit ${(sweep.ms - sweep.doc.duration_ms - sweep.doc.files_ms).toFixed(0)} ms`);
+for (const stage of ['gate', 'submit']) {
+  out(`  ${stage}: plan ${stageAvg(stage, 'plan_ms')}, in the warm worker ${stageAvg(stage, 'run_ms')}, storing outputs ${stageAvg(stage, 'store_ms')} (averages over the points that ran it)`);
+}
+const upstream = pts.flatMap((p) => p.ran).filter((s: string) => s !== 'gate' && s !== 'submit');
+out(`  upstream stages run by the sweep: ${upstream.length ? upstream.join(', ') : 'none'}; per-point latency sum ${(sum((p) => p.ms) / 1000).toFixed(1)} s`);
+out(`load average at end: ${load()}`);

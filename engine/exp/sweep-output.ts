@@ -20,6 +20,7 @@ export interface SweepRow {
   readonly ran: readonly string[];
   readonly restored: readonly string[];
   readonly ms: number;
+  readonly timing?: Readonly<Record<string, { plan: number; run: number; store: number }>>;
   readonly error?: string;
 }
 

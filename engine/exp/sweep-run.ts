@@ -46,7 +46,13 @@ interface Ran {
   readonly info: Readonly<Record<string, string>>;
   readonly durationMs: number;
   readonly finishedAt: string;
+  /** Of durationMs: in the stage's process (inputs, compute, writing), and storing the outputs. */
+  readonly runMs?: number;
+  readonly storeMs?: number;
 }
+
+/** Where a point's time went, per stage: planning (keys, cache look-ups), running, storing outputs. */
+export type PointTiming = Record<string, { plan: number; run: number; store: number }>;
 
 /** The outcome of one point. */
 export interface PointResult {
@@ -58,6 +64,7 @@ export interface PointResult {
   readonly ran: readonly string[];
   readonly restored: readonly string[];
   readonly ms: number;
+  readonly timing: PointTiming;
 }
 
 function entry(stage: ResolvedStage, key: string, m: KeyMaterial, r: Omit<Ran, 'ok'>, versions: Readonly<Record<string, string>>): LockEntry {
@@ -104,6 +111,7 @@ async function runOnce(stage: ResolvedStage, graph: Graph, upstream: ReadonlyMap
       await mkdir(root, { recursive: true });
       res = await c.pool.run(stage, stage.runner.module, inputs, tmp, root, c.signal);
     }
+    const runMs = performance.now() - t0;
     try {
       if (!res.ok) return failed(describeStageFailure(res.failure));
       const outputs: Record<string, StoredRef> = {};
@@ -111,7 +119,7 @@ async function runOnce(stage: ResolvedStage, graph: Graph, upstream: ReadonlyMap
       for (const o of stage.outs) outputs[o] = await c.env.store.putPath(resolve(root, o));
       const ran = { outputs, metrics: res.metrics, info: res.info, durationMs: performance.now() - t0, finishedAt: new Date().toISOString() };
       await c.env.runs.put({ key, outputs, metrics: ran.metrics, info: { ...c.versions, ...ran.info }, durationMs: Math.round(ran.durationMs), finishedAt: ran.finishedAt });
-      return { ok: true, ...ran };
+      return { ok: true, ...ran, runMs, storeMs: performance.now() - t0 - runMs };
     } catch (e) {
       return failed(`stage did not write its outputs: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
@@ -129,11 +137,15 @@ export async function runPoint(graph: Graph, c: SweepContext): Promise<PointResu
   const entries: Record<string, LockEntry> = {};
   const ran: string[] = [];
   const restored: string[] = [];
-  const end = (ok: boolean, message?: string): PointResult => ({ ok, ...(message ? { message } : {}), entries, ran, restored, ms: performance.now() - t0 });
+  const timing: PointTiming = {};
+  const end = (ok: boolean, message?: string): PointResult => ({ ok, ...(message ? { message } : {}), entries, ran, restored, ms: performance.now() - t0, timing });
   for (const name of graph.order) {
     const stage = graph.stages.get(name) as ResolvedStage;
     if (c.signal.aborted) return end(false, 'interrupted');
+    const tPlan = performance.now();
     const d = await decide(stage, outputs, c.env);
+    const t: PointTiming[string] = { plan: performance.now() - tPlan, run: 0, store: 0 };
+    timing[name] = t;
     switch (d.action) {
       case 'blocked':
       case 'error':
@@ -160,6 +172,7 @@ export async function runPoint(graph: Graph, c: SweepContext): Promise<PointResu
         }
         const r = await p;
         if (!r.ok) return end(false, `${name}: ${r.message ?? 'failed'}`);
+        if (ran.includes(name)) Object.assign(t, { run: r.runMs ?? 0, store: r.storeMs ?? 0 });
         entries[name] = entry(stage, d.key, d.material, r, c.versions);
         outputs.set(name, r.outputs);
         break;

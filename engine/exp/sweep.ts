@@ -44,6 +44,10 @@ export function pickMetric(wanted: string | undefined, names: readonly string[])
   return find('val_dice') ?? names[names.length - 1];
 }
 
+function round1(ms: number): number {
+  return Math.round(ms * 10) / 10;
+}
+
 /** `pipe sweep`. */
 export async function cmdSweep(env: CommandEnv, o: SweepOptions): Promise<number> {
   const t0 = performance.now();
@@ -72,6 +76,7 @@ export async function cmdSweep(env: CommandEnv, o: SweepOptions): Promise<number
     if (!g.ok) return report(env, { reason: 'invalid-config', diagnostics: g.error });
     graphs.push({ values, overrides, graph: g.value });
   }
+  const tPoints = performance.now();
   const id = hashBytes(`${o.specs.join(' ')} ${Date.now()} ${process.pid}`).slice(7, 15);
   human.write(`sweep ${id}: ${points.length} point${points.length === 1 ? '' : 's'} of ${axes.map((a) => `${a.name} (${a.values.length})`).join(' x ')}, -j ${o.jobs}\n`);
 
@@ -109,7 +114,7 @@ export async function cmdSweep(env: CommandEnv, o: SweepOptions): Promise<number
         experiment = { id: e.id, name: e.name };
       }
       const value = metric === undefined ? undefined : flat[metric];
-      rows.push({ values: pt.values, metric: undefined, metrics: flat, ...(experiment ? { experiment } : {}), ran: r.ran, restored: r.restored, ms: r.ms, ...(r.message ? { error: r.message } : {}) });
+      rows.push({ values: pt.values, metric: undefined, metrics: flat, ...(experiment ? { experiment } : {}), ran: r.ran, restored: r.restored, ms: r.ms, timing: r.timing, ...(r.message ? { error: r.message } : {}) });
       done++;
       human.write(`point ${done}/${graphs.length} ${formatOverrides(overrideMap(pointOverrides(axes, pt.values)))}: ` +
         `${r.ok ? `${metric ?? 'metric'} ${value === undefined ? '-' : cell(value)}` : `FAILED ${r.message ?? ''}`} (${r.ran.length ? `ran ${r.ran.join(', ')}` : 'nothing ran'}, ${Math.round(r.ms)} ms)\n`);
@@ -129,6 +134,7 @@ export async function cmdSweep(env: CommandEnv, o: SweepOptions): Promise<number
     await held.lock.release();
   }
   if (o.metric !== undefined && metric === undefined) return report(env, { reason: 'usage', message: `no stage reported a metric "${o.metric}"` });
+  const pointsMs = performance.now() - tPoints;
   const name = metric ?? 'metric';
   const sorted = sortRows(rows.map((r) => {
     const v = r.metrics[name];
@@ -138,14 +144,20 @@ export async function cmdSweep(env: CommandEnv, o: SweepOptions): Promise<number
   const dir = join(p.dotDir, 'sweeps', id);
   const doc = {
     sweep: id, metric: name, axes: axes.map((a) => ({ name: a.name, values: a.values })), duration_ms: Math.round(ms),
+    // Before the points (open, plan every point's graph), the points (side by side), after (outputs, charts: in files_ms below).
+    setup_ms: Math.round(tPoints - t0), points_ms: Math.round(pointsMs),
     points: sorted.map((r) => ({ params: Object.fromEntries(axes.map((a, i) => [a.name, r.values[i] as ParamValue])), [name]: r.metric ?? null, metrics: r.metrics,
-      experiment: r.experiment ?? null, ran: r.ran, restored: r.restored, ms: Math.round(r.ms), ...(r.error ? { error: r.error } : {}) })),
+      experiment: r.experiment ?? null, ran: r.ran, restored: r.restored, ms: Math.round(r.ms),
+      timing: Object.fromEntries(Object.entries(r.timing ?? {}).map(([k, v]) => [k, { plan_ms: round1(v.plan), run_ms: round1(v.run), store_ms: round1(v.store) }])),
+      ...(r.error ? { error: r.error } : {}) })),
   };
+  const tFiles = performance.now();
   const files = await writeOutputs(dir, axes, sorted, name, doc);
+  const filesMs = performance.now() - tFiles;
   const failed = rows.filter((r) => r.error).length;
-  if (env.json) env.stdout.write(JSON.stringify({ ok: failed === 0, ...doc, files }, null, 2) + '\n');
+  if (env.json) env.stdout.write(JSON.stringify({ ok: failed === 0, ...doc, files, files_ms: Math.round(filesMs) }, null, 2) + '\n');
   human.write('\n' + formatTable(axes, sorted, name));
-  human.write(`${points.length} points in ${(ms / 1000).toFixed(1)} s (${Math.round(ms / Math.max(1, points.length))} ms a point)${failed ? `, ${failed} FAILED` : ''}; ` +
+  human.write(`${points.length} points in ${(pointsMs / 1000).toFixed(1)} s (${Math.round(pointsMs / Math.max(1, points.length))} ms a point; ${((ms + filesMs) / 1000).toFixed(1)} s with set-up, table and charts)${failed ? `, ${failed} FAILED` : ''}; ` +
     `${files.map((f) => f.slice(p.root.length + 1)).join(', ')}\n`);
   const best = sorted[0];
   if (o.applyBest && best?.experiment && !o.signal.aborted) {
