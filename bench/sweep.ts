@@ -87,8 +87,9 @@ out(`100-point sweep: ${(sweep.ms / 1000).toFixed(2)} s wall = ${(100 * sweep.ms
 out(`  per point: ${(sweep.ms / pts.length).toFixed(0)} ms of wall; points phase ${sweep.doc.points_ms} ms (${(sweep.doc.points_ms / pts.length).toFixed(1)} ms a point at -j ${values.jobs})`);
 out(`  set-up (start, open, every point's graph) ${sweep.doc.setup_ms} ms; table, CSV, JSON and charts ${sweep.doc.files_ms} ms; process start and exit ${(sweep.ms - sweep.doc.duration_ms - sweep.doc.files_ms).toFixed(0)} ms`);
 for (const stage of ['gate', 'submit']) {
-  out(`  ${stage}: plan ${stageAvg(stage, 'plan_ms')}, in the warm worker ${stageAvg(stage, 'run_ms')}, storing outputs ${stageAvg(stage, 'store_ms')} (averages over the points that ran it)`);
+  out(`  ${stage}: plan ${stageAvg(stage, 'plan_ms')}, waiting for and in a warm worker ${stageAvg(stage, 'run_ms')}, storing outputs ${stageAvg(stage, 'store_ms')} (averages over the points that ran it)`);
 }
+out(`  busy in the warm workers (not waiting for one): ${Object.entries(sweep.doc.worker_ms).map(([k, v]) => `${k} ${((v as number) / 1000).toFixed(1)} s (${((v as number) / pts.length).toFixed(0)} ms a point)`).join(', ')}`);
 const upstream = pts.flatMap((p) => p.ran).filter((s: string) => s !== 'gate' && s !== 'submit');
 out(`  upstream stages run by the sweep: ${upstream.length ? upstream.join(', ') : 'none'}; per-point latency sum ${(sum((p) => p.ms) / 1000).toFixed(1)} s`);
 out(`load average at end: ${load()}`);

@@ -46,6 +46,11 @@ export async function renderChart(spec: VegaLiteSpec, opts: RenderOptions = {}):
   return { svg, png };
 }
 
+/** Loads the charting libraries now (e.g. while other work runs), so a later render starts at once. */
+export async function preload(): Promise<void> {
+  await Promise.all([import('vega'), import('vega-lite'), import('@resvg/resvg-js')]);
+}
+
 /** Renders a Vega-Lite spec to an SVG document. */
 export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
   const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);

@@ -21,15 +21,26 @@ const WARM = fileURLToPath(new URL('./warm-worker.js', import.meta.url));
 
 interface Slot {
   child: ChildProcess;
+  /** Module and params of the last job: a job goes preferably where the same stage ran with the most params equal (what it memoised may serve it). */
+  last?: { module: string; params: Readonly<Record<string, unknown>> };
   /** The job running now, with its handlers. */
   current?: { id: number; stage: string; onMsg(r: WarmReply): void; onExit(code: number | null, signal: string | null): void };
+}
+
+/** How many params of `params` the last job of `slot` had equal, if it ran `module` (-1: another module or none). */
+function affinity(slot: Slot, module: string, params: Readonly<Record<string, unknown>>): number {
+  if (slot.last?.module !== module) return -1;
+  const last = slot.last.params;
+  return Object.keys(params).filter((k) => JSON.stringify(params[k]) === JSON.stringify(last[k])).length;
 }
 
 /** A pool of warm workers. */
 export class WarmPool {
   private readonly slots: Slot[] = [];
-  private readonly waiting: ((s: Slot) => void)[] = [];
+  private readonly waiting: { module: string; params: Readonly<Record<string, unknown>>; take(s: Slot): void }[] = [];
   private nextId = 1;
+  private readonly sent = new Map<number, number>();
+  private readonly busyMs = new Map<string, number>();
   private closed = false;
 
   constructor(private readonly size: number, private readonly threads: number, private readonly emit: EventSink) {}
@@ -60,18 +71,25 @@ export class WarmPool {
     return slot;
   }
 
-  private acquire(): Promise<Slot> {
-    const idle = this.slots.find((s) => !s.current);
-    if (idle) return Promise.resolve(idle);
+  private acquire(module: string, params: Readonly<Record<string, unknown>>): Promise<Slot> {
+    const idle = this.slots.filter((s) => !s.current);
+    if (idle.length) return Promise.resolve(idle.reduce((a, b) => (affinity(b, module, params) > affinity(a, module, params) ? b : a)));
     if (this.slots.length < this.size) return Promise.resolve(this.spawn());
-    return new Promise((res) => this.waiting.push(res));
+    return new Promise((take) => this.waiting.push({ module, params, take }));
   }
 
   private release(slot: Slot): void {
     slot.current = undefined;
-    const next = this.waiting.shift();
-    if (!next) return;
-    next(this.slots.includes(slot) ? slot : this.spawn());
+    if (this.waiting.length === 0) return;
+    // The waiting job this worker suits best (first come among equals).
+    let best = 0;
+    for (let i = 1; i < this.waiting.length; i++) {
+      const w = this.waiting[i]!;
+      const b = this.waiting[best]!;
+      if (affinity(slot, w.module, w.params) > affinity(slot, b.module, b.params)) best = i;
+    }
+    const [next] = this.waiting.splice(best, 1);
+    next?.take(this.slots.includes(slot) ? slot : this.spawn());
   }
 
   /** Runs a module stage in a warm worker; `tmp/out` receives its artifacts. */
@@ -81,8 +99,9 @@ export class WarmPool {
     const job: WorkerJob = { name: stage.name, module, params: stage.config.params, inputs, outDir: join(tmp, 'out'), root };
     await mkdir(job.outDir, { recursive: true });
     // Claimed synchronously on acquisition, so two jobs never share a worker.
-    const slot = await this.acquire();
+    const slot = await this.acquire(module, stage.config.params);
     slot.current = { id, stage: stage.name, onMsg: () => undefined, onExit: () => undefined };
+    slot.last = { module, params: stage.config.params };
     const metrics: Record<string, number | string> = {};
     const info: Record<string, string> = {};
     try {
@@ -107,11 +126,20 @@ export class WarmPool {
             }
           },
         };
+        this.sent.set(id, performance.now());
         slot.child.send({ type: 'job', id, job } satisfies WarmRequest);
       });
     } finally {
+      const sent = this.sent.get(id);
+      this.sent.delete(id);
+      if (sent !== undefined) this.busyMs.set(stage.name, (this.busyMs.get(stage.name) ?? 0) + performance.now() - sent);
       this.release(slot);
     }
+  }
+
+  /** Milliseconds workers spent on each stage's jobs (from hand-over to answer, not waiting for a worker). */
+  busyTime(): Readonly<Record<string, number>> {
+    return Object.fromEntries(this.busyMs);
   }
 
   /** Ends every worker. */

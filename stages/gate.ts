@@ -110,6 +110,42 @@ function stringList(meta: Record<string, string>, key: string, n: number): strin
   return v as string[];
 }
 
+/**
+ * What gate derives from its inputs, kept between runs in one process (a warm
+ * `pipe sweep` worker runs gate once per param point): input paths are cache
+ * objects named by their digest, so what was derived from a path never goes
+ * stale. Only the latest pair of inputs is kept, with at most MAX_UPSAMPLED
+ * upsampled masks (runs, not pixels: small).
+ */
+interface Derived {
+  readonly key: string;
+  readonly ds: Dataset;
+  readonly pred: Awaited<ReturnType<typeof import('../cache/tensors.js').readTensors>>;
+  readonly truth: Map<number, Run[]>;
+  /** `val|test:<image>@<threshold>` -> runs of the upsampled, thresholded probability map. */
+  readonly upsampled: Map<string, Run[]>;
+}
+let derived: Derived | undefined;
+const MAX_UPSAMPLED = 20_000;
+
+async function derive(predictions: string, dataset: string): Promise<Derived> {
+  const key = `${predictions}\n${dataset}`;
+  if (derived?.key === key) return derived;
+  const { readTensors } = await import('../cache/tensors.js');
+  derived = { key, ds: await readDataset(dataset), pred: await readTensors(predictions), truth: new Map(), upsampled: new Map() };
+  return derived;
+}
+
+function memo<K, V>(map: Map<K, V>, k: K, make: () => V): V {
+  let v = map.get(k);
+  if (v === undefined) {
+    if (map.size >= MAX_UPSAMPLED) map.clear();
+    v = make();
+    map.set(k, v);
+  }
+  return v;
+}
+
 export default defineStage({
   description: 'gate masks with the classifier and min_pixels, upsample, score on validation',
   params: GATE_PARAMS,
@@ -118,9 +154,8 @@ export default defineStage({
     const p = gateParams(ctx.params);
     const { predictions, dataset } = ctx.inputs;
     if (predictions === undefined || dataset === undefined) throw new Error('gate needs the input artifacts "predictions" and "dataset"');
-    const { readTensors } = await import('../cache/tensors.js');
-    const ds = await readDataset(dataset);
-    const pred = await readTensors(predictions);
+    const d = await derive(predictions, dataset);
+    const { ds, pred } = d;
     const { h, w, origH, origW } = ds;
     const plane = h * w;
     const tensor = (name: string): Float32Array => {
@@ -139,10 +174,10 @@ export default defineStage({
     const testIds = stringList(pred.metadata, 'test_ids', testCls.length);
     const indexOf = new Map(ds.trainIds.map((id, i) => [id, i]));
     const total = valIds.length + testIds.length;
-    const gated = (probs: Float32Array, cls: Float32Array, i: number): Run[] => {
-      const prob = probs.subarray(i * plane, (i + 1) * plane);
-      return keepMask(prob, cls[i]!, p) ? upsampleRuns(prob, h, w, origH, origW, p.threshold) : [];
-    };
+    const upsampled = (set: 'val' | 'test', probs: Float32Array, i: number): Run[] =>
+      memo(d.upsampled, `${set}:${i}@${p.threshold}`, () => upsampleRuns(probs.subarray(i * plane, (i + 1) * plane), h, w, origH, origW, p.threshold));
+    const gated = (set: 'val' | 'test', probs: Float32Array, cls: Float32Array, i: number): Run[] =>
+      keepMask(probs.subarray(i * plane, (i + 1) * plane), cls[i]!, p) ? upsampled(set, probs, i) : [];
     const out = { height: origH, width: origW, val: {} as Record<string, string>, test: {} as Record<string, string> };
     const truthRle: Record<string, string> = {};
     const dice: number[] = [];
@@ -153,9 +188,9 @@ export default defineStage({
       const id = valIds[i]!;
       const index = indexOf.get(id);
       if (index === undefined) throw new Error(`predictions: validation id ${id} is not in the dataset`);
-      const truth = truthRuns(ds, index);
-      const runs = gated(valProb, valCls, i);
-      const unet = upsampleRuns(valProb.subarray(i * plane, (i + 1) * plane), h, w, origH, origW, p.threshold);
+      const truth = memo(d.truth, index, () => truthRuns(ds, index));
+      const runs = gated('val', valProb, valCls, i);
+      const unet = upsampled('val', valProb, i);
       out.val[id] = formatRuns(runs);
       truthRle[id] = formatRuns(truth);
       dice.push(diceRuns(runs, truth));
@@ -166,7 +201,7 @@ export default defineStage({
     }
     for (let i = 0; i < testIds.length; i++) {
       if (ctx.signal.aborted) throw new Error('gate aborted');
-      out.test[testIds[i]!] = formatRuns(gated(testProb, testCls, i));
+      out.test[testIds[i]!] = formatRuns(gated('test', testProb, testCls, i));
       if (i % 200 === 0) ctx.progress({ done: valIds.length + i, total, unit: 'images' });
     }
     ctx.progress({ done: total, total, unit: 'images' });

@@ -130,7 +130,7 @@ export class ExperimentStore {
       overrides: meta.overrides, lock,
     };
     mkdirSync(this.dir, { recursive: true });
-    await writeFileAtomic(join(this.dir, `${id}.json`), JSON.stringify(exp, null, 1) + '\n');
+    await writeFileAtomic(join(this.dir, `${id}.json`), JSON.stringify(exp) + '\n');
     return exp;
   }
 

@@ -26,6 +26,8 @@ import type { WarmPool } from '../warm-pool.js';
 export interface SweepContext {
   readonly env: PlanEnv;
   readonly pool: WarmPool;
+  /** Runs command stages, at most -j at once (module stages are bounded by the pool). */
+  readonly commands: { add<T>(f: () => Promise<T>): Promise<T | void> };
   readonly tmpDir: string;
   readonly versions: Readonly<Record<string, string>>;
   readonly signal: AbortSignal;
@@ -106,7 +108,8 @@ async function runOnce(stage: ResolvedStage, graph: Graph, upstream: ReadonlyMap
     }
     if (stage.runner.type === 'cmd') {
       const io = { inputs: byStage, artifacts: stage.artifacts, ...(stage.artifacts.length > 0 ? { outDir: join(tmp, 'out') } : {}) };
-      res = await runCommand(stage, stage.runner.cmd, root, c.signal, c.emit, io);
+      const cmd = stage.runner.cmd;
+      res = await c.commands.add(() => runCommand(stage, cmd, root, c.signal, c.emit, io)) as RunResult;
     } else {
       await mkdir(root, { recursive: true });
       res = await c.pool.run(stage, stage.runner.module, inputs, tmp, root, c.signal);

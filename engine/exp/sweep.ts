@@ -8,8 +8,10 @@
 import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { EXIT, pipeVersion, report, type CommandEnv } from '../commands.js';
-import { loadConfig, type Override } from '../config.js';
-import { buildGraph } from '../graph.js';
+import { readFileSync } from 'node:fs';
+import { loadConfig, parseConfig, type Override } from '../config.js';
+import { buildGraph, type Graph } from '../graph.js';
+import { fail, ok, type Failure, type Result } from '../result.js';
 import { readLock, type Lock } from '../lockfile.js';
 import { textLogger } from '../logger.js';
 import { ensureDotDir, openProject } from '../project.js';
@@ -66,16 +68,20 @@ export async function cmdSweep(env: CommandEnv, o: SweepOptions): Promise<number
   const p = opened.value;
   const plain = loadConfig(env.file);
   if (!plain.ok) return report(env, { reason: 'invalid-config', diagnostics: plain.error });
-  // Every point's graph first: a bad NAME fails before anything runs.
-  const graphs = [];
-  for (const values of points) {
+  const text = readFileSync(env.file, 'utf8');
+  // A point's graph: the pipeline with its overrides. The first is built before anything runs, so a
+  // bad NAME fails at once; the others while earlier points run.
+  const graphOf = async (values: readonly ParamValue[]): Promise<Result<{ values: readonly ParamValue[]; overrides: Override[]; graph: Graph }, Failure>> => {
     const overrides: Override[] = [...env.overrides, ...pointOverrides(axes, values)];
-    const config = loadConfig(env.file, overrides);
-    if (!config.ok) return report(env, { reason: 'invalid-config', diagnostics: config.error });
+    const config = parseConfig(env.file, text, overrides);
+    if (!config.ok) return fail({ reason: 'invalid-config', diagnostics: config.error });
     const g = await buildGraph(config.value, p.root, env.registry);
-    if (!g.ok) return report(env, { reason: 'invalid-config', diagnostics: g.error });
-    graphs.push({ values, overrides, graph: g.value });
-  }
+    return g.ok ? ok({ values, overrides, graph: g.value }) : fail({ reason: 'invalid-config', diagnostics: g.error });
+  };
+  const first = await graphOf(points[0] ?? []);
+  if (!first.ok) return report(env, first.error);
+  // Charts come at the end: load their libraries while the points run.
+  const charts = import('../charts.js').then((m) => m.preload()).catch(() => undefined);
   const tPoints = performance.now();
   const id = hashBytes(`${o.specs.join(' ')} ${Date.now()} ${process.pid}`).slice(7, 15);
   human.write(`sweep ${id}: ${points.length} point${points.length === 1 ? '' : 's'} of ${axes.map((a) => `${a.name} (${a.values.length})`).join(' x ')}, -j ${o.jobs}\n`);
@@ -89,9 +95,18 @@ export async function cmdSweep(env: CommandEnv, o: SweepOptions): Promise<number
   const log = textLogger(human);
   const threads = Math.max(1, Math.floor(cpus().length / o.jobs));
   const pool = new WarmPool(o.jobs, threads, log);
+  // The workspace holds still while the sweep holds the run lock: hash each dep and out once, not once per point.
+  const hashed = new Map<string, ReturnType<typeof p.env.files.hashPath>>();
+  const stillFiles = Object.create(p.env.files) as typeof p.env.files;
+  stillFiles.hashPath = (abs: string) => {
+    let h = hashed.get(abs);
+    if (!h) hashed.set(abs, (h = p.env.files.hashPath(abs)));
+    return h;
+  };
   const c: SweepContext = {
-    env: p.env, pool, tmpDir: join(p.dotDir, 'tmp', `sweep-${id}`), versions: { pipe: pipeVersion(), ...machineInfo() },
+    env: { ...p.env, files: stillFiles }, pool, tmpDir: join(p.dotDir, 'tmp', `sweep-${id}`), versions: { pipe: pipeVersion(), ...machineInfo() },
     signal: o.signal, emit: log, inflight: new Map(), outsLock: Promise.resolve(), touched: new Set(),
+    commands: new (await import('p-queue')).default({ concurrency: o.jobs }),
   };
   const commit = gitCommit(p.root) ?? null;
   const codeFiles = codeFilesOf(p.graph);
@@ -100,8 +115,15 @@ export async function cmdSweep(env: CommandEnv, o: SweepOptions): Promise<number
   let done = 0;
   try {
     const { default: PQueue } = await import('p-queue');
+    // One point more than workers in flight: its planning overlaps their work.
     const queue = new PQueue({ concurrency: o.jobs + 1 });
-    await Promise.all(graphs.map((pt) => queue.add(async () => {
+    await Promise.all(points.map((values, i) => queue.add(async () => {
+      const built = i === 0 ? first : await graphOf(values);
+      if (!built.ok) {
+        rows.push({ values, metric: undefined, metrics: {}, ran: [], restored: [], ms: 0, error: 'invalid pipeline for this point' });
+        return;
+      }
+      const pt = built.value;
       const r = await runPoint(pt.graph, c);
       const stages = { ...base.stages, ...r.entries };
       const flat: Record<string, number | string> = {};
@@ -116,7 +138,7 @@ export async function cmdSweep(env: CommandEnv, o: SweepOptions): Promise<number
       const value = metric === undefined ? undefined : flat[metric];
       rows.push({ values: pt.values, metric: undefined, metrics: flat, ...(experiment ? { experiment } : {}), ran: r.ran, restored: r.restored, ms: r.ms, timing: r.timing, ...(r.message ? { error: r.message } : {}) });
       done++;
-      human.write(`point ${done}/${graphs.length} ${formatOverrides(overrideMap(pointOverrides(axes, pt.values)))}: ` +
+      human.write(`point ${done}/${points.length} ${formatOverrides(overrideMap(pointOverrides(axes, pt.values)))}: ` +
         `${r.ok ? `${metric ?? 'metric'} ${value === undefined ? '-' : cell(value)}` : `FAILED ${r.message ?? ''}`} (${r.ran.length ? `ran ${r.ran.join(', ')}` : 'nothing ran'}, ${Math.round(r.ms)} ms)\n`);
     })));
     // Stages that had to write into the workspace: put back what pipe.lock says is there.
@@ -146,11 +168,13 @@ export async function cmdSweep(env: CommandEnv, o: SweepOptions): Promise<number
     sweep: id, metric: name, axes: axes.map((a) => ({ name: a.name, values: a.values })), duration_ms: Math.round(ms),
     // Before the points (open, plan every point's graph), the points (side by side), after (outputs, charts: in files_ms below).
     setup_ms: Math.round(tPoints - t0), points_ms: Math.round(pointsMs),
+    worker_ms: Object.fromEntries(Object.entries(pool.busyTime()).map(([k, v]) => [k, Math.round(v)])),
     points: sorted.map((r) => ({ params: Object.fromEntries(axes.map((a, i) => [a.name, r.values[i] as ParamValue])), [name]: r.metric ?? null, metrics: r.metrics,
       experiment: r.experiment ?? null, ran: r.ran, restored: r.restored, ms: Math.round(r.ms),
       timing: Object.fromEntries(Object.entries(r.timing ?? {}).map(([k, v]) => [k, { plan_ms: round1(v.plan), run_ms: round1(v.run), store_ms: round1(v.store) }])),
       ...(r.error ? { error: r.error } : {}) })),
   };
+  await charts;
   const tFiles = performance.now();
   const files = await writeOutputs(dir, axes, sorted, name, doc);
   const filesMs = performance.now() - tFiles;
