@@ -43,7 +43,8 @@ export class WarmPool {
   private readonly busyMs = new Map<string, number>();
   private closed = false;
 
-  constructor(private readonly size: number, private readonly threads: number, private readonly emit: EventSink) {}
+  /** `quiet`: drop the stages' log lines (a sweep prints one line per point instead). */
+  constructor(private readonly size: number, private readonly threads: number, private readonly emit: EventSink, private readonly quiet = false) {}
 
   private spawn(): Slot {
     // Its own process group with a lifeline (engine/lifeline.ts): it dies with the engine even if that is SIGKILLed.
@@ -118,7 +119,7 @@ export class WarmPool {
           onMsg: ({ msg: m }) => {
             switch (m.type) {
               case 'progress': break; // sweep points are short: no progress lines
-              case 'log': this.emit({ type: 'stage-output', stage: stage.name, line: m.message, stream: 'stdout' }); break;
+              case 'log': if (!this.quiet) this.emit({ type: 'stage-output', stage: stage.name, line: m.message, stream: 'stdout' }); break;
               case 'metric': metrics[m.name] = m.value; break;
               case 'info': info[m.key] = m.value; break;
               case 'done': finish(signal.aborted ? { ok: false, failure: { reason: 'interrupted' } } : { ok: true, metrics, info }); break;

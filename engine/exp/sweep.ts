@@ -94,7 +94,7 @@ export async function cmdSweep(env: CommandEnv, o: SweepOptions): Promise<number
   const base: Lock = 'lock' in workspace ? workspace.lock : { version: 1, stages: {} };
   const log = textLogger(human);
   const threads = Math.max(1, Math.floor(cpus().length / o.jobs));
-  const pool = new WarmPool(o.jobs, threads, log);
+  const pool = new WarmPool(o.jobs, threads, log, true);
   // The workspace holds still while the sweep holds the run lock: hash each dep and out once, not once per point.
   const hashed = new Map<string, ReturnType<typeof p.env.files.hashPath>>();
   const stillFiles = Object.create(p.env.files) as typeof p.env.files;
