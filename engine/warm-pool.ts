@@ -143,13 +143,20 @@ export class WarmPool {
     return Object.fromEntries(this.busyMs);
   }
 
-  /** Ends every worker. */
-  close(): void {
+  /** Ends every worker; resolves when they have exited (at most ~2 s). */
+  async close(): Promise<void> {
     this.closed = true;
-    for (const s of this.slots) {
-      s.child.disconnect?.();
+    await Promise.all([...this.slots].map((s) => new Promise<void>((res) => {
+      if (s.child.exitCode !== null || s.child.signalCode !== null) return res();
+      const timer = setTimeout(res, 2000);
+      timer.unref();
+      s.child.once('exit', () => {
+        clearTimeout(timer);
+        res();
+      });
+      if (s.child.connected) s.child.disconnect();
       s.child.kill('SIGTERM');
       s.child.stdio[3]?.destroy();
-    }
+    })));
   }
 }

@@ -151,7 +151,7 @@ export async function cmdSweep(env: CommandEnv, o: SweepOptions): Promise<number
       }
     }
   } finally {
-    pool.close();
+    await pool.close();
     await p.env.files.save().catch(() => undefined);
     await held.lock.release();
   }
