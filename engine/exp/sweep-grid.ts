@@ -8,6 +8,7 @@
 import { parse as parseYaml } from 'yaml';
 import { hashBytes } from '../../cache/digest.js';
 import type { Override } from '../config.js';
+import { makeRng } from '../prng.js';
 import type { ParamValue } from '../stage-api.js';
 
 /** One swept param and its values. */
@@ -59,15 +60,7 @@ export function grid(axes: readonly SweepAxis[]): ParamValue[][] {
 /** `n` distinct points of `points`, chosen by a PRNG seeded from `seedText` (all of them when n >= length). */
 export function sample<T>(points: readonly T[], n: number, seedText: string): T[] {
   if (n >= points.length) return [...points];
-  let s = parseInt(hashBytes(seedText).slice(7, 15), 16) >>> 0;
-  const next = (): number => {
-    // mulberry32
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const { next } = makeRng(parseInt(hashBytes(seedText).slice(7, 15), 16) >>> 0);
   const idx = points.map((_, i) => i);
   for (let i = 0; i < n; i++) {
     const j = i + Math.floor(next() * (idx.length - i));
