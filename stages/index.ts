@@ -6,7 +6,7 @@
 import { fileURLToPath } from 'node:url';
 import type { KindRegistry } from '../engine/graph.js';
 
-const KINDS = ['synth', 'ingest', 'split', 'iso-mask', 'train-seg', 'train-cls', 'infer', 'gate', 'submit', 'report'] as const;
+const KINDS = ['synth', 'ingest', 'split', 'iso-mask', 'train-seg', 'train-cls', 'infer', 'gate', 'submit', 'score', 'report'] as const;
 
 /** Built-in kinds, resolved next to this module. */
 export const builtinKinds: KindRegistry = {

@@ -52,7 +52,7 @@ export async function readRleCsv(path: string, allowSubject: boolean, h = 420, w
   return { ok: true, rows };
 }
 
-function missing(from: Map<string, Run[]>, inside: Map<string, Run[]>): string[] {
+function missing(from: ReadonlyMap<string, Run[]>, inside: ReadonlyMap<string, Run[]>): string[] {
   const out: string[] = [];
   for (const id of from.keys()) if (!inside.has(id)) out.push(id);
   return out;
@@ -72,11 +72,24 @@ export async function scoreFiles(predPath: string, truthPath: string): Promise<S
   if (!pred.ok) return pred;
   const truth = await readRleCsv(truthPath, true);
   if (!truth.ok) return truth;
-  const notInTruth = missing(pred.rows, truth.rows);
-  if (notInTruth.length > 0) return { ok: false, message: `${notInTruth.length} image(s) of ${predPath} are not in ${truthPath}: ${sample(notInTruth)}` };
-  const notInPred = missing(truth.rows, pred.rows);
-  if (notInPred.length > 0) return { ok: false, message: `${notInPred.length} image(s) of ${truthPath} have no prediction in ${predPath}: ${sample(notInPred)}` };
+  return scoreTables(pred.rows, truth.rows, predPath, truthPath);
+}
+
+/**
+ * Mean per-image Dice of masks by id against true masks by id; the names say
+ * which side lacks an image when the ids differ (ok: false).
+ */
+export function scoreTables(pred: ReadonlyMap<string, Run[]>, truth: ReadonlyMap<string, Run[]>, predName: string, truthName: string): ScoreResult {
+  const notInTruth = missing(pred, truth);
+  if (notInTruth.length > 0) return { ok: false, message: `${notInTruth.length} image(s) of ${predName} are not in ${truthName}: ${sample(notInTruth)}` };
+  const notInPred = missing(truth, pred);
+  if (notInPred.length > 0) return { ok: false, message: `${notInPred.length} image(s) of ${truthName} have no prediction in ${predName}: ${sample(notInPred)}` };
   const scores: number[] = [];
-  for (const [id, runs] of pred.rows) scores.push(diceRuns(runs, truth.rows.get(id)!));
+  for (const [id, runs] of pred) scores.push(diceRuns(runs, truth.get(id)!));
   return { ok: true, score: mean(scores), images: scores.length };
+}
+
+/** The score of predicting no nerve anywhere: the fraction of empty true masks (1 for none). */
+export function emptyScore(truth: ReadonlyMap<string, readonly Run[]>): number {
+  return mean([...truth.values()].map((runs) => (runs.length === 0 ? 1 : 0)));
 }

@@ -9,6 +9,7 @@ import type { SynthParams } from '../synth.js';
 import { makeRng, subSeed } from '../lib/prng.js';
 import { H, W, makeSubject, planFrame, type FramePlan } from './scene.js';
 import { renderFrame } from './render.js';
+import { encodeRle } from '../lib/rle.js';
 
 /** Counts of what was written. */
 export interface SynthFacts {
@@ -18,6 +19,11 @@ export interface SynthFacts {
   readonly labelled: number;
   /** Median non-empty mask area in pixels (0 when none). */
   readonly medianArea: number;
+  /**
+   * The true masks of the test frames (Kaggle RLE at 420x580, "" = no nerve),
+   * by test id: written apart from the data folder, for the score stage only.
+   */
+  readonly testTruth: ReadonlyMap<number, string>;
 }
 
 /** Encodes one 420x580 grey frame as an 8-bit one-channel LZW TIFF. */
@@ -70,10 +76,12 @@ export async function generate(p: SynthParams, dir: string, ctx: StageContext): 
   // Test frames come from further subjects, never seen in training, about 20 frames each.
   const perTest = 20;
   let t = 0;
+  const testTruth = new Map<number, string>();
   for (let s = p.subjects + 1; t < p.testImages; s++) {
     for (const { frame } of subjectFrames(p.seed, s, Math.min(perTest, p.testImages - t), p.difficulty)) {
       if (ctx.signal.aborted) throw new Error('synth aborted');
       t++;
+      testTruth.set(t, encodeRle(frame.mask, H, W));
       await write(join(dir, 'test', `${t}.tif`), frame.image);
     }
   }
@@ -84,5 +92,6 @@ export async function generate(p: SynthParams, dir: string, ctx: StageContext): 
     test: p.testImages,
     labelled: areas.length,
     medianArea: areas.length === 0 ? 0 : areas[Math.floor(areas.length / 2)]!,
+    testTruth,
   };
 }

@@ -1,0 +1,108 @@
+/**
+ * Stage kind `score`: the held-out test score, as Kaggle's private
+ * leaderboard gave it. Reads `submission.csv` (submit's out) and the test
+ * images' true masks (synth's `truth` CSV, which no training stage reads:
+ * test/score-stage.test.ts walks the default DAG to check it), and records:
+ *
+ * - `test_dice`: Kaggle mean Dice of the submission against the truth, the
+ *   same number `pipe score submission.csv <truth>` prints;
+ * - `test_dice_unet`: the U-Net alone on test (its probability map upsampled
+ *   and thresholded at `threshold`, the gate's, with no classifier and no
+ *   min_pixels), when infer's `predictions` and ingest's `dataset` are inputs;
+ * - `test_dice_empty`: predicting no nerve anywhere on test;
+ * - `val_dice_empty`: the same baseline on validation (from gate's
+ *   `val_truth.csv`), beside gate's `val_dice` and `val_dice_unet`.
+ *
+ * Nothing here chooses anything: the gate's thresholds are tuned on
+ * validation only. With `truth: ""` (real data: the test truth does not
+ * exist) the stage says so and records only `val_dice_empty`.
+ * Artifact `test_dice.csv`: `img,dice,dice_unet,truth_area` per test image.
+ */
+import { writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { defineStage, type StageContext } from '../engine/stage-api.js';
+import { declareParams, num, readParams, str } from './lib/params.js';
+import type { Run } from './lib/rle.js';
+
+/** The params of score: its contract with pipeline.yaml. */
+export const SCORE_PARAMS = declareParams({
+  submission: str('workspace path of the submission CSV to score (submit\'s out)', 'submission.csv'),
+  truth: str('workspace path of the test images\' true masks (synth\'s truth CSV, read by no training stage); "" = none (real data): test is not scored', ''),
+  threshold: num('the gate\'s threshold: the U-Net alone on test is its probability map upsampled and thresholded at this', 0.3, { minimum: 0, maximum: 1 }),
+});
+
+/** Kaggle ids compare as numbers: "007" is image 7. */
+const normId = (id: string): string => id.split('_').map((d) => String(Number(d))).join('_');
+
+/** Runs of the U-Net alone on each test image, by id (undefined: the inputs are not there). */
+async function unetRuns(ctx: StageContext, threshold: number): Promise<Map<string, Run[]> | undefined> {
+  const { predictions, dataset } = ctx.inputs;
+  if (predictions === undefined || dataset === undefined) return undefined;
+  const { readTensors } = await import('../cache/tensors.js');
+  const { readDataset } = await import('./lib/dataset.js');
+  const { upsampleRuns } = await import('./gate.js');
+  const [pred, ds] = [await readTensors(predictions), await readDataset(dataset)];
+  const prob = pred.tensors['test_prob'];
+  if (prob === undefined || !(prob.data instanceof Float32Array)) throw new Error('predictions: no float32 tensor test_prob');
+  const ids: unknown = JSON.parse(pred.metadata['test_ids'] ?? 'null');
+  const plane = ds.h * ds.w;
+  if (!Array.isArray(ids) || ids.length * plane !== prob.data.length) throw new Error(`predictions: test_ids do not match test_prob (${ds.h}x${ds.w} maps)`);
+  const out = new Map<string, Run[]>();
+  ids.forEach((id, i) => {
+    out.set(normId(String(id)), upsampleRuns((prob.data as Float32Array).subarray(i * plane, (i + 1) * plane), ds.h, ds.w, ds.origH, ds.origW, threshold));
+  });
+  return out;
+}
+
+async function run(ctx: StageContext): Promise<void> {
+  const p = readParams(SCORE_PARAMS, ctx.params);
+  const { readRleCsv, scoreTables, emptyScore } = await import('./lib/score.js');
+  const { diceRuns } = await import('./lib/metric.js');
+  const rows: string[] = ['img,dice,dice_unet,truth_area'];
+  const valTruth = ctx.inputs['val_truth.csv'];
+  if (valTruth !== undefined) {
+    const t = await readRleCsv(valTruth, false);
+    if (!t.ok) throw new Error(t.message);
+    ctx.metric('val_dice_empty', emptyScore(t.rows));
+  }
+  if (p.truth === '') {
+    ctx.log('no test truth (truth: ""): the test images are not scored; real data has none (Kaggle kept it)');
+    await writeFile(join(ctx.outDir, 'test_dice.csv'), rows.join('\n') + '\n');
+    return;
+  }
+  const [subPath, truthPath] = [resolve(ctx.root, p.submission), resolve(ctx.root, p.truth)];
+  const sub = await readRleCsv(subPath, false);
+  if (!sub.ok) throw new Error(sub.message);
+  const truth = await readRleCsv(truthPath, false);
+  if (!truth.ok) throw new Error(truth.message);
+  const gated = scoreTables(sub.rows, truth.rows, p.submission, p.truth);
+  if (!gated.ok) throw new Error(gated.message);
+  ctx.metric('test_dice', gated.score);
+  ctx.metric('test_dice_empty', emptyScore(truth.rows));
+  const unet = await unetRuns(ctx, p.threshold);
+  let unetNote = '';
+  if (unet !== undefined) {
+    const u = scoreTables(unet, truth.rows, 'predictions', p.truth);
+    if (!u.ok) throw new Error(u.message);
+    ctx.metric('test_dice_unet', u.score);
+    unetNote = `, U-Net alone ${u.score.toFixed(4)}`;
+  }
+  for (const [id, runs] of truth.rows) {
+    const t = runs.reduce((s, r) => s + r.length, 0);
+    const u = unet?.get(id);
+    rows.push(`${id},${diceRuns(sub.rows.get(id)!, runs)},${u === undefined ? '' : diceRuns(u, runs)},${t}`);
+  }
+  await writeFile(join(ctx.outDir, 'test_dice.csv'), rows.join('\n') + '\n');
+  ctx.log(`test dice ${gated.score.toFixed(4)}${unetNote}, all-empty ${emptyScore(truth.rows).toFixed(4)} over ${gated.images} images`);
+}
+
+export default defineStage({
+  description: 'test Dice of the submission against the held-out test truth, and the all-empty baselines',
+  params: SCORE_PARAMS,
+  artifacts: () => ['test_dice.csv'],
+  deps: (params) => {
+    const p = readParams(SCORE_PARAMS, params);
+    return p.truth === '' ? [p.submission] : [p.submission, p.truth];
+  },
+  run,
+});
