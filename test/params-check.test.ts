@@ -74,7 +74,7 @@ describe('params contract: built-in kinds', () => {
   test('a name far from every param lists the kind\'s params instead', async () => {
     const r = await rig.run('dag', '--set', 'synth.zzzzzzzz=1');
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /unknown param "zzzzzzzz" of stage "synth" \(kind synth\); its params: subjects, images_per_subject, test_images, seed, difficulty, out\n/);
+    assert.match(r.stderr, /unknown param "zzzzzzzz" of stage "synth" \(kind synth\); its params: subjects, images_per_subject, test_images, seed, difficulty, out, truth\n/);
   });
 
   test('the key is the same whether a param is omitted or states its default; global params are not checked against kinds', async () => {
