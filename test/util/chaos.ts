@@ -246,7 +246,7 @@ export class Chaos {
     const rig = new Rig(this.pipeline.files);
     try {
       const r = await rig.run('run', ...(this.pipeline.points[i] ?? []));
-      if (r.code !== 0) throw new Error(`clean run of point ${i} failed:\n${r.stderr}`);
+      if (r.code !== 0) throw new Error(`clean run of point ${i} failed (exit ${r.code} ${r.signal ?? ''}):\n${r.stderr}\n${r.stdout.slice(-3000)}`);
       const ref = { lock: lockOutputs(rig.read('pipe.lock')), outputs: snapshot(rig.dir, this.pipeline.outputs) };
       this.refs.set(i, ref);
       return ref;
