@@ -4,10 +4,12 @@
  * then the checks of test/util/chaos.ts. Prints every kill, every defect and
  * the count of each check.
  *
- *   node dist/bench/chaos.js [--kills 200] [--ml-kills 20] [--seed 1]
+ *   node dist/bench/chaos.js [--kills 200] [--ml-kills 20] [--seed 1] [--ml-window MS]
  *
  * Kills go to the command-stage pipeline (many-file outs, slow stages) and,
  * `--ml-kills` of them, to the tiny nerve pipeline (slow: training runs).
+ * `--ml-window` bounds its kill moments (default 25 s, a run that trains;
+ * a shorter one kills more runs that only restore from the cache).
  */
 import { parseArgs } from 'node:util';
 import { Chaos, COMMAND_PIPELINE, formatReport, ML_PIPELINE, type ChaosReport } from '../test/util/chaos.js';
@@ -17,6 +19,7 @@ const { values } = parseArgs({
     kills: { type: 'string', default: '200' },
     'ml-kills': { type: 'string', default: '20' },
     seed: { type: 'string', default: '1' },
+    'ml-window': { type: 'string', default: String(ML_PIPELINE.killWindowMs) },
   },
 });
 const seed = Number(values.seed);
@@ -25,7 +28,8 @@ const cmdKills = Math.max(0, Number(values.kills) - mlKills);
 const log = (line: string): void => void process.stdout.write(`${line}\n`);
 const t0 = performance.now();
 const reports: [string, ChaosReport][] = [];
-for (const [pipeline, kills] of [[COMMAND_PIPELINE, cmdKills], [ML_PIPELINE, mlKills]] as const) {
+const ml = { ...ML_PIPELINE, killWindowMs: Number(values['ml-window']) };
+for (const [pipeline, kills] of [[COMMAND_PIPELINE, cmdKills], [ml, mlKills]] as const) {
   if (kills === 0) continue;
   log(`== ${pipeline.name}: ${kills} kills (seed ${seed})`);
   reports.push([pipeline.name, await new Chaos(pipeline, seed, log).run(kills)]);
