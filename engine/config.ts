@@ -8,16 +8,22 @@
  *        --values (finite numbers, reserved names)--> --apply --set-->
  *        --resolve globals (they may refer to each other), then stages--> PipelineConfig (Readonly)
  * Every error is a Diagnostic with file, line and column (or the --set it came from).
+ * Beside it: config-checks.ts (guards, structure, values, globals),
+ * config-overrides.ts (`--set`), config-source.ts (hidden `${...}`, node locations).
  */
 import { readFileSync, statSync } from 'node:fs';
 import { basename } from 'node:path';
-import { isMap, isPair, isScalar, parse as parseYaml, parseDocument, type Document } from 'yaml';
+import { parseDocument, type Document } from 'yaml';
 import type { ParamValue } from './stage-api.js';
 import { LineIndex, locate, type Diagnostic, type Location } from './diagnostic.js';
 import { fail, ok, type Result } from './result.js';
 import { schemaErrors } from './schema.js';
 import { interpolate, interpolateCommand, lookupIn } from './interpolate.js';
 import { checkValues, isReservedKey, parseGuards, resolveGlobals, structureErrors } from './config-checks.js';
+import { applyGlobalOverrides, withStageOverrides, type Override } from './config-overrides.js';
+import { hideReferences, nodeLocation, references, unhide } from './config-source.js';
+
+export { parseOverride, type Override } from './config-overrides.js';
 
 /** One stage as written, after interpolation. */
 export interface StageConfig {
@@ -88,34 +94,6 @@ export interface PipelineConfig {
   setsAt(path: readonly (string | number)[], under?: boolean): readonly string[];
 }
 
-/** A `--set a.b=value` override. */
-export interface Override {
-  readonly path: readonly string[];
-  readonly value: ParamValue;
-  /** The text as typed, for messages. */
-  readonly text: string;
-}
-
-/** Parses `--set` text `name=value` (value read as YAML: 3 is a number, true a boolean). */
-export function parseOverride(text: string): Result<Override, Diagnostic> {
-  const eq = text.indexOf('=');
-  const path = eq > 0 ? text.slice(0, eq).split('.') : [];
-  if (eq <= 0 || path.some((p) => p === '')) {
-    return fail({ message: `--set ${text}: expected name=value or stage.param=value` });
-  }
-  const reserved = path.find(isReservedKey);
-  if (reserved !== undefined) return fail({ message: `--set ${text}: "${reserved}" is not allowed as a name` });
-  let value: ParamValue;
-  try {
-    value = (parseYaml(text.slice(eq + 1), { maxAliasCount: 100, logLevel: 'error' }) ?? null) as ParamValue;
-  } catch {
-    value = text.slice(eq + 1);
-  }
-  const bad = checkValues(value, []);
-  if (bad.length > 0) return fail({ message: `--set ${text}: ${(bad[0] as { message: string }).message}` });
-  return ok({ path, value, text });
-}
-
 /** Pipeline files larger than this are refused unread (a recipe, not data). */
 export const MAX_PIPELINE_BYTES = 4 * 1024 * 1024;
 
@@ -150,7 +128,7 @@ export function parseConfig(file: string, text: string, overrides: readonly Over
   // uniqueKeys is checked by structureErrors: yaml's own check is quadratic in a map's size.
   let doc: Document;
   try {
-    doc = parseDocument(text.replace(REF, (_m, name: string) => `$${OPEN}${name}${CLOSE}`), { prettyErrors: false, uniqueKeys: false, logLevel: 'error' });
+    doc = parseDocument(hideReferences(text), { prettyErrors: false, uniqueKeys: false, logLevel: 'error' });
   } catch (e) {
     // The yaml parser recurses per entry after some malformed indentation, and can run out of stack.
     if (!(e instanceof RangeError)) throw e;
@@ -193,24 +171,9 @@ export function parseConfig(file: string, text: string, overrides: readonly Over
   if (diagnostics.length > 0) return fail(byPlace(diagnostics));
 
   const rawGlobals = (data.params ?? {}) as Record<string, ParamValue>;
-  const stageOverrides: Override[] = [];
-  /** Global param name -> the --set texts that changed it. */
-  const globalSets = new Map<string, string[]>();
+  const { stageOverrides, globalSets, errors: setErrors } = applyGlobalOverrides(rawGlobals, data.stages, overrides);
+  diagnostics.push(...setErrors);
   const sets = new Map<string, readonly string[]>();
-  for (const o of overrides) {
-    const [head, ...rest] = o.path;
-    if (head !== undefined && rest.length > 0 && Object.hasOwn(data.stages, head)) {
-      stageOverrides.push(o);
-    } else if (setIn(rawGlobals, o.path, o.value, false)) {
-      globalSets.set(head as string, [...(globalSets.get(head as string) ?? []), o.text]);
-    } else {
-      const known = Object.keys(rawGlobals);
-      diagnostics.push({
-        message: `--set ${o.text}: no global param "${o.path.join('.')}" and no stage "${head ?? ''}"` +
-          (known.length ? ` (global params: ${listed(known)})` : ''),
-      });
-    }
-  }
   const resolved = resolveGlobals(rawGlobals);
   for (const e of resolved.errors) {
     const set = globalSets.get(e.name);
@@ -250,10 +213,7 @@ export function parseConfig(file: string, text: string, overrides: readonly Over
       diagnostics.push({ message: r.error, location: where(['stages', name, ...path]) });
       return '';
     };
-    const stageParams = cloneValue((s['params'] ?? {}) as ParamValue) as Record<string, ParamValue>;
-    for (const o of stageOverrides) {
-      if (o.path[0] === name) setIn(stageParams, o.path.slice(1), o.value, true);
-    }
+    const stageParams = withStageOverrides(name, (s['params'] ?? {}) as ParamValue, stageOverrides);
     const resolvedParams: Record<string, ParamValue> = {};
     for (const [k, v] of Object.entries(stageParams)) resolvedParams[k] = sub(v, ['params', k]);
     const strings = (key: string): string[] =>
@@ -296,100 +256,4 @@ export function byPlace(ds: readonly Diagnostic[]): Diagnostic[] {
 
 function tooBig(file: string, bytes: number): string {
   return `${basename(file)} is ${(bytes / 2 ** 20).toFixed(1)} MiB: larger than the ${MAX_PIPELINE_BYTES / 2 ** 20} MiB a pipeline file may be`;
-}
-
-function listed(names: readonly string[]): string {
-  return names.length > 50 ? `${names.slice(0, 50).join(', ')}, ... (${names.length} in all)` : names.join(', ');
-}
-
-const REF = /\$\{((?:raw:)?[A-Za-z_][\w.-]*)\}/g;
-const OPEN = '\uE000';
-const CLOSE = '\uE001';
-const HIDDEN = /\$\uE000([^\uE001]*)\uE001/g;
-
-/** Puts back the `${name}` references hidden before parsing. */
-function unhide(v: unknown): unknown {
-  if (typeof v === 'string') return v.includes(OPEN) ? v.replace(HIDDEN, (_m, name: string) => `\${${name}}`) : v;
-  if (Array.isArray(v)) return v.map(unhide);
-  if (v !== null && typeof v === 'object') {
-    const out: Record<string, unknown> = {};
-    // defineProperty: a "__proto__" key (refused later, with its place) must stay a plain key.
-    for (const [k, x] of Object.entries(v)) Object.defineProperty(out, unhide(k) as string, { value: unhide(x), enumerable: true, writable: true, configurable: true });
-    return out;
-  }
-  return v;
-}
-
-/** The names of the `${...}` references in a raw value (strings, lists and maps walked). */
-export function references(v: unknown): string[] {
-  if (typeof v === 'string') return v.includes('${') ? [...v.matchAll(REF)].map((m) => (m[1] as string).replace(/^raw:/, '')) : [];
-  if (Array.isArray(v)) return v.flatMap(references);
-  if (v !== null && typeof v === 'object') return Object.values(v).flatMap(references);
-  return [];
-}
-
-/** A deep copy of a param value. */
-function cloneValue(v: ParamValue): ParamValue {
-  if (Array.isArray(v)) return (v as readonly ParamValue[]).map(cloneValue);
-  if (v !== null && typeof v === 'object') {
-    const out: Record<string, ParamValue> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = cloneValue(x);
-    return out;
-  }
-  return v;
-}
-
-/** Sets `path` in `target`; with `create` false, only an existing key may be replaced. Only own keys are followed. */
-function setIn(target: Record<string, ParamValue>, path: readonly string[], value: ParamValue, create: boolean): boolean {
-  let obj: Record<string, ParamValue> = target;
-  for (let i = 0; i < path.length - 1; i++) {
-    const k = path[i] as string;
-    if (isReservedKey(k)) return false;
-    const next = Object.hasOwn(obj, k) ? obj[k] : undefined;
-    if (next !== null && next !== undefined && typeof next === 'object' && !Array.isArray(next)) {
-      obj = next as Record<string, ParamValue>;
-    } else if (create) {
-      const fresh: Record<string, ParamValue> = {};
-      obj[k] = fresh;
-      obj = fresh;
-    } else {
-      return false;
-    }
-  }
-  const last = path[path.length - 1] as string;
-  if (isReservedKey(last)) return false;
-  if (!create && !Object.hasOwn(obj, last)) return false;
-  obj[last] = value;
-  return true;
-}
-
-/** Finds the node at `path` (or its key) and returns its location. */
-function nodeLocation(
-  doc: Document,
-  path: readonly (string | number)[],
-  key: boolean,
-  at: (start: number, end: number) => Location,
-): Location | undefined {
-  // Walk down as far as the path exists, so a missing key still points at its parent.
-  let node: unknown = doc.contents;
-  let keyNode: unknown;
-  for (const seg of path) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && String(p.key.value) === String(seg));
-      if (!pair) break;
-      keyNode = pair.key;
-      node = pair.value;
-    } else if (node && typeof node === 'object' && 'items' in node && typeof seg === 'number') {
-      const item = (node as { items: unknown[] }).items[seg];
-      if (item === undefined) break;
-      keyNode = undefined;
-      node = item;
-    } else {
-      break;
-    }
-  }
-  const target = key && keyNode ? keyNode : (node ?? keyNode);
-  const range = (target as { range?: [number, number, number] } | undefined)?.range;
-  if (!range) return undefined;
-  return at(range[0], range[1]);
 }
