@@ -6,8 +6,8 @@
  * A folder is stored as one object per file plus a manifest object (see
  * `dir-manifest.ts`); its digest is the manifest's. Every object is written to
  * `tmp/`, fsynced and renamed to its name, so a crash never leaves a half
- * object under a final name. Symlinks inside stored folders are followed (see
- * {@link walkDirSync}).
+ * object under a final name (object-writer.ts). Symlinks inside stored folders
+ * are followed (see `walkDirSync`).
  *
  * Nothing leaves the store unverified: {@link ObjectStore.check} (and so
  * `view` and `restore`, see materialize.ts) hashes every object it vouches
@@ -15,27 +15,21 @@
  * was last hashed or written. An object that does not hash to its name can be
  * moved to `quarantine/`.
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { statSync } from 'node:fs';
-import { mkdir, open, readdir, readFile, rename, rm, unlink } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { fsyncDir, isAlive, removeDeadTemps, withPath } from './atomic.js';
+import { mkdir, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { isAlive, removeDeadTemps } from './atomic.js';
 import { cachePaths, type CachePaths } from './cache-layout.js';
-import { digestHex, hashBytes, hashFile, type Digest } from './digest.js';
-import { describeOddPath, encodeManifest, isExec, parseManifest, PathProblemError, walkDirSync, type DirManifest, type ManifestFile } from './dir-manifest.js';
-import { mapLimit, PARALLEL } from './fs-util.js';
+import { digestHex, hashFile, type Digest } from './digest.js';
+import { parseManifest, type DirManifest } from './dir-manifest.js';
 import { restoreArtifact, viewArtifact } from './materialize.js';
 import { CacheObjectError, type ObjectEntry, type ObjectProblem, type StoredRef } from './object-problem.js';
 import { listObjects, sameStat, walkArtifact } from './object-walk.js';
+import { ObjectWriter } from './object-writer.js';
 import { StampLog } from './stamps.js';
 
 export { CacheObjectError, describeProblem, type ObjectEntry, type ObjectKind, type ObjectProblem, type StoredRef } from './object-problem.js';
-
-/** What an artifact is: one file, or a folder (stored as a manifest). */
-/** Files up to this size are read in one go (hashed, then written only if new). */
-const SMALL_FILE = 8 << 20;
-const CHUNK = 1 << 20;
 
 /** The object store rooted at a cache folder (the engine uses `<project>/.pipe/cache`). */
 export class ObjectStore {
@@ -44,6 +38,7 @@ export class ObjectStore {
   /** Its folders. */
   readonly paths: CachePaths;
   private readonly stamps: StampLog;
+  private readonly writer: ObjectWriter;
   /** Objects whose content was read to check it (not vouched for by a stamp), since construction. */
   readonly counters = { hashed: 0 };
 
@@ -51,6 +46,7 @@ export class ObjectStore {
     this.root = root;
     this.paths = cachePaths(root);
     this.stamps = new StampLog(this.paths.stamps);
+    this.writer = new ObjectWriter(this, this.stamps);
   }
 
   /** Where the object with this digest lives (it may not exist). Read-only: never write to it. */
@@ -60,108 +56,21 @@ export class ObjectStore {
   }
 
   /** Stores a regular file (symlinks followed), reading it once. Rejects naming the path if it is not a file. */
-  async putFile(path: string): Promise<StoredRef> {
-    const ref = await this.storeFile(path, undefined);
-    this.stamps.flush();
-    return ref;
-  }
-
-  /**
-   * {@link putFile}; with `unsynced`, the folders whose new entries still need
-   * an fsync are collected there instead of synced one rename at a time.
-   */
-  private async storeFile(path: string, unsynced: Set<string> | undefined): Promise<StoredRef> {
-    const st = statSync(path);
-    if (!st.isFile()) throw new Error(`not a regular file: ${path}`);
-    if (st.size <= SMALL_FILE) return this.storeBytes(await readFile(path), unsynced);
-    // Large: hash while copying into a temp object, then rename it to its digest.
-    const h = createHash('sha256');
-    let size = 0;
-    const src = await open(path, 'r');
-    let tmp: string;
-    try {
-      tmp = await this.writeTempObject(async (out) => {
-        const buf = Buffer.allocUnsafe(CHUNK);
-        for (;;) {
-          const { bytesRead } = await src.read(buf, 0, CHUNK, null);
-          if (bytesRead === 0) break;
-          const chunk = buf.subarray(0, bytesRead);
-          h.update(chunk);
-          await out.write(chunk);
-          size += bytesRead;
-        }
-      });
-    } finally {
-      await src.close();
-    }
-    const digest = `sha256:${h.digest('hex')}` as Digest;
-    await this.install(tmp, digest, unsynced);
-    return { digest, kind: 'file', size };
+  putFile(path: string): Promise<StoredRef> {
+    return this.writer.putFile(path);
   }
 
   /** Stores bytes (a string as UTF-8) as a file object. */
-  async putBytes(data: Uint8Array | string): Promise<StoredRef> {
-    const ref = await this.storeBytes(data, undefined);
-    this.stamps.flush();
-    return ref;
-  }
-
-  private async storeBytes(data: Uint8Array | string, unsynced: Set<string> | undefined): Promise<StoredRef> {
-    const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
-    const digest = hashBytes(bytes);
-    const ref: StoredRef = { digest, kind: 'file', size: bytes.byteLength };
-    if (this.isStamped(digest)) return ref;
-    const tmp = await this.writeTempObject((out) => out.writeFile(bytes));
-    await this.install(tmp, digest, unsynced);
-    return ref;
-  }
-
-  /**
-   * Creates a read-only temp object, lets `fill` write it, fsyncs it and
-   * returns its path; on any error the temp file is removed.
-   */
-  private async writeTempObject(fill: (out: FileHandle) => Promise<void>): Promise<string> {
-    const tmp = await this.tempPath('obj');
-    try {
-      const out = await open(tmp, 'wx', 0o444);
-      try {
-        await fill(out);
-        await out.sync();
-      } finally {
-        await out.close();
-      }
-    } catch (e) {
-      await unlink(tmp).catch(() => undefined);
-      throw withPath(e, tmp);
-    }
-    return tmp;
+  putBytes(data: Uint8Array | string): Promise<StoredRef> {
+    return this.writer.putBytes(data);
   }
 
   /**
    * Stores a folder: every regular file under it (recursively, symlinks
    * followed; empty subfolders are not recorded) and its manifest.
    */
-  async putDir(path: string): Promise<StoredRef> {
-    const walked: { abs: string; rel: string; exec: boolean }[] = [];
-    walkDirSync(resolve(path), (abs, prefix, name, st) => {
-      walked.push({ abs, rel: prefix + name, exec: isExec(st.mode) });
-    });
-    const files: ManifestFile[] = new Array(walked.length);
-    let total = 0;
-    // Each object is fsynced before its rename; the shard folders once at the end, before the manifest.
-    const unsynced = new Set<string>();
-    try {
-      await mapLimit(walked, PARALLEL, async (w, i) => {
-        const ref = await this.storeFile(w.abs, unsynced);
-        files[i] = { path: w.rel, digest: ref.digest, size: ref.size, exec: w.exec };
-        total += ref.size;
-      });
-      for (const d of unsynced) await fsyncDir(d);
-      const manifest = await this.storeBytes(encodeManifest(files), undefined);
-      return { digest: manifest.digest, kind: 'dir', size: total };
-    } finally {
-      this.stamps.flush();
-    }
+  putDir(path: string): Promise<StoredRef> {
+    return this.writer.putDir(path);
   }
 
   /**
@@ -170,11 +79,8 @@ export class ObjectStore {
    * file or folder; other errors (no space left: ENOSPC) name what could not
    * be read or written.
    */
-  async putPath(path: string): Promise<StoredRef> {
-    const st = statSync(path, { throwIfNoEntry: false });
-    if (st?.isDirectory()) return this.putDir(path);
-    if (st?.isFile()) return this.putFile(path);
-    throw new PathProblemError(path, describeOddPath(path));
+  putPath(path: string): Promise<StoredRef> {
+    return this.writer.putPath(path);
   }
 
   /**
@@ -350,34 +256,5 @@ export class ObjectStore {
       removed++;
     }
     return removed;
-  }
-
-  private isStamped(digest: Digest): boolean {
-    const st = statSync(this.filePath(digest), { throwIfNoEntry: false });
-    return st !== undefined && st.isFile() && this.stamps.matches(digestHex(digest), st);
-  }
-
-  /**
-   * Renames a finished, fsynced temp object to its digest name, then fsyncs
-   * its folder (or adds it to `unsynced`) and stamps it. An object already
-   * there is kept only if its stamp vouches for it; otherwise (it may be
-   * damaged) the new one replaces it.
-   */
-  private async install(tmp: string, digest: Digest, unsynced: Set<string> | undefined): Promise<void> {
-    const dest = this.filePath(digest);
-    if (this.isStamped(digest)) {
-      await unlink(tmp);
-      return;
-    }
-    await mkdir(dirname(dest), { recursive: true });
-    try {
-      await rename(tmp, dest);
-    } catch (e) {
-      await unlink(tmp).catch(() => undefined);
-      throw e;
-    }
-    if (unsynced !== undefined) unsynced.add(dirname(dest));
-    else await fsyncDir(dirname(dest));
-    this.restamp(digest);
   }
 }
