@@ -12,7 +12,8 @@
  * a shorter one kills more runs that only restore from the cache).
  */
 import { parseArgs } from 'node:util';
-import { Chaos, COMMAND_PIPELINE, formatReport, ML_PIPELINE, type ChaosReport } from '../test/util/chaos.js';
+import { Chaos, formatReport, type ChaosReport } from '../test/util/chaos.js';
+import { COMMAND_PIPELINE, ML_PIPELINE } from '../test/util/chaos-pipelines.js';
 
 const { values } = parseArgs({
   options: {

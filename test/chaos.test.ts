@@ -5,7 +5,8 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Chaos, COMMAND_PIPELINE, formatReport } from './util/chaos.js';
+import { Chaos, formatReport } from './util/chaos.js';
+import { COMMAND_PIPELINE } from './util/chaos-pipelines.js';
 
 test('10 random kills of pipe run: every recovery is clean', async () => {
   const report = await new Chaos({ ...COMMAND_PIPELINE, points: COMMAND_PIPELINE.points.slice(0, 2), killWindowMs: 2500 }, 7).run(10);

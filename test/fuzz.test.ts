@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { caseSeed, fuzz, makeCase } from './util/fuzz.js';
+import { fuzz } from './util/fuzz.js';
+import { caseSeed, makeCase } from './util/fuzz-case.js';
 
 // The short version of bench/fuzz.ts (10,000 cases): same rules, same case generator.
 test('fuzzed pipeline.yaml and pipe.lock: exit 0 or 2, no stack trace, nothing written on failure', async () => {

@@ -2,7 +2,7 @@
  * A seeded fuzzer over pipeline.yaml and pipe.lock, shared by
  * test/fuzz.test.ts (a few hundred cases) and bench/fuzz.ts (thousands).
  *
- *   case seed --makeCase--> pipeline text, lock text, argv (mutated templates)
+ *   case seed --makeCase--> pipeline text, lock text, argv (mutated templates; fuzz-case.ts)
  *             --runCase---> exit code, output, time (in process through the
  *                           CLI's main() with in-memory streams, or the real CLI)
  *             --defectsOf-> what broke a rule
@@ -13,80 +13,14 @@
  * command runs; Object.prototype stays empty.
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { main, type App } from '../../engine/cli.js';
 import { builtinKinds } from '../../stages/index.js';
-import { MUTATIONS, MUTATION_NAMES, Rand, SETS } from './fuzz-mutations.js';
+import { caseSeed, COMMAND_PIPELINE, makeCase, writeCase, type FuzzCase } from './fuzz-case.js';
 import { repoRoot } from './paths.js';
-
-/** Command stages: what `run` may execute. */
-export const COMMAND_PIPELINE = `# fuzz template: command stages
-params:
-  seed: 1
-  name: world
-  greeting: "hello \${name}"
-  list: [a, b]
-  nested:
-    root: data
-    n: 3
-stages:
-  gen:
-    description: writes a greeting
-    cmd: printf '%s\\n' \${greeting} \${seed} \${list} > gen.txt
-    params:
-      k: \${seed}
-      m: {x: [1, 2], y: "\${nested.root}/y"}
-    deps: [in.txt]
-    outs: [gen.txt]
-  count:
-    cmd:
-      - wc -c < gen.txt > count.txt
-      - printf '{"n":1,"s":"x"}' > m.json
-    needs: [gen]
-    deps: [gen.txt]
-    outs: [count.txt]
-    metrics: m.json
-`;
-
-/** Built-in kinds: planned and drawn, never run by the fuzzer. */
-export const KIND_PIPELINE = `# fuzz template: built-in kinds
-params:
-  seed: 1
-  data: data/synth
-stages:
-  synth:
-    uses: synth
-    params:
-      out: \${data}
-      subjects: 2
-      images_per_subject: 2
-      test_images: 2
-      seed: \${seed}
-  ingest:
-    uses: ingest
-    needs: [synth]
-    params: {data: "\${data}", height: 16, width: 16}
-  split:
-    uses: split
-    needs: [ingest]
-    params:
-      val_fraction: 0.5
-      seed: \${seed}
-`;
-
-/** One generated case. */
-export interface FuzzCase {
-  readonly seed: number;
-  readonly template: 'cmd' | 'kinds';
-  readonly mutations: readonly string[];
-  readonly pipeline: string | Buffer;
-  /** undefined: no lock file. */
-  readonly lock?: string | Buffer;
-  readonly argv: readonly string[];
-}
 
 /** What one case did. */
 export interface Outcome {
@@ -100,36 +34,6 @@ export interface Outcome {
 
 /** The application the CLI runs: the same registry bin/main.ts hands it. */
 export const APP: App = { registry: builtinKinds, commands: {} };
-
-/** Builds case `seed`: a template, 1-3 mutations of the pipeline and/or the lock, a command and --sets. */
-export function makeCase(seed: number, lockText: string): FuzzCase {
-  const r = new Rand(seed);
-  const template = r.chance(0.7) ? 'cmd' : 'kinds';
-  let pipeline: string | Buffer = template === 'cmd' ? COMMAND_PIPELINE : KIND_PIPELINE;
-  let lock: string | Buffer | undefined = r.chance(0.6) ? lockText : undefined;
-  const mutations: string[] = [];
-  const target = lock !== undefined && r.chance(0.35) ? 'lock' : 'pipeline';
-  for (let n = 1 + r.int(3); n > 0; n--) {
-    const name = r.pick(MUTATION_NAMES);
-    const f = MUTATIONS[name] as (t: string, r: Rand) => string | Buffer;
-    mutations.push(`${target}:${name}`);
-    if (target === 'lock') lock = f(String(lock), r);
-    else pipeline = f(String(pipeline), r);
-  }
-  const commands = template === 'cmd' ? [['status'], ['dag'], ['run', '--dry-run'], ['run'], ['run', '--json'], ['status', '--json']] : [['status'], ['dag'], ['run', '--dry-run'], ['dag', '--json']];
-  const argv = [...r.pick(commands)];
-  for (let n = r.chance(0.3) ? 1 + r.int(2) : 0; n > 0; n--) argv.push('--set', r.pick(SETS));
-  return { seed, template, mutations, pipeline, ...(lock !== undefined ? { lock } : {}), argv };
-}
-
-/** Writes the case's project into `dir` (emptied first). */
-export function writeCase(c: FuzzCase, dir: string): void {
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, 'pipeline.yaml'), c.pipeline);
-  writeFileSync(join(dir, 'in.txt'), 'input\n');
-  if (c.lock !== undefined) writeFileSync(join(dir, 'pipe.lock'), c.lock);
-}
 
 /** Runs the case in process: the CLI's main() with in-memory streams. */
 export async function runInProcess(c: FuzzCase, dir: string): Promise<Outcome> {
@@ -247,11 +151,6 @@ export interface FuzzReport {
   readonly maxRecheckCpuMs: number;
   readonly exits: Readonly<Record<string, number>>;
   readonly defects: readonly Defect[];
-}
-
-/** The seed of case `i` of a run seeded `seed`. */
-export function caseSeed(seed: number, i: number): number {
-  return (Math.imul(seed >>> 0, 2654435761) + i * 40503 + 1) >>> 0;
 }
 
 /** Fuzz run options. */
