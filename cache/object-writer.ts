@@ -23,6 +23,12 @@ import type { StampLog } from './stamps.js';
 const SMALL_FILE = 8 << 20;
 const CHUNK = 1 << 20;
 
+/** What {@link ObjectWriter.putStream} returns for bytes that do not hash to the expected digest. */
+export interface Mismatch {
+  readonly mismatch: Digest;
+  readonly size: number;
+}
+
 /** What the writer needs of its store. */
 export interface ObjectHost {
   /** Where the object with this digest lives. */
@@ -49,6 +55,33 @@ export class ObjectWriter {
     const ref = await this.storeBytes(data, undefined);
     this.stamps.flush();
     return ref;
+  }
+
+  /**
+   * Stores what `source` yields as one file object, hashing it on its way into
+   * the temp object (one pass, fsynced like every object). With `expect`,
+   * bytes that hash to anything else are dropped, never stored, and their
+   * digest and size are returned instead: a download that does not match its
+   * name. If `source` fails (or is aborted) nothing is stored.
+   */
+  async putStream(source: AsyncIterable<Uint8Array>, expect?: Digest): Promise<StoredRef | Mismatch> {
+    const h = createHash('sha256');
+    let size = 0;
+    const tmp = await this.writeTempObject(async (out) => {
+      for await (const chunk of source) {
+        h.update(chunk);
+        size += chunk.byteLength;
+        await out.write(chunk);
+      }
+    });
+    const digest = `sha256:${h.digest('hex')}` as Digest;
+    if (expect !== undefined && digest !== expect) {
+      await unlink(tmp).catch(() => undefined);
+      return { mismatch: digest, size };
+    }
+    await this.install(tmp, digest, undefined);
+    this.stamps.flush();
+    return { digest, kind: 'file', size };
   }
 
   /**

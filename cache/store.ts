@@ -26,7 +26,7 @@ import { parseManifest, type DirManifest } from './dir-manifest.js';
 import { restoreArtifact, viewArtifact } from './materialize.js';
 import { CacheObjectError, type ObjectEntry, type ObjectProblem, type StoredRef } from './object-problem.js';
 import { listObjects, sameStat, walkArtifact } from './object-walk.js';
-import { ObjectWriter } from './object-writer.js';
+import { ObjectWriter, type Mismatch } from './object-writer.js';
 import { StampLog } from './stamps.js';
 
 export { CacheObjectError, describeProblem, type ObjectEntry, type ObjectKind, type ObjectProblem, type StoredRef } from './object-problem.js';
@@ -63,6 +63,11 @@ export class ObjectStore {
   /** Stores bytes (a string as UTF-8) as a file object. */
   putBytes(data: Uint8Array | string): Promise<StoredRef> {
     return this.writer.putBytes(data);
+  }
+
+  /** See {@link ObjectWriter.putStream}: one pass from a stream into the store, checked against `expect`. */
+  putStream(source: AsyncIterable<Uint8Array>, expect?: Digest): Promise<StoredRef | Mismatch> {
+    return this.writer.putStream(source, expect);
   }
 
   /**

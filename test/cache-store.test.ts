@@ -72,6 +72,28 @@ describe('ObjectStore files', () => {
     assert.deepEqual(await readdir(join(dir, 'c3', 'tmp')), []);
   });
 
+  test('putStream stores chunks hashed in one pass; bytes that miss the expected digest are not stored', async () => {
+    const store = new ObjectStore(join(dir, 'c3s'));
+    const chunks = [Buffer.from('chunk one, '), Buffer.from('chunk two')];
+    const whole = Buffer.concat(chunks);
+    async function* source(): AsyncGenerator<Buffer> {
+      yield* chunks;
+    }
+    const ref = await store.putStream(source(), hashBytes(whole));
+    assert.deepEqual(ref, { digest: hashBytes(whole), kind: 'file', size: whole.length });
+    assert.equal(await readFile(store.filePath(hashBytes(whole)), 'utf8'), 'chunk one, chunk two');
+    const wrong = hashBytes('something else');
+    assert.deepEqual(await store.putStream(source(), wrong), { mismatch: hashBytes(whole), size: whole.length });
+    assert.equal(await stat(store.filePath(wrong)).catch(() => undefined), undefined);
+    async function* failing(): AsyncGenerator<Buffer> {
+      yield Buffer.from('half');
+      throw new Error('connection reset');
+    }
+    await assert.rejects(store.putStream(failing()), /connection reset/);
+    assert.equal(await stat(store.filePath(hashBytes('half'))).catch(() => undefined), undefined);
+    assert.deepEqual(await readdir(join(dir, 'c3s', 'tmp')), []);
+  });
+
   test('verify is false after corrupting an object, has() still true at the same size', async () => {
     const store = new ObjectStore(join(dir, 'c4'));
     await writeFile(join(dir, 'v.txt'), 'abcdef');

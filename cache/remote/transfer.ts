@@ -4,16 +4,13 @@
  * before PUT; the local store before GET), so a push or pull that was
  * interrupted resumes where it stopped when run again.
  *
- * Every download is hashed while it streams into a temp file in the cache's
- * `tmp/`; only bytes that hash to their name (and run records that pass their
+ * Every download is hashed once, while it streams into a temp object in the
+ * cache's `tmp/`; only bytes that hash to their name (and run records that pass their
  * integrity check) enter the local cache. A corrupt or truncated remote object
  * is reported by its digest and never used.
  */
-import { createHash } from 'node:crypto';
-import { createWriteStream } from 'node:fs';
-import { rm, stat } from 'node:fs/promises';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { stat } from 'node:fs/promises';
+import { addAbortSignal } from 'node:stream';
 import { canonicalJson, digestFromHex, digestHex, hashBytes, type Digest } from '../digest.js';
 import { isRunRecord, type RunCache, type RunRecord } from '../run-cache.js';
 import type { ObjectStore, StoredRef } from '../store.js';
@@ -152,27 +149,10 @@ export class Transfer {
       const hex = digestHex(digest);
       const body = await this.remote.read('cas', hex);
       if (body === undefined) return { digest, problem: 'missing', detail: `not on the remote ${this.remote.display}` };
-      const tmp = await this.store.tempPath('pull');
-      try {
-        const h = createHash('sha256');
-        let size = 0;
-        const hashing = new Transform({
-          transform(chunk: Buffer, _enc, cb) {
-            h.update(chunk);
-            size += chunk.length;
-            cb(null, chunk);
-          },
-        });
-        await pipeline(body, hashing, createWriteStream(tmp, { mode: 0o600 }), { signal: this.opts.signal });
-        const got = `sha256:${h.digest('hex')}`;
-        if (got !== digest) return { digest, problem: 'corrupt', detail: `the remote's copy (${size} bytes) hashes to ${got}: not used` };
-        const stored = await this.store.putFile(tmp);
-        if (stored.digest !== digest) return { digest, problem: 'corrupt', detail: `changed while being stored (${stored.digest})` };
-        this.counts.movedBytes += size;
-        return 'moved';
-      } finally {
-        await rm(tmp, { force: true });
-      }
+      const stored = await this.store.putStream(addAbortSignal(this.opts.signal, body), digest);
+      if ('mismatch' in stored) return { digest, problem: 'corrupt', detail: `the remote's copy (${stored.size} bytes) hashes to ${stored.mismatch}: not used` };
+      this.counts.movedBytes += stored.size;
+      return 'moved';
     });
   }
 
