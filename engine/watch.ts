@@ -13,7 +13,9 @@
  * Changes are debounced (200 ms) so a save that touches several files runs once.
  * The watched set is recomputed after each run (deps and modules may change).
  */
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
+import type { FSWatcher } from 'chokidar';
 import { cmdRun, EXIT, type CommandEnv } from './commands.js';
 import { codeFingerprint } from './fingerprint.js';
 import { openProject } from './project.js';
@@ -39,6 +41,20 @@ async function watchedPaths(env: CommandEnv): Promise<string[]> {
   return [...paths];
 }
 
+/**
+ * Resolves once chokidar lists every existing path as watched (`add` scans
+ * asynchronously), so "watching" is never printed before an edit would be
+ * seen; gives up after 5 s.
+ */
+async function settled(watcher: FSWatcher, paths: readonly string[]): Promise<void> {
+  const wanted = paths.filter((p) => existsSync(p));
+  for (let i = 0; i < 250; i++) {
+    const watched = watcher.getWatched();
+    if (wanted.every((p) => (watched[dirname(p)] ?? []).includes(basename(p)))) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** Watches until `signal` aborts; resolves to the exit code. */
 export async function cmdWatch(env: CommandEnv, o: { targets: readonly string[]; jobs: number; signal: AbortSignal }): Promise<number> {
   const { watch } = await import('chokidar');
@@ -55,6 +71,7 @@ export async function cmdWatch(env: CommandEnv, o: { targets: readonly string[];
     o.signal.removeEventListener('abort', stop);
     const paths = await watchedPaths(env);
     watcher.add(paths);
+    await settled(watcher, paths);
     if (o.signal.aborted) return;
     if ((state as State) === 'queued') {
       env.stderr.write('pipe watch: files changed during the run; running again\n');
