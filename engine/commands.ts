@@ -148,7 +148,7 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
     prepareLock(q, env.file, lock, env.overrides, selected);
     const log = textLogger(human);
     results = await execute(q.graph, { ...q.env, lock: lock.stages }, lock, {
-      targets, force, jobs: o.jobs, signal: o.signal, tmpDir: q.layout.workTmp,
+      targets, force, jobs: o.jobs, signal: o.signal, tmpDir: q.layout.workTmp, scratchDir: q.layout.scratch,
       versions: { pipe: pipeVersion(), ...machineInfo() },
       threadsPerStage: Math.max(1, Math.floor(cpus().length / o.jobs)),
       groups: { started: (stage, pgid) => held.lock.track(stage, pgid), ended: (pgid) => held.lock.untrack(pgid) },

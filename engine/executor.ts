@@ -38,6 +38,13 @@ export interface ExecuteOptions {
   readonly emit: EventSink;
   /** Where temp folders for stage outputs go (inside the cache's volume). */
   readonly tmpDir: string;
+  /**
+   * Where module stages get their scratch space (`<scratchDir>/<stage>/<key>`,
+   * StageContext.scratchDir): kept when a stage fails or is interrupted, so
+   * its next attempt with the same key resumes; removed when it succeeds.
+   * Undefined: no scratch space.
+   */
+  readonly scratchDir?: string;
   /** Versions recorded in every lock entry. */
   readonly versions: Readonly<Record<string, string>>;
   /**
@@ -178,7 +185,7 @@ export async function execute(graph: Graph, env: PlanEnv, lock: LockWriter, opts
         }
         let res: Awaited<ReturnType<typeof runStage>>;
         try {
-          res = await runStage(stage, upstream, (n) => graph.stages.get(n)?.artifacts ?? [], env, opts, reservedFor(graph.config.file));
+          res = await runStage(stage, upstream, (n) => graph.stages.get(n)?.artifacts ?? [], env, opts, reservedFor(graph.config.file), d.key);
         } catch (e) {
           res = { ok: false, failure: thrown(e) };
         }

@@ -9,6 +9,8 @@
  * <root>/.pipe/cache/            objects, run records, views, tmp, quarantine, stamps
  * <root>/.pipe/state/files       the file-hash state
  * <root>/.pipe/tmp/              stage work folders (`<stage>-<pid>-<time>`)
+ * <root>/.pipe/scratch/<stage>/<key>/  a stage's scratch space (training checkpoints), kept
+ *                                across interrupted attempts with the same key
  * <root>/.pipe/run.lock          held by the running `pipe run` (and gc, verify --quarantine)
  * <root>/.pipe/exps/             recorded experiments
  * ```
@@ -33,6 +35,8 @@ export interface ProjectLayout {
   readonly stateFile: string;
   /** Stage work folders. */
   readonly workTmp: string;
+  /** Scratch space of stages, by stage and key (kept until the stage succeeds). */
+  readonly scratch: string;
   /** The run lock file. */
   readonly runLock: string;
   /** Recorded experiments. */
@@ -55,6 +59,7 @@ export function projectLayout(file: string): ProjectLayout {
     cache: cachePaths(join(dotDir, 'cache')),
     stateFile: join(dotDir, 'state', 'files'),
     workTmp: join(dotDir, 'tmp'),
+    scratch: join(dotDir, 'scratch'),
     runLock: join(dotDir, 'run.lock'),
     experiments: join(dotDir, 'exps'),
   };

@@ -4,7 +4,7 @@
  * outs go into the cache, and a write that fails becomes a StageFailure
  * naming the file.
  */
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { removeOut, workspaceAbs, type Reserved } from './paths.js';
 import { PathProblemError } from '../cache/dir-manifest.js';
@@ -53,7 +53,28 @@ function outputFailure(name: string, artifact: boolean, abs: string, e: unknown,
   return { failure: rel, message: `cannot store ${what} in the cache: ${describeStageFailure(rel)}` };
 }
 
-/** Runs a stage's work and stores its outputs. */
+/**
+ * The scratch folder of a module stage for `key` (`<scratchDir>/<stage>/<key hex>`),
+ * created; the folders of the stage's other keys (other params or inputs) are
+ * removed, so a checkpoint never outlives the key it was written for.
+ */
+async function scratchFor(scratchDir: string, stage: string, key: string): Promise<string> {
+  const base = join(scratchDir, stage);
+  const mine = key.replace(/^sha256:/, '');
+  for (const other of await readdir(base).catch(() => [] as string[])) {
+    if (other !== mine) await rm(join(base, other), { recursive: true, force: true });
+  }
+  const dir = join(base, mine);
+  await mkdir(dir, { recursive: true });
+  return dir;
+}
+
+/**
+ * Runs a stage's work and stores its outputs. With `key` and
+ * `opts.scratchDir`, a module stage gets a scratch folder for that key, kept
+ * when it fails (an interrupted training resumes from it) and removed once
+ * its outputs are stored.
+ */
 export async function runStage(
   stage: ResolvedStage,
   upstream: ReadonlyMap<string, Outputs>,
@@ -61,6 +82,7 @@ export async function runStage(
   env: PlanEnv,
   opts: ExecuteOptions,
   reserved: Reserved,
+  key?: string,
 ): Promise<{ ok: true; outputs: Record<string, StoredRef>; metrics: Record<string, number | string>; info: Record<string, string> } | { ok: false; failure: StageFailure; message?: string }> {
   // Old outputs must not pass for new ones: clear declared outs first (they are in the cache).
   for (const o of stage.outs) {
@@ -71,6 +93,7 @@ export async function runStage(
   const emit = (e: EngineEvent): void => opts.emit(e);
   let res: RunResult;
   const tmp = join(opts.tmpDir, `${stage.name}-${process.pid}-${Date.now().toString(36)}`);
+  let scratch: string | undefined;
   try {
     // Input artifacts as read-only paths inside the cache, by needed stage and artifact name.
     const byStage: Record<string, Record<string, string>> = {};
@@ -98,7 +121,8 @@ export async function runStage(
       const io = { inputs: byStage, artifacts: stage.artifacts, ...(stage.artifacts.length > 0 ? { outDir: join(tmp, 'out') } : {}) };
       res = await where.runCommand(stage, stage.runner.cmd, env.root, opts.signal, emit, io, opts.groups);
     } else {
-      res = await where.runModule(stage, stage.runner.module, inputs, tmp, env.root, opts.signal, emit, opts.threadsPerStage, opts.groups);
+      if (opts.scratchDir !== undefined && key !== undefined) scratch = await scratchFor(opts.scratchDir, stage.name, key);
+      res = await where.runModule(stage, stage.runner.module, inputs, tmp, env.root, opts.signal, emit, opts.threadsPerStage, opts.groups, scratch);
     }
     if (!res.ok) return res;
     const outputs: Record<string, StoredRef> = {};
@@ -116,6 +140,8 @@ export async function runStage(
         return { ok: false, ...outputFailure(o, false, workspaceAbs(env.root, o), e, env) };
       }
     }
+    // Stored: what the scratch space held (checkpoints) is of no further use.
+    if (scratch !== undefined) await rm(scratch, { recursive: true, force: true });
     return { ok: true, outputs, metrics: res.metrics, info: res.info };
   } finally {
     await rm(tmp, { recursive: true, force: true });

@@ -177,10 +177,13 @@ export async function runModule(
   emit: EventSink,
   threads: number,
   groups?: GroupTracker,
+  scratch?: string,
 ): Promise<RunResult> {
   const { execaNode } = await import('execa');
   const life = lifelineSpawn();
-  const job: WorkerJob = { name: stage.name, module, params: stage.config.params, inputs, outDir: join(tmp, 'out'), root };
+  const job: WorkerJob = {
+    name: stage.name, module, params: stage.config.params, inputs, outDir: join(tmp, 'out'), root, ...(scratch !== undefined ? { scratchDir: scratch } : {}),
+  };
   const jobPath = join(tmp, 'job.json');
   await writeFile(jobPath, JSON.stringify(job));
   const sub = execaNode(WORKER, [jobPath], {

@@ -82,6 +82,14 @@ export interface StageContext {
   readonly outDir: string;
   /** The project root: workspace paths in params resolve against it. */
   readonly root: string;
+  /**
+   * A folder that outlives a failed or interrupted attempt of this stage with
+   * the same key (same code, params and inputs), for state worth resuming
+   * from, such as training checkpoints; removed once the stage succeeds, and
+   * ignored (removed) when the key changes. Nothing in it is an output.
+   * Undefined where the executor offers none (e.g. `pipe sweep`'s workers).
+   */
+  readonly scratchDir?: string;
   /** Aborted when the user presses Ctrl-C or a sibling failure stops the run. */
   readonly signal: AbortSignal;
   /** A line of output, shown prefixed with the stage name. */

@@ -17,6 +17,8 @@ export interface WorkerJob {
   readonly inputs: Readonly<Record<string, string>>;
   readonly outDir: string;
   readonly root: string;
+  /** The stage's scratch space for its key (StageContext.scratchDir), when the executor gives one. */
+  readonly scratchDir?: string;
 }
 
 /** What the worker tells the engine. */
@@ -61,6 +63,7 @@ async function main(): Promise<void> {
     inputs: job.inputs,
     outDir: job.outDir,
     root: job.root,
+    ...(job.scratchDir !== undefined ? { scratchDir: job.scratchDir } : {}),
     signal: controller.signal,
     log: (message) => void send({ type: 'log', message }),
     progress: (progress) => void send({ type: 'progress', progress }),

@@ -100,9 +100,9 @@ export class SlurmExecutor implements StageExecutor {
 
   async runModule(
     stage: ResolvedStage, module: string, inputs: Record<string, string>, tmp: string, root: string,
-    signal: AbortSignal, emit: EventSink, threads: number,
+    signal: AbortSignal, emit: EventSink, threads: number, _groups?: unknown, scratch?: string,
   ): Promise<RunResult> {
-    const job = { name: stage.name, module, params: stage.config.params, inputs, outDir: join(tmp, 'out'), root };
+    const job = { name: stage.name, module, params: stage.config.params, inputs, outDir: join(tmp, 'out'), root, ...(scratch !== undefined ? { scratchDir: scratch } : {}) };
     await writeFile(join(tmp, 'job.json'), JSON.stringify(job));
     const messages = join(tmp, 'messages.jsonl');
     await writeFile(messages, '');

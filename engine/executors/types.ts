@@ -14,9 +14,12 @@ export interface StageExecutor {
   readonly name: 'local' | 'slurm';
   /** A command stage: `cmd` in a shell in `root`, with the stage's environment (run-stage.ts paramEnv). */
   runCommand(stage: ResolvedStage, cmd: string, root: string, signal: AbortSignal, emit: EventSink, io?: CommandIO, groups?: GroupTracker): Promise<RunResult>;
-  /** A module stage: engine/worker.js on the job in `tmp` (artifacts into `tmp/out`). */
+  /**
+   * A module stage: engine/worker.js on the job in `tmp` (artifacts into
+   * `tmp/out`); `scratch` becomes the stage's StageContext.scratchDir.
+   */
   runModule(
     stage: ResolvedStage, module: string, inputs: Record<string, string>, tmp: string, root: string,
-    signal: AbortSignal, emit: EventSink, threads: number, groups?: GroupTracker,
+    signal: AbortSignal, emit: EventSink, threads: number, groups?: GroupTracker, scratch?: string,
   ): Promise<RunResult>;
 }

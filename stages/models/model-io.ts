@@ -119,3 +119,17 @@ export function setWeightsByName(
   }
   return missing;
 }
+
+/** Copies every weight (trainable and batch-norm statistics) out of the model, in model.weights order. */
+export function readWeights(model: LayersModel): Float32Array[] {
+  return model.weights.map((w) => Float32Array.from(w.read().dataSync()));
+}
+
+/** Writes `values` (from {@link readWeights} of the same architecture) into the model, bit-exactly. */
+export function writeWeights(tf: Tf, model: LayersModel, values: readonly Float32Array[]): void {
+  model.weights.forEach((w, i) => {
+    const t = tf.tensor(values[i]!, w.shape as number[], 'float32');
+    w.write(t);
+    t.dispose();
+  });
+}

@@ -12,6 +12,12 @@
  * restore best snapshot
  * ```
  *
+ * With `checkpoint`, the whole state (weights, Adam's moments, the best
+ * snapshot, early-stopping counters, history) is saved after every epoch
+ * (checkpoint.ts) and a later call with the same file and tag goes on from
+ * the last finished epoch: its result is bit-identical to an uninterrupted
+ * run's (test/train-checkpoint.test.ts).
+ *
  * Every tensor is created and released inside `tf.tidy`; the optimizer is
  * disposed before returning, so `tf.memory().numTensors` is unchanged.
  * {@link createTrainer} is also what bench/train-throughput times.
@@ -20,6 +26,9 @@ import { createAdam } from '../kernels/adam.js';
 import { makeRng, subSeed } from '../lib/prng.js';
 import type * as TfModule from '@tensorflow/tfjs';
 import { makeBatch } from './batches.js';
+import { adamState, setAdamState, type AdamState } from './adam-state.js';
+import { resume, saveCheckpoint, type CheckpointOptions } from './checkpoint.js';
+import { readWeights, writeWeights } from './model-io.js';
 import type { Augment, Normalisation, SampleSet } from './batches.js';
 import type { LayersModel, Tf } from './tf-types.js';
 
@@ -73,7 +82,10 @@ export interface TrainLoopOptions {
   readonly onEpoch?: (r: EpochReport) => void;
   /** Called after every training batch (for fine-grained progress). */
   readonly onBatch?: (done: number, total: number) => void;
+  /** Save the training state here after every epoch, and resume from it. */
+  readonly checkpoint?: CheckpointOptions;
 }
+
 
 /** What {@link trainLoop} returns; the model holds the best weights. */
 export interface TrainResult {
@@ -99,9 +111,15 @@ export interface Trainer {
    * caller's; nothing else is left behind.
    */
   step(x: Tensor, y: Tensor): number;
+  /** A copy of the optimizer's state (moments, bias corrections, step count). */
+  getState(): AdamState;
+  /** Replaces the optimizer's state with `s` (from {@link getState}, for the same model). */
+  setState(s: AdamState): void;
   /** Releases the optimizer's state (moments, step count). */
   dispose(): void;
 }
+
+
 
 /** Options of {@link createTrainer}. */
 export interface TrainerOptions {
@@ -125,6 +143,8 @@ export function createTrainer(tf: Tf, model: LayersModel, loss: LossFn, lr: numb
       const cost = optimizer.minimize(() => loss(y, model.apply(x, { training: true }) as Tensor), true, vars);
       return cost === null ? NaN : cost.dataSync()[0]!;
     }),
+    getState: () => adamState(optimizer),
+    setState: (st) => setAdamState(tf, optimizer, vars, st),
     dispose: () => optimizer.dispose(),
   };
 }
@@ -159,8 +179,22 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
   let stepMs = 0;
   let steps = 0;
   let stoppedEarly = false;
+  let start = 1;
   try {
-    for (let epoch = 1; epoch <= o.epochs; epoch++) {
+    const resumed = o.checkpoint === undefined ? undefined : await resume(o, trainer);
+    if (resumed !== undefined) {
+      const l = resumed.loop;
+      ({ best, bestEpoch, wait, stepMs, steps } = l);
+      bestWeights = resumed.bestWeights === null ? null : [...resumed.bestWeights];
+      history.push(...l.history);
+      for (const r of l.history) o.onEpoch?.(r);
+      start = l.epoch + 1;
+      if (o.patience > 0 && wait >= o.patience) {
+        stoppedEarly = l.epoch < o.epochs;
+        start = o.epochs + 1;
+      }
+    }
+    for (let epoch = start; epoch <= o.epochs; epoch++) {
       const t0 = performance.now();
       const rng = makeRng(subSeed(o.seed, epoch));
       const order = rng.shuffle([...train.index]);
@@ -189,7 +223,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
         best = val.index.length === 0 ? NaN : valLoss;
         bestEpoch = epoch;
         wait = 0;
-        if (val.index.length > 0 && epoch < o.epochs) bestWeights = snapshot(model);
+        if (val.index.length > 0 && epoch < o.epochs) bestWeights = readWeights(model);
       } else {
         wait++;
       }
@@ -198,13 +232,17 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
       };
       history.push(report);
       o.onEpoch?.(report);
+      if (o.checkpoint !== undefined) {
+        const loop = { epoch, best, bestEpoch, wait, stepMs, steps, history };
+        await saveCheckpoint(o.checkpoint.path, { loop, weights: readWeights(model), bestWeights, adam: trainer.getState() }, o.checkpoint.tag);
+      }
       if (o.patience > 0 && wait >= o.patience) {
         stoppedEarly = epoch < o.epochs;
         break;
       }
     }
     const last = history.length;
-    if (bestWeights !== null && bestEpoch !== last) restore(tf, model, bestWeights);
+    if (bestWeights !== null && bestEpoch !== last) writeWeights(tf, model, bestWeights);
     return {
       history, bestEpoch, bestValLoss: best, epochsRun: last, stoppedEarly, msPerStep: steps > 0 ? stepMs / steps : 0,
     };
@@ -212,6 +250,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
     trainer.dispose();
   }
 }
+
 
 /** Validation loss (sample-weighted mean over batches) and evaluator metrics. */
 function evaluate(o: TrainLoopOptions): { valLoss: number; metrics: Record<string, number> } {
@@ -231,15 +270,3 @@ function evaluate(o: TrainLoopOptions): { valLoss: number; metrics: Record<strin
   return { valLoss: sum / val.index.length, metrics: o.evaluator?.result() ?? {} };
 }
 
-/** Copies every weight (trainable and batch-norm statistics) out of the model. */
-function snapshot(model: LayersModel): Float32Array[] {
-  return model.weights.map((w) => Float32Array.from(w.read().dataSync()));
-}
-
-function restore(tf: Tf, model: LayersModel, values: readonly Float32Array[]): void {
-  model.weights.forEach((w, i) => {
-    const t = tf.tensor(values[i]!, w.shape as number[], 'float32');
-    w.write(t);
-    t.dispose();
-  });
-}
