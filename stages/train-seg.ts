@@ -32,6 +32,9 @@ export const TRAIN_SEG_PARAMS = declareParams({
   shift: int('largest shift in pixels, with augment', 4, { minimum: 0 }),
   normalise: bool('standardise inputs with the training images\' mean and deviation', true),
   output_prior: num('initial mean output probability, via the output bias (0.5 = the reference\'s zero bias)', 0.5, { exclusiveMinimum: 0, maximum: 0.999 }),
+  bce_weight: num('weight of pixel-wise binary cross-entropy added to the dice loss (0 = dice only, as the reference)', 0, { minimum: 0 }),
+  presence_weight: num('weight of the image-level term: cross-entropy of each image\'s largest probability against "has a nerve"', 0, { minimum: 0 }),
+  presence_head: bool('a presence unit on the bottleneck multiplied into the mask', false),
   seed: int('seed of the initial weights, batch order and augmentation', 1),
 });
 
@@ -43,6 +46,7 @@ async function run(ctx: StageContext): Promise<void> {
   const o = {
     backend: p.backend, baseFilters: p.base_filters, depth: p.depth, epochs: p.epochs, batchSize: p.batch_size, lr: p.lr,
     patience: p.patience, augment: p.augment, shift: p.shift, normalise: p.normalise, outputPrior: p.output_prior, seed: p.seed,
+    lossWeights: { bce: p.bce_weight, presence: p.presence_weight }, presenceHead: p.presence_head,
   };
   if (o.baseFilters % 4 !== 0) throw new Error(`param base_filters must be a multiple of 4, got ${o.baseFilters}`);
   const datasetPath = ctx.inputs.dataset;
@@ -52,7 +56,7 @@ async function run(ctx: StageContext): Promise<void> {
   const { backendInfo, loadTf } = await import('./lib/backend.js');
   const { readDataset, readSplit } = await import('./models/artifacts.js');
   const { buildUnet } = await import('./models/unet.js');
-  const { diceLoss } = await import('./models/losses.js');
+  const { segLoss } = await import('./models/losses.js');
   const { computeNormalisation, IDENTITY_NORM } = await import('./models/batches.js');
   const { trainLoop } = await import('./models/train-loop.js');
   const { checkpointIn } = await import('./models/checkpoint.js');
@@ -75,7 +79,7 @@ async function run(ctx: StageContext): Promise<void> {
     x: ds.trainImages, y: ds.trainMasks, h: ds.h, w: ds.w, yPerSample: ds.h * ds.w, index,
   });
   const model = buildUnet(tf, { inputShape: [ds.h, ds.w, 1], baseFilters: o.baseFilters, depth: o.depth, seed: o.seed,
-    outputPrior: o.outputPrior,
+    outputPrior: o.outputPrior, presenceHead: o.presenceHead,
   });
   try {
     const params = model.countParams();
@@ -84,7 +88,7 @@ async function run(ctx: StageContext): Promise<void> {
     const history = new HistoryWriter(`${ctx.outDir}/seg_history`);
     const result = await trainLoop({
       tf, model, train: set(split.train), val: set(split.val),
-      loss: (y, p) => diceLoss(tf, y, p), evaluator: segEvaluator(0.5),
+      loss: (y, p) => segLoss(tf, y, p, o.lossWeights), evaluator: segEvaluator(0.5),
       epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, patience: o.patience, seed: o.seed, norm,
       ...(o.augment ? { augment: { flip: true, shift: o.shift } } : {}),
       signal: ctx.signal,
@@ -97,6 +101,7 @@ async function run(ctx: StageContext): Promise<void> {
     const best = result.history[result.bestEpoch - 1];
     const facts = {
       kind: 'inception-unet', input_shape: [ds.h, ds.w, 1], base_filters: o.baseFilters, depth: o.depth,
+      presence_head: o.presenceHead, loss_weights: o.lossWeights,
       norm, backend: h.backend, params, epochs_run: result.epochsRun, best_epoch: result.bestEpoch,
       best_val_loss: result.bestValLoss, val_dice: best?.metrics.val_dice ?? null,
     };
@@ -109,7 +114,7 @@ async function run(ctx: StageContext): Promise<void> {
 }
 
 export default defineStage({
-  description: 'train the inception U-Net (dice loss) on the dataset split',
+  description: 'train the inception U-Net (dice loss, optionally + BCE and presence terms) on the dataset split',
   params: TRAIN_SEG_PARAMS,
   artifacts: () => ['seg_model', 'seg_history'],
   run,

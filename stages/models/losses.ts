@@ -32,6 +32,50 @@ export function diceLoss(tf: Tf, yTrue: Tensor, yPred: Tensor, smooth = DICE_SMO
   return tf.tidy(() => tf.neg(diceCoef(tf, yTrue, yPred, smooth)));
 }
 
+/**
+ * Mean binary cross-entropy over every element, probabilities clipped to
+ * `[eps, 1 - eps]`. Unlike the pooled Dice, it charges every false-positive
+ * pixel of an image without a nerve the same, whatever else is in the batch.
+ */
+export function bceLoss(tf: Tf, yTrue: Tensor, yPred: Tensor, eps = 1e-7): Scalar {
+  return tf.tidy(() => {
+    const p = tf.clipByValue(yPred, eps, 1 - eps);
+    const pos = tf.mul(yTrue, tf.log(p));
+    const neg = tf.mul(tf.sub(1, yTrue), tf.log(tf.sub(1, p)));
+    return tf.neg(tf.mean(tf.add(pos, neg))) as Scalar;
+  });
+}
+
+/** Weights of the terms of {@link segLoss} (all 0: the reference's dice loss). */
+export interface SegLossWeights {
+  /** Weight of the pixel-wise {@link bceLoss}. */
+  readonly bce: number;
+  /**
+   * Weight of the image-level presence term: cross-entropy between each
+   * image's largest predicted probability and whether its truth has any
+   * nerve pixel (an empty image should have no pixel near 1).
+   */
+  readonly presence: number;
+}
+
+/**
+ * The U-Net loss: `-diceCoef + bce·BCE(pixels) + presence·BCE(max pixel,
+ * image has a nerve)`. With both weights 0 it is {@link diceLoss}.
+ * Tensors are `[batch, h, w, 1]`.
+ */
+export function segLoss(tf: Tf, yTrue: Tensor, yPred: Tensor, w: SegLossWeights): Scalar {
+  return tf.tidy(() => {
+    let loss: Scalar = tf.neg(diceCoef(tf, yTrue, yPred));
+    if (w.bce > 0) loss = tf.add(loss, tf.mul(bceLoss(tf, yTrue, yPred), w.bce));
+    if (w.presence > 0) {
+      const axes = [1, 2, 3];
+      const present = bceLoss(tf, tf.max(yTrue, axes), tf.max(yPred, axes));
+      loss = tf.add(loss, tf.mul(present, w.presence));
+    }
+    return loss;
+  });
+}
+
 /** Options of {@link focalLoss}. */
 export interface FocalOptions {
   /** Focusing exponent (reference 7). 0 gives alpha-weighted cross-entropy. */

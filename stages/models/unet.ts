@@ -14,6 +14,9 @@
  *                └ conv 1x1 + sigmoid -> [h,w,1]
  * ```
  *
+ * With `presenceHead`, the bottleneck also feeds global average pooling and a
+ * dense sigmoid unit `presence` [1]; the output is `mask · presence`.
+ *
  * Inception block with `f` filters: four towers of `f/4` filters each,
  * concatenated, so the block outputs exactly `f` channels:
  *
@@ -50,6 +53,13 @@ export interface UnetOptions {
   readonly outputPrior?: number;
   /** Batch-norm momentum of the moving statistics (default 0.9; Keras uses 0.99, slow for short runs). */
   readonly bnMomentum?: number;
+  /**
+   * Adds a presence head (default false): the bottleneck's channels averaged
+   * over the image, a dense sigmoid unit, multiplied into every pixel of the
+   * mask. An image the head calls empty gets an all-low mask, so the U-Net
+   * alone can say "no nerve" from the whole image's evidence.
+   */
+  readonly presenceHead?: boolean;
 }
 
 /**
@@ -113,6 +123,7 @@ export function buildUnet(tf: Tf, opts: UnetOptions): LayersModel {
     x = tf.layers.maxPooling2d({ name: `down${l}_pool`, poolSize: 2, strides: 2 }).apply(x) as SymbolicTensor;
   }
   x = level(x, 'bottom', f0 * 2 ** depth);
+  const presence = opts.presenceHead === true ? presenceOf(tf, x, seeds.next()) : undefined;
   for (let l = depth - 1; l >= 0; l--) {
     const filters = f0 * 2 ** l;
     x = tf.layers
@@ -133,5 +144,20 @@ export function buildUnet(tf: Tf, opts: UnetOptions): LayersModel {
       biasInitializer: tf.initializers.constant({ value: Math.log(prior / (1 - prior)) }),
     })
     .apply(x) as SymbolicTensor;
-  return tf.model({ name: 'inception_unet', inputs: input, outputs: out });
+  const gated = presence === undefined
+    ? out
+    : tf.layers.multiply({ name: 'mask_presence' }).apply([out, presence]) as SymbolicTensor;
+  return tf.model({ name: 'inception_unet', inputs: input, outputs: gated });
+}
+
+/** The presence head: `[b,1,1,1]` sigmoid from the bottleneck features. */
+function presenceOf(tf: Tf, bottom: SymbolicTensor, seed: number): SymbolicTensor {
+  const pooled = tf.layers.globalAveragePooling2d({ name: 'presence_pool' }).apply(bottom) as SymbolicTensor;
+  const p = tf.layers
+    .dense({
+      name: 'presence', units: 1, activation: 'sigmoid',
+      kernelInitializer: tf.initializers.glorotUniform({ seed }),
+    })
+    .apply(pooled) as SymbolicTensor;
+  return tf.layers.reshape({ name: 'presence_map', targetShape: [1, 1, 1] }).apply(p) as SymbolicTensor;
 }
