@@ -3,6 +3,10 @@ import assert from 'node:assert/strict';
 import { loadTf } from '../stages/lib/backend.js';
 import { buildUnet } from '../stages/models/unet.js';
 import { buildClassifier } from '../stages/models/classifier.js';
+import { loadModel, saveModel } from '../stages/models/model-io.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 test('U-Net builds with a one-channel output of the input size', async () => {
   const { tf } = await loadTf('cpu');
@@ -13,6 +17,37 @@ test('U-Net builds with a one-channel output of the input size', async () => {
   // 4 towers of f/4: every inception block outputs exactly f channels.
   assert.equal(m.getLayer('down1_b_cat').outputShape.at(-1), 8);
   assert.equal(m.getLayer('bottom_b_cat').outputShape.at(-1), 16);
+  m.dispose();
+});
+
+test('U-Net presence head multiplies one sigmoid per image into the mask', async () => {
+  const { tf } = await loadTf('cpu');
+  const m = buildUnet(tf, { inputShape: [16, 16, 1], baseFilters: 4, depth: 2, seed: 3, presenceHead: true });
+  assert.deepEqual(m.outputs[0]!.shape, [null, 16, 16, 1]);
+  assert.deepEqual(m.getLayer('presence').outputShape, [null, 1]);
+  const x = tf.randomNormal([2, 16, 16, 1], 0, 1, 'float32', 5);
+  const [out, presence] = tf.tidy(() => {
+    const probe = tf.model({ inputs: m.inputs, outputs: [m.outputs[0]!, m.getLayer('presence').output as import('@tensorflow/tfjs').SymbolicTensor] });
+    return (probe.predict(x) as import('@tensorflow/tfjs').Tensor[]).map((t) => t.arraySync() as number[][][][] | number[][]);
+  });
+  const maxOf = (img: number[][][]) => Math.max(...img.flat(2));
+  for (const i of [0, 1]) {
+    const pr = (presence as number[][])[i]![0]!;
+    assert.ok(pr > 0 && pr < 1);
+    assert.ok(maxOf((out as number[][][][])[i]!) <= pr + 1e-6, 'no pixel exceeds its image\'s presence');
+  }
+  // the head's layers survive the model file: same predictions after a round trip
+  const dir = await mkdtemp(join(tmpdir(), 'pipe-unet-presence-'));
+  try {
+    await saveModel(join(dir, 'm'), m);
+    const { model } = await loadModel(tf, join(dir, 'm'));
+    const [a, b] = tf.tidy(() => [m, model].map((k) => Array.from((k.predict(x) as import('@tensorflow/tfjs').Tensor).dataSync())));
+    assert.deepEqual(a, b);
+    model.dispose();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  x.dispose();
   m.dispose();
 });
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadTf } from '../stages/lib/backend.js';
-import { binaryAccuracy, diceCoef, diceLoss, focalLoss, imageDice } from '../stages/models/losses.js';
+import { bceLoss, binaryAccuracy, diceCoef, diceLoss, focalLoss, imageDice, segLoss } from '../stages/models/losses.js';
 import { auc } from '../stages/models/evaluators.js';
 import { computeNormalisation, makeBatch } from '../stages/models/batches.js';
 import { makeRng } from '../stages/lib/prng.js';
@@ -16,6 +16,24 @@ test('dice loss pools the whole batch with smooth 1', async () => {
   close(diceLoss(tf, y, p).dataSync()[0]!, -4.5 / 6.25);
   close(diceCoef(tf, tf.zeros([2, 3]), tf.zeros([2, 3])).dataSync()[0]!, 1);
   tf.dispose([y, p]);
+});
+
+test('seg loss adds pixel BCE and the per-image presence term to the dice loss', async () => {
+  const { tf } = await loadTf('cpu');
+  // two 1x2 images: the first has a nerve pixel, the second is empty
+  const y = tf.tensor4d([1, 0, 0, 0], [2, 1, 2, 1]);
+  const p = tf.tensor4d([0.8, 0.4, 0.5, 0.2], [2, 1, 2, 1]);
+  const bce = -(Math.log(0.8) + Math.log(0.6) + Math.log(0.5) + Math.log(0.8)) / 4;
+  close(bceLoss(tf, y, p).dataSync()[0]!, bce);
+  const dice = diceLoss(tf, y, p).dataSync()[0]!;
+  close(segLoss(tf, y, p, { bce: 0, presence: 0 }).dataSync()[0]!, dice);
+  // presence: image maxima 0.8 (has a nerve) and 0.5 (empty)
+  const presence = -(Math.log(0.8) + Math.log(0.5)) / 2;
+  close(segLoss(tf, y, p, { bce: 2, presence: 0.5 }).dataSync()[0]!, dice + 2 * bce + 0.5 * presence);
+  // an empty image predicted empty costs (almost) nothing beyond the dice term
+  const zero = tf.zeros([1, 1, 2, 1]);
+  close(segLoss(tf, zero, zero, { bce: 1, presence: 1 }).dataSync()[0]!, -1);
+  tf.dispose([y, p, zero]);
 });
 
 test('focal loss matches the formula, and gamma 0 gives weighted cross-entropy', async () => {
