@@ -18,9 +18,9 @@ import { BACKEND, bool, declareParams, int, num, readParams, THREADS, threadsOpt
  * one wasm thread here; pooled val Dice 0.46 after 10 epochs on the default
  * synthetic data, still rising). lr 3e-3 with batch 8 learns far faster in
  * short runs than the reference's 1e-3 with batch 64. The default
- * pipeline.yaml turns on augment, bce_weight 1 and output_prior 0.02 and
- * trains 20 epochs (README, "What changed in the models and why"); the
- * declared defaults stay the plain dice-loss U-Net.
+ * pipeline.yaml turns on augment and bce_weight 1 (README, "What changed
+ * in the models and why"); the declared defaults stay the plain dice-loss
+ * U-Net.
  */
 export const TRAIN_SEG_PARAMS = declareParams({
   backend: BACKEND,
