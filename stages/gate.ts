@@ -25,11 +25,11 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { defineStage, type Params, type StageContext } from '../engine/stage-api.js';
-import { resizeBilinear } from './lib/crops.js';
 import { readDataset, type Dataset } from './lib/dataset.js';
 import { diceRuns, mean, presence } from './lib/metric.js';
 import { bool, declareParams, int, num, readParams } from './lib/params.js';
 import { maskRuns, formatRuns, parseRle, type Run } from './lib/rle.js';
+import { upsampleThresholdRuns } from './lib/upsample-runs.js';
 
 /** The resolved params of gate. */
 export interface GateParams {
@@ -69,15 +69,13 @@ export function keepMask(prob: Float32Array, cls: number, p: GateParams): boolea
   return count > p.minPixels;
 }
 
-/** Runs of the probability map upsampled (bilinear) to oh x ow and thresholded. */
+/**
+ * Runs of the probability map upsampled (bilinear) to oh x ow and thresholded:
+ * exactly those of `resizeBilinear` (crops.ts) then `>= threshold`, computed
+ * only at the mask's edges (lib/upsample-runs.ts).
+ */
 export function upsampleRuns(prob: Float32Array, h: number, w: number, oh: number, ow: number, threshold: number): Run[] {
-  let any = false;
-  for (let i = 0; i < prob.length; i++) if (prob[i]! >= threshold) { any = true; break; }
-  if (!any) return []; // bilinear never exceeds the largest input value
-  const big = resizeBilinear(prob, h, w, oh, ow);
-  const mask = new Uint8Array(oh * ow);
-  for (let i = 0; i < big.length; i++) mask[i] = big[i]! >= threshold ? 1 : 0;
-  return maskRuns(mask, oh, ow);
+  return upsampleThresholdRuns(prob, h, w, oh, ow, threshold);
 }
 
 /** The true mask of training image `index` at the original size (its RLE, else the model-size mask upsampled). */

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import gate, { gateParams, keepMask, upsampleRuns } from '../stages/gate.js';
 import { writeTensors } from '../cache/tensors.js';
-import { encodeRle, decodeRle } from '../stages/lib/rle.js';
+import { encodeRle, decodeRle, maskRuns } from '../stages/lib/rle.js';
+import { resizeBilinear } from '../stages/lib/crops.js';
+import { makeRng } from '../stages/lib/prng.js';
 import type { StageContext } from '../engine/stage-api.js';
 
 const h = 8;
@@ -33,6 +35,43 @@ test('keepMask: min_pixels is a strict lower bound on confident pixels; cls_thre
 test('upsampleRuns: empty below threshold; a full map covers the whole frame', () => {
   assert.deepEqual(upsampleRuns(new Float32Array(h * w).fill(0.2), h, w, OH, OW, 0.3), []);
   assert.deepEqual(upsampleRuns(new Float32Array(h * w).fill(0.5), h, w, OH, OW, 0.3), [{ start: 0, length: OH * OW }]);
+});
+
+/** The plain definition: the whole map upsampled (`big`, by resizeBilinear), thresholded, encoded. */
+function referenceRuns(big: Float32Array, oh: number, ow: number, t: number): ReturnType<typeof maskRuns> {
+  const mask = new Uint8Array(oh * ow);
+  for (let i = 0; i < big.length; i++) mask[i] = big[i]! >= t ? 1 : 0;
+  return maskRuns(mask, oh, ow);
+}
+
+test('upsampleRuns equals resizeBilinear + threshold + maskRuns exactly (blobs, noise, thresholds on pixel values)', () => {
+  const rng = makeRng(7);
+  const rand = (): number => rng.next();
+  const shapes: [number, number, number, number][] = [[64, 80, 420, 580], [8, 10, 420, 580], [5, 7, 13, 11], [3, 3, 3, 3], [6, 4, 5, 9], [1, 1, 4, 4]];
+  let mixed = 0;
+  for (const [sh, sw, oh, ow] of shapes) {
+    for (let trial = 0; trial < 9; trial++) {
+      const p = new Float32Array(sh * sw);
+      // A smooth blob (edges cross thresholds inside cells) plus noise, some pixels exactly at a threshold.
+      const cy = rand() * sh;
+      const cx = rand() * sw;
+      const r = 1 + rand() * Math.max(sh, sw) / 3;
+      for (let y = 0; y < sh; y++) for (let x = 0; x < sw; x++) {
+        const d = Math.hypot(y - cy, x - cx) / r;
+        p[y * sw + x] = Math.min(1, Math.max(0, Math.exp(-d * d) + (rand() - 0.5) * (trial % 3) * 0.2));
+      }
+      // Thresholds equal to upsampled values put output pixels exactly on the edge: any rounding difference shows.
+      const big = resizeBilinear(p, sh, sw, oh, ow);
+      const onEdge = Array.from({ length: 4 }, () => big[Math.floor(rand() * big.length)]!);
+      const thresholds = [0.3, 0.45, 0.5, p[Math.floor(rand() * p.length)]!, Math.fround(0.3), 0, 1, ...onEdge];
+      for (const t of thresholds) {
+        const want = referenceRuns(big, oh, ow, t);
+        assert.deepEqual(upsampleRuns(p, sh, sw, oh, ow, t), want, `${sh}x${sw}->${oh}x${ow} trial ${trial} threshold ${t}`);
+        if (want.length > 0 && want.length < 1000) mixed++;
+      }
+    }
+  }
+  assert.ok(mixed > 50, `enough partly covered cases (${mixed})`);
 });
 
 test('gate stage: masks JSON, gated vs U-Net-alone Dice', async () => {
