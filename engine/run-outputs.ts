@@ -53,6 +53,11 @@ function outputFailure(name: string, artifact: boolean, abs: string, e: unknown,
   return { failure: rel, message: `cannot store ${what} in the cache: ${describeStageFailure(rel)}` };
 }
 
+/** What {@link runStage} needs of a run's options. */
+export type RunStageOptions = Pick<ExecuteOptions, 'signal' | 'emit' | 'tmpDir' | 'threadsPerStage' | 'groups' | 'executor' | 'scratchDir'>;
+
+let serial = 0;
+
 /**
  * The scratch folder of a module stage for `key` (`<scratchDir>/<stage>/<key hex>`),
  * created; the folders of the stage's other keys (other params or inputs) are
@@ -80,7 +85,7 @@ export async function runStage(
   upstream: ReadonlyMap<string, Outputs>,
   artifactsOf: (stage: string) => readonly string[],
   env: PlanEnv,
-  opts: ExecuteOptions,
+  opts: RunStageOptions,
   reserved: Reserved,
   key?: string,
 ): Promise<{ ok: true; outputs: Record<string, StoredRef>; metrics: Record<string, number | string>; info: Record<string, string> } | { ok: false; failure: StageFailure; message?: string }> {
@@ -92,7 +97,9 @@ export async function runStage(
   }
   const emit = (e: EngineEvent): void => opts.emit(e);
   let res: RunResult;
-  const tmp = join(opts.tmpDir, `${stage.name}-${process.pid}-${Date.now().toString(36)}`);
+  // Unique within the process (a sweep runs the same stage for several points at once), and
+  // still `<stage>-<pid>-<[0-9a-z]+>` as cleanStaleTemps (project.ts) reads it.
+  const tmp = join(opts.tmpDir, `${stage.name}-${process.pid}-${Date.now().toString(36)}${(serial++).toString(36)}`);
   let scratch: string | undefined;
   try {
     // Input artifacts as read-only paths inside the cache, by needed stage and artifact name.

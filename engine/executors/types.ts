@@ -2,8 +2,10 @@
  * An executor decides where a stage's work runs; the engine stays the
  * coordinator whatever it is (it decides staleness, restores, stores outputs
  * and writes the lock). Two exist: `local` (a child process on this machine)
- * and `slurm` (an sbatch job on a cluster that shares the project folder).
- * A Kubernetes Job executor would be a third (see the README's design note).
+ * and `slurm` (an sbatch job on a cluster that shares the project folder);
+ * `pipe sweep` runs its points through a third, `warm` (engine/exp/sweep-run.ts:
+ * module stages in warm workers, commands in a queue bounded by -j).
+ * A Kubernetes Job executor would be another (see the README's design note).
  */
 import type { EventSink } from '../events.js';
 import type { ResolvedStage } from '../graph.js';
@@ -11,7 +13,7 @@ import type { CommandIO, GroupTracker, RunResult } from '../run-stage.js';
 
 /** Runs one stage's work somewhere and reports how it ended. */
 export interface StageExecutor {
-  readonly name: 'local' | 'slurm';
+  readonly name: 'local' | 'slurm' | 'warm';
   /** A command stage: `cmd` in a shell in `root`, with the stage's environment (run-stage.ts paramEnv). */
   runCommand(stage: ResolvedStage, cmd: string, root: string, signal: AbortSignal, emit: EventSink, io?: CommandIO, groups?: GroupTracker): Promise<RunResult>;
   /**

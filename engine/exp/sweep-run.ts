@@ -3,7 +3,8 @@
  * stage, planned by the same `decide` as `pipe run`. Upstream stages are fresh
  * (their outputs are taken from the workspace's lock, nothing is copied), keys
  * seen before are restored from the run cache, and only the stale suffix runs,
- * in warm workers. The workspace is left alone: stages with workspace outs run
+ * through run-outputs.ts `runStage` as in `pipe run`, with an executor that
+ * sends module stages to warm workers. The workspace is left alone: stages with workspace outs run
  * against a scratch folder, and the point's lock goes into its experiment, not
  * into pipe.lock.
  *
@@ -11,14 +12,16 @@
  * training both grid points depend on) run it once.
  */
 import { mkdir, rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import type { StoredRef } from '../../cache/store.js';
+import { join } from 'node:path';
 import type { EventSink } from '../events.js';
 import type { KeyMaterial } from '../fingerprint.js';
 import type { Graph, ResolvedStage } from '../graph.js';
 import type { LockEntry } from '../lockfile.js';
+import type { StageExecutor } from '../executors/types.js';
+import { reservedFor } from '../paths.js';
 import { decide, type Outputs, type PlanEnv } from '../planner.js';
 import { describeStageFailure } from '../result.js';
+import { runStage, storeFailure, thrown } from '../run-outputs.js';
 import { runCommand, type RunResult } from '../run-stage.js';
 import type { WarmPool } from '../warm-pool.js';
 
@@ -80,56 +83,53 @@ let serial = 0;
 
 async function runOnce(stage: ResolvedStage, graph: Graph, upstream: ReadonlyMap<string, Outputs>, key: string, c: SweepContext): Promise<Ran> {
   const t0 = performance.now();
-  const tmp = join(c.tmpDir, `${stage.name}-${process.pid}-${(serial++).toString(36)}`);
   const failed = (message: string): Ran => ({ ok: false, message, outputs: {}, metrics: {}, info: {}, durationMs: 0, finishedAt: '' });
+  // A module stage that writes workspace outs and reads no workspace deps writes them into a
+  // scratch root; other stages with outs take turns in the real one (restored after the sweep).
+  const scratch = stage.runner.type === 'module' && stage.outs.length > 0 && stage.deps.length === 0;
+  const root = scratch ? join(c.tmpDir, `${stage.name}-root-${process.pid}-${(serial++).toString(36)}`) : c.env.root;
+  let release: (() => void) | undefined;
+  if (stage.outs.length && !scratch) {
+    const prev = c.outsLock;
+    c.outsLock = new Promise<void>((r) => (release = r));
+    await prev;
+    c.touched.add(stage.name);
+  }
+  // The work runs where the executor's runModule/runCommand sends it (warm workers, the command
+  // queue); its end splits the time into running and storing.
+  let ranAt = t0;
+  const timed = async (p: Promise<RunResult>): Promise<RunResult> => {
+    const r = await p;
+    ranAt = performance.now();
+    return r;
+  };
+  const executor: StageExecutor = {
+    name: 'warm',
+    runModule: (s, module, inputs, tmp, r, signal) => timed(c.pool.run(s, module, inputs, tmp, r, signal)),
+    runCommand: (s, cmd, r, signal, emit, io) => timed(c.commands.add(() => runCommand(s, cmd, r, signal, emit, io)) as Promise<RunResult>),
+  };
   try {
-    await mkdir(join(tmp, 'out'), { recursive: true });
-    let res: RunResult;
-    // A module stage that writes workspace outs and reads no workspace deps writes them into a
-    // scratch root; other stages with outs take turns in the real one (restored after the sweep).
-    const scratch = stage.runner.type === 'module' && stage.outs.length > 0 && stage.deps.length === 0;
-    const root = scratch ? join(tmp, 'root') : c.env.root;
-    let release: (() => void) | undefined;
-    if (stage.outs.length && !scratch) {
-      const prev = c.outsLock;
-      c.outsLock = new Promise<void>((r) => (release = r));
-      await prev;
-      c.touched.add(stage.name);
-    }
-    // Input artifacts as read-only cache paths: by name for a module, by stage and name for a command.
-    const inputs: Record<string, string> = {};
-    const byStage: Record<string, Record<string, string>> = {};
-    for (const n of stage.needs) {
-      const up = upstream.get(n) ?? {};
-      for (const name of graph.stages.get(n)?.artifacts ?? []) {
-        const ref = up[name];
-        if (ref) inputs[name] = (byStage[n] ??= {})[name] = await c.env.store.view(ref);
-      }
-    }
-    if (stage.runner.type === 'cmd') {
-      const io = { inputs: byStage, artifacts: stage.artifacts, ...(stage.artifacts.length > 0 ? { outDir: join(tmp, 'out') } : {}) };
-      const cmd = stage.runner.cmd;
-      res = await c.commands.add(() => runCommand(stage, cmd, root, c.signal, c.emit, io)) as RunResult;
-    } else {
-      await mkdir(root, { recursive: true });
-      res = await c.pool.run(stage, stage.runner.module, inputs, tmp, root, c.signal);
-    }
-    const runMs = performance.now() - t0;
+    if (scratch) await mkdir(root, { recursive: true });
+    const env: PlanEnv = scratch ? { ...c.env, root } : c.env;
+    const opts = { signal: c.signal, emit: c.emit, tmpDir: c.tmpDir, executor, threadsPerStage: 1 };
+    let res: Awaited<ReturnType<typeof runStage>>;
     try {
-      if (!res.ok) return failed(describeStageFailure(res.failure));
-      const outputs: Record<string, StoredRef> = {};
-      for (const a of stage.artifacts) outputs[a] = await c.env.store.putPath(join(tmp, 'out', a));
-      for (const o of stage.outs) outputs[o] = await c.env.store.putPath(resolve(root, o));
-      const ran = { outputs, metrics: res.metrics, info: res.info, durationMs: performance.now() - t0, finishedAt: new Date().toISOString() };
-      await c.env.runs.put({ key, outputs, metrics: ran.metrics, info: { ...c.versions, ...ran.info }, durationMs: Math.round(ran.durationMs), finishedAt: ran.finishedAt });
-      return { ok: true, ...ran, runMs, storeMs: performance.now() - t0 - runMs };
+      res = await runStage(stage, upstream, (n) => graph.stages.get(n)?.artifacts ?? [], env, opts, reservedFor(graph.config.file));
     } catch (e) {
-      return failed(`stage did not write its outputs: ${e instanceof Error ? e.message : String(e)}`);
-    } finally {
-      release?.();
+      return failed(describeStageFailure(thrown(e)));
     }
+    if (!res.ok) return failed(res.message ?? describeStageFailure(res.failure));
+    const runMs = ranAt - t0;
+    const ran = { outputs: res.outputs, metrics: res.metrics, info: res.info, durationMs: performance.now() - t0, finishedAt: new Date().toISOString() };
+    try {
+      await c.env.runs.put({ key, outputs: ran.outputs, metrics: ran.metrics, info: { ...c.versions, ...ran.info }, durationMs: Math.round(ran.durationMs), finishedAt: ran.finishedAt });
+    } catch (e) {
+      return failed(describeStageFailure(storeFailure(e, c.env.root)));
+    }
+    return { ok: true, ...ran, runMs, storeMs: performance.now() - t0 - runMs };
   } finally {
-    await rm(tmp, { recursive: true, force: true });
+    release?.();
+    if (scratch) await rm(root, { recursive: true, force: true });
   }
 }
 
