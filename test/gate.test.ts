@@ -60,6 +60,7 @@ test('upsampleRuns equals resizeBilinear + threshold + maskRuns exactly (blobs, 
         const d = Math.hypot(y - cy, x - cx) / r;
         p[y * sw + x] = Math.min(1, Math.max(0, Math.exp(-d * d) + (rand() - 0.5) * (trial % 3) * 0.2));
       }
+      if (trial === 4) p[Math.floor(rand() * p.length)] = NaN; // a NaN is never set, nor are the pixels it reaches
       // Thresholds equal to upsampled values put output pixels exactly on the edge: any rounding difference shows.
       const big = resizeBilinear(p, sh, sw, oh, ow);
       const onEdge = Array.from({ length: 4 }, () => big[Math.floor(rand() * big.length)]!);
