@@ -66,10 +66,11 @@ function readModule(path: string): ModuleEntry {
 
 /**
  * The fingerprint of `entry` and the project modules it imports. Also returns
- * the files, so watch mode can watch them. A missing imported file is an error
- * naming both files.
+ * the files, so watch mode can watch them, and each file's digest (of its
+ * code, as codeText sees it). A missing imported file is an error naming both
+ * files.
  */
-export function codeFingerprint(entry: string): { digest: Digest; files: string[] } {
+export function codeFingerprint(entry: string): { digest: Digest; files: string[]; fileDigests: ReadonlyMap<string, Digest> } {
   const seen = new Map<string, Digest>();
   const base = dirname(entry);
   const visit = (path: string, from?: string): void => {
@@ -86,7 +87,7 @@ export function codeFingerprint(entry: string): { digest: Digest; files: string[
   visit(entry);
   const entries = [...seen].map(([p, d]) => [relative(base, p).split(sep).join('/'), d] as const);
   entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-  return { digest: hashBytes(canonicalJson(entries)), files: [...seen.keys()] };
+  return { digest: hashBytes(canonicalJson(entries)), files: [...seen.keys()], fileDigests: seen };
 }
 
 /** Everything that goes into a stage key. */

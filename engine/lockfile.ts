@@ -57,6 +57,13 @@ function overridesLine(overrides: Readonly<Record<string, ParamValue>>): string 
     : `# made with overrides: ${sets.join(' ')} (the pipeline file says otherwise for these)\n`;
 }
 
+/**
+ * The last lock text parsed and its YAML data (a private copy): a command reads
+ * the lock several times (open, header, status), and parsing YAML is a large
+ * part of a short command's CPU. Same text, same data; checked as before.
+ */
+let lastParsed: { text: string; data: unknown } | undefined;
+
 /** Reads a lock; a missing file is an empty lock, an unreadable or malformed one an error message naming it. */
 export function readLock(path: string): { lock: Lock } | { error: string } {
   let text: string;
@@ -69,10 +76,14 @@ export function readLock(path: string): { lock: Lock } | { error: string } {
   }
   const startOver = '(fix it, or delete it to start over: outputs are rebuilt or restored from the cache)';
   let data: unknown;
-  try {
-    data = parse(text, { maxAliasCount: 100, uniqueKeys: true, logLevel: 'error' });
-  } catch (e) {
-    return { error: `${path} is not valid YAML: ${e instanceof Error ? e.message.split('\n')[0] : String(e)} ${startOver}` };
+  if (lastParsed?.text === text) data = structuredClone(lastParsed.data);
+  else {
+    try {
+      data = parse(text, { maxAliasCount: 100, uniqueKeys: true, logLevel: 'error' });
+    } catch (e) {
+      return { error: `${path} is not valid YAML: ${e instanceof Error ? e.message.split('\n')[0] : String(e)} ${startOver}` };
+    }
+    lastParsed = { text, data: structuredClone(data) };
   }
   const problem = lockProblem(data);
   if (problem !== undefined) return { error: `${path} is not a valid pipe.lock: ${problem} ${startOver}` };

@@ -6,9 +6,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { basename, dirname, relative, sep } from 'node:path';
-import { hashBytes } from '../../cache/digest.js';
 import { loadConfig, type Override } from '../config.js';
-import { codeText } from '../code-text.js';
 import { codeFingerprint } from '../fingerprint.js';
 import type { Graph } from '../graph.js';
 import { formatLock, readLock, type Lock, type LockWriter } from '../lockfile.js';
@@ -26,8 +24,8 @@ export function codeFilesOf(graph: Graph): Record<string, Record<string, string>
     if (out[fp.digest]) continue;
     const base = dirname(s.runner.module);
     const files: Record<string, string> = {};
-    // Hashed as the fingerprint hashes them (code without comments), so only code edits are named.
-    for (const f of fp.files) files[relative(base, f).split(sep).join('/')] = hashBytes(codeText(readFileSync(f, 'utf8')));
+    // As the fingerprint hashed them (code without comments), so only code edits are named.
+    for (const f of fp.files) files[relative(base, f).split(sep).join('/')] = fp.fileDigests.get(f) as string;
     out[fp.digest] = files;
   }
   return out;
