@@ -4,7 +4,9 @@
  * repository's pipeline.yaml), after one full run (done here if the folder
  * has no lock yet, which takes minutes), it times:
  *
- *   1. one new gate value with `pipe run --set` (a fresh CLI, the usual way);
+ *   1. one new gate value with `pipe run --set gate.threshold=V` (a fresh CLI, the
+ *      usual way: every stage it makes stale runs, report and score included), and
+ *      with `pipe run submit --set ...` (gate and submit only);
  *   2. the same as a one-point `pipe sweep`;
  *   3. a 100-point gate sweep, `gate.min_pixels=OFF:475+OFF:25 x gate.threshold=0.3..0.7`
  *      (OFF = --offset, default 0: use a new offset to measure new keys again),
@@ -79,17 +81,20 @@ if (!existsSync(join(dir, 'pipe.lock'))) {
 const full = values['full-s'] !== undefined ? Number(values['full-s']) * 1000 : fullRunMs();
 out(`full run (${values['full-s'] !== undefined ? '--full-s' : 'from pipe.lock'}): ${(full / 1000).toFixed(1)} s`);
 
-// 1. One new gate value, the usual way.
-const v = 101 + off * 2 + (Date.now() % 50) * 2; // a value no earlier bench used (most likely)
-const one = cli(['run', '--set', `gate.min_pixels=${v}`]);
-const acted = one.doc.stages.filter((s: any) => s.status !== 'fresh').map((s: any) => `${s.stage} ${s.status} ${s.duration_ms} ms`).join(', ');
-out(`one new gate value, pipe run --set gate.min_pixels=${v}: ${one.ms.toFixed(0)} ms wall, ${one.cpu} (${acted})`);
+// 1. One new gate value, the usual way: a threshold no earlier bench used (most likely).
+const v = Number((0.2 + ((Date.now() + off * 7919) % 40000) / 100000).toFixed(5));
+const near = (d: number): number => Number((v + d).toFixed(5));
+const acted = (doc: any): string => doc.stages.filter((s: any) => s.status !== 'fresh').map((s: any) => `${s.stage} ${s.status} ${s.duration_ms} ms`).join(', ');
+const one = cli(['run', '--set', `gate.threshold=${v}`]);
+out(`one new gate value, pipe run --set gate.threshold=${v}: ${one.ms.toFixed(0)} ms wall, ${one.cpu} (${acted(one.doc)})`);
+const gateOnly = cli(['run', 'submit', '--set', `gate.threshold=${near(0.00001)}`]);
+out(`one new gate value, gate and submit only, pipe run submit --set gate.threshold=${near(0.00001)}: ${gateOnly.ms.toFixed(0)} ms wall, ${gateOnly.cpu} (${acted(gateOnly.doc)})`);
 const back = cli(['run']);
 out(`back to pipeline.yaml (restored): ${back.ms.toFixed(0)} ms wall, ${back.cpu}`);
 
 // 2. The same as a one-point sweep.
-const single = cli(['sweep', `gate.min_pixels=${v + 1}`]);
-out(`one new gate value, pipe sweep gate.min_pixels=${v + 1}: ${single.ms.toFixed(0)} ms wall, ${single.cpu} (set-up ${single.doc.setup_ms} ms, point ${single.doc.points_ms} ms, table and charts ${single.doc.files_ms} ms)`);
+const single = cli(['sweep', `gate.threshold=${near(0.00002)}`]);
+out(`one new gate value, pipe sweep gate.threshold=${near(0.00002)}: ${single.ms.toFixed(0)} ms wall, ${single.cpu} (set-up ${single.doc.setup_ms} ms, point ${single.doc.points_ms} ms, table and charts ${single.doc.files_ms} ms)`);
 
 // 3. The 100-point sweep.
 const sweep = cli(['sweep', `gate.min_pixels=${off}:${475 + off}:25`, 'gate.threshold=0.3,0.4,0.5,0.6,0.7', '-j', values.jobs]);
@@ -103,10 +108,21 @@ const stageAvg = (stage: string, k: string): string => {
 out(`100-point sweep: ${(sweep.ms / 1000).toFixed(2)} s wall, ${sweep.cpu} = ${(100 * sweep.ms / full).toFixed(2)} % of the full run; ${ran.length} points ran something; best ${sweep.doc.metric} ${pts[0]?.[sweep.doc.metric]}`);
 out(`  per point: ${(sweep.ms / pts.length).toFixed(0)} ms of wall; points phase ${sweep.doc.points_ms} ms (${(sweep.doc.points_ms / pts.length).toFixed(1)} ms a point at -j ${values.jobs})`);
 out(`  set-up (start, open, every point's graph) ${sweep.doc.setup_ms} ms; table, CSV, JSON and charts ${sweep.doc.files_ms} ms; process start and exit ${(sweep.ms - sweep.doc.duration_ms - sweep.doc.files_ms).toFixed(0)} ms`);
-for (const stage of ['gate', 'submit']) {
+for (const stage of [...new Set(pts.flatMap((p) => p.ran))] as string[]) {
   out(`  ${stage}: plan ${stageAvg(stage, 'plan_ms')}, waiting for and in a warm worker ${stageAvg(stage, 'run_ms')}, storing outputs ${stageAvg(stage, 'store_ms')} (averages over the points that ran it)`);
 }
 out(`  busy in the warm workers (not waiting for one): ${Object.entries(sweep.doc.worker_ms).map(([k, v]) => `${k} ${((v as number) / 1000).toFixed(1)} s (${((v as number) / pts.length).toFixed(0)} ms a point)`).join(', ')}`);
-const upstream = pts.flatMap((p) => p.ran).filter((s: string) => s !== 'gate' && s !== 'submit');
-out(`  upstream stages run by the sweep: ${upstream.length ? upstream.join(', ') : 'none'}; per-point latency sum ${(sum((p) => p.ms) / 1000).toFixed(1)} s`);
+// Stages that feed gate (from the lock's inputs, transitively) must never run in a gate sweep.
+const lock = parse(readFileSync(join(dir, 'pipe.lock'), 'utf8')) as { stages: Record<string, { inputs?: Record<string, string> }> };
+const feeds = new Set<string>();
+const walk = (stage: string): void => {
+  for (const k of Object.keys(lock.stages[stage]?.inputs ?? {})) {
+    const up = k.split('/')[0] as string;
+    if (!feeds.has(up)) { feeds.add(up); walk(up); }
+  }
+};
+walk('gate');
+const count = (names: string[]): string => [...new Set(names)].map((n) => `${n} x${names.filter((m) => m === n).length}`).join(', ') || 'none';
+const others: string[] = pts.flatMap((p) => p.ran).filter((s: string) => s !== 'gate' && s !== 'submit');
+out(`  upstream stages (feeding gate) run by the sweep: ${count(others.filter((s) => feeds.has(s)))}; downstream stages besides submit: ${count(others.filter((s) => !feeds.has(s)))}; per-point latency sum ${(sum((p) => p.ms) / 1000).toFixed(1)} s`);
 out(`load average at end: ${load()}`);
