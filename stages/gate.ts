@@ -61,12 +61,21 @@ export function gateParams(params: Params): GateParams {
   };
 }
 
+/** Pixels of a probability map at or above `countThreshold`. */
+export function confidentPixels(prob: Float32Array, countThreshold: number): number {
+  let count = 0;
+  for (let i = 0; i < prob.length; i++) if (prob[i]! >= countThreshold) count++;
+  return count;
+}
+
+/** Whether the gate keeps a mask of `count` confident pixels: classifier agrees and enough of them. */
+function keeps(count: number, cls: number, p: GateParams): boolean {
+  return (!p.useClassifier || cls >= p.clsThreshold) && count > p.minPixels;
+}
+
 /** Whether the gate keeps a mask: classifier agrees and enough confident pixels. */
 export function keepMask(prob: Float32Array, cls: number, p: GateParams): boolean {
-  if (p.useClassifier && !(cls >= p.clsThreshold)) return false;
-  let count = 0;
-  for (let i = 0; i < prob.length; i++) if (prob[i]! >= p.countThreshold) count++;
-  return count > p.minPixels;
+  return keeps(confidentPixels(prob, p.countThreshold), cls, p);
 }
 
 /**
@@ -113,16 +122,26 @@ function stringList(meta: Record<string, string>, key: string, n: number): strin
  * `pipe sweep` worker runs gate once per param point): input paths are cache
  * objects named by their digest, so what was derived from a path never goes
  * stale. Only the latest pair of inputs is kept, with at most MAX_UPSAMPLED
- * upsampled masks (runs, not pixels: small).
+ * upsampled masks (runs and their RLE string, not pixels: small).
  */
 interface Derived {
   readonly key: string;
   readonly ds: Dataset;
   readonly pred: Awaited<ReturnType<typeof import('../cache/tensors.js').readTensors>>;
-  readonly truth: Map<number, Run[]>;
-  /** `val|test:<image>@<threshold>` -> runs of the upsampled, thresholded probability map. */
-  readonly upsampled: Map<string, Run[]>;
+  readonly truth: Map<number, Mask>;
+  /** `val|test:<image>@<threshold>` -> the upsampled, thresholded probability map. */
+  readonly upsampled: Map<string, Mask>;
+  /** `val|test:<image>@<count_threshold>` -> its model-size pixels at or above count_threshold. */
+  readonly counts: Map<string, number>;
 }
+
+/** A mask as runs and as its Kaggle RLE string (formatted once). */
+interface Mask {
+  readonly runs: Run[];
+  readonly rle: string;
+}
+const EMPTY: Mask = { runs: [], rle: '' };
+const mask = (runs: Run[]): Mask => ({ runs, rle: formatRuns(runs) });
 let derived: Derived | undefined;
 const MAX_UPSAMPLED = 20_000;
 
@@ -130,7 +149,7 @@ async function derive(predictions: string, dataset: string): Promise<Derived> {
   const key = `${predictions}\n${dataset}`;
   if (derived?.key === key) return derived;
   const { readTensors } = await import('../cache/tensors.js');
-  derived = { key, ds: await readDataset(dataset), pred: await readTensors(predictions), truth: new Map(), upsampled: new Map() };
+  derived = { key, ds: await readDataset(dataset), pred: await readTensors(predictions), truth: new Map(), upsampled: new Map(), counts: new Map() };
   return derived;
 }
 
@@ -172,10 +191,13 @@ export default defineStage({
     const testIds = stringList(pred.metadata, 'test_ids', testCls.length);
     const indexOf = new Map(ds.trainIds.map((id, i) => [id, i]));
     const total = valIds.length + testIds.length;
-    const upsampled = (set: 'val' | 'test', probs: Float32Array, i: number): Run[] =>
-      memo(d.upsampled, `${set}:${i}@${p.threshold}`, () => upsampleRuns(probs.subarray(i * plane, (i + 1) * plane), h, w, origH, origW, p.threshold));
-    const gated = (set: 'val' | 'test', probs: Float32Array, cls: Float32Array, i: number): Run[] =>
-      keepMask(probs.subarray(i * plane, (i + 1) * plane), cls[i]!, p) ? upsampled(set, probs, i) : [];
+    const map = (probs: Float32Array, i: number): Float32Array => probs.subarray(i * plane, (i + 1) * plane);
+    const upsampled = (set: 'val' | 'test', probs: Float32Array, i: number): Mask =>
+      memo(d.upsampled, `${set}:${i}@${p.threshold}`, () => mask(upsampleRuns(map(probs, i), h, w, origH, origW, p.threshold)));
+    const gated = (set: 'val' | 'test', probs: Float32Array, cls: Float32Array, i: number): Mask => {
+      const count = memo(d.counts, `${set}:${i}@${p.countThreshold}`, () => confidentPixels(map(probs, i), p.countThreshold));
+      return keeps(count, cls[i]!, p) ? upsampled(set, probs, i) : EMPTY;
+    };
     const out = { height: origH, width: origW, val: {} as Record<string, string>, test: {} as Record<string, string> };
     const truthRle: Record<string, string> = {};
     const dice: number[] = [];
@@ -186,20 +208,20 @@ export default defineStage({
       const id = valIds[i]!;
       const index = indexOf.get(id);
       if (index === undefined) throw new Error(`predictions: validation id ${id} is not in the dataset`);
-      const truth = memo(d.truth, index, () => truthRuns(ds, index));
-      const runs = gated('val', valProb, valCls, i);
+      const truth = memo(d.truth, index, () => mask(truthRuns(ds, index)));
+      const kept = gated('val', valProb, valCls, i);
       const unet = upsampled('val', valProb, i);
-      out.val[id] = formatRuns(runs);
-      truthRle[id] = formatRuns(truth);
-      dice.push(diceRuns(runs, truth));
-      diceUnet.push(diceRuns(unet, truth));
-      predicted.push(runs.length > 0);
-      actual.push(truth.length > 0);
+      out.val[id] = kept.rle;
+      truthRle[id] = truth.rle;
+      dice.push(diceRuns(kept.runs, truth.runs));
+      diceUnet.push(diceRuns(unet.runs, truth.runs));
+      predicted.push(kept.runs.length > 0);
+      actual.push(truth.runs.length > 0);
       if (i % 50 === 0) ctx.progress({ done: i, total, unit: 'images' });
     }
     for (let i = 0; i < testIds.length; i++) {
       if (ctx.signal.aborted) throw new Error('gate aborted');
-      out.test[testIds[i]!] = formatRuns(gated('test', testProb, testCls, i));
+      out.test[testIds[i]!] = gated('test', testProb, testCls, i).rle;
       if (i % 200 === 0) ctx.progress({ done: valIds.length + i, total, unit: 'images' });
     }
     ctx.progress({ done: total, total, unit: 'images' });
