@@ -61,21 +61,22 @@ export function gateParams(params: Params): GateParams {
   };
 }
 
-/** Pixels of a probability map at or above `countThreshold`. */
-export function confidentPixels(prob: Float32Array, countThreshold: number): number {
+/** Pixels of a probability map at or above `count_threshold`. */
+export function confidentPixels(prob: Float32Array, p: Pick<GateParams, 'countThreshold'>): number {
   let count = 0;
-  for (let i = 0; i < prob.length; i++) if (prob[i]! >= countThreshold) count++;
+  for (let i = 0; i < prob.length; i++) if (prob[i]! >= p.countThreshold) count++;
   return count;
 }
 
 /** Whether the gate keeps a mask of `count` confident pixels: classifier agrees and enough of them. */
 function keeps(count: number, cls: number, p: GateParams): boolean {
-  return (!p.useClassifier || cls >= p.clsThreshold) && count > p.minPixels;
+  if (p.useClassifier && !(cls >= p.clsThreshold)) return false;
+  return count > p.minPixels;
 }
 
 /** Whether the gate keeps a mask: classifier agrees and enough confident pixels. */
 export function keepMask(prob: Float32Array, cls: number, p: GateParams): boolean {
-  return keeps(confidentPixels(prob, p.countThreshold), cls, p);
+  return keeps(confidentPixels(prob, p), cls, p);
 }
 
 /**
@@ -195,7 +196,7 @@ export default defineStage({
     const upsampled = (set: 'val' | 'test', probs: Float32Array, i: number): Mask =>
       memo(d.upsampled, `${set}:${i}@${p.threshold}`, () => mask(upsampleRuns(map(probs, i), h, w, origH, origW, p.threshold)));
     const gated = (set: 'val' | 'test', probs: Float32Array, cls: Float32Array, i: number): Mask => {
-      const count = memo(d.counts, `${set}:${i}@${p.countThreshold}`, () => confidentPixels(map(probs, i), p.countThreshold));
+      const count = memo(d.counts, `${set}:${i}@${p.countThreshold}`, () => confidentPixels(map(probs, i), p));
       return keeps(count, cls[i]!, p) ? upsampled(set, probs, i) : EMPTY;
     };
     const out = { height: origH, width: origW, val: {} as Record<string, string>, test: {} as Record<string, string> };
