@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { fuzz, runInProcess, templateLock } from '../test/util/fuzz.js';
+import { CASE_CHECK_MS, fuzz, runInProcess, templateLock } from '../test/util/fuzz.js';
 import { makeCase, writeCase } from '../test/util/fuzz-case.js';
 
 const { values } = parseArgs({
@@ -34,7 +34,8 @@ if (values.replay !== undefined) {
   console.log(`--- pipeline.yaml (first 2000 bytes)\n${String(c.pipeline).slice(0, 2000)}`);
   if (c.lock !== undefined) console.log(`--- pipe.lock (first 2000 bytes)\n${String(c.lock).slice(0, 2000)}`);
   const o = await runInProcess(c, dir);
-  console.log(`--- exit ${String(o.code)}, ${Math.round(o.cpuMs)} ms CPU\n${o.stdout}${o.stderr}${o.threw ?? ''}`);
+  const stopped = o.stopped ? `, interrupted by the harness after ${o.stopped.afterMs} ms${o.stopped.stagePrinting ? ' (a stage printing without end)' : ''}` : '';
+  console.log(`--- exit ${String(o.code)}, ${Math.round(o.cpuMs)} ms CPU${stopped}\n${o.stdout}${o.stderr}${o.threw ?? ''}`);
   console.log(`(files kept in ${dir})`);
 } else {
   const cases = Number(values.cases);
@@ -49,7 +50,8 @@ if (values.replay !== undefined) {
   const s = report.wallMs / 1000;
   console.log(`fuzz: ${report.cases} cases (${report.cliCases} through the real CLI) from seed ${seed} in ${s.toFixed(1)} s: ${(report.cases / s).toFixed(1)} cases/s`);
   console.log(`exit codes: ${Object.entries(report.exits).map(([k, v]) => `${k}: ${v}`).join(', ')}; longest case ${Math.round(report.maxWallMs)} ms wall ` +
-    `(${values.parallel} side by side); ${report.rechecked} cases over 5 s wall re-run alone: largest CPU time ${Math.round(report.maxRecheckCpuMs)} ms`);
+    `(${values.parallel} side by side); ${report.rechecked} cases over 5 s wall re-run alone: largest CPU time ${Math.round(report.maxRecheckCpuMs)} ms; ` +
+    `${report.stopped} interrupted by the harness (a stage printing without end after ${CASE_CHECK_MS / 1000} s: must exit 130)`);
   console.log(`defects: ${report.defects.length}${report.defects.length ? ` (replay: node dist/bench/fuzz.js --replay SEED; seeds: ${report.defects.map((d) => d.seed).join(' ')})` : ''}`);
   rmSync(join(tmpdir(), 'pipe-fuzz-victim'), { recursive: true, force: true });
   process.exitCode = report.defects.length ? 1 : 0;

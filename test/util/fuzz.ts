@@ -30,42 +30,161 @@ export interface Outcome {
   readonly cpuMs: number;
   readonly wallMs: number;
   readonly threw?: string;
+  /** Set when the harness interrupted the case (as Ctrl-C would): see {@link CASE_CHECK_MS}. */
+  readonly stopped?: Stopped;
+}
+
+/** Why the harness interrupted a case. */
+export interface Stopped {
+  readonly afterMs: number;
+  /**
+   * A stage was printing when the harness interrupted: output had grown since
+   * the last check and its last line was a stage's (`[stage] ...`). That is a
+   * stage command running without end (e.g. a value mutated into `yes`): the
+   * user's command, not pipe; the case must then end as an interrupted run (130).
+   */
+  readonly stagePrinting: boolean;
+}
+
+/**
+ * Every this long (wall time) the harness looks at a case still running: if
+ * a stage is printing (see {@link Stopped}) it interrupts the case. Far above
+ * the 5 s rule, which slow cases are judged by (their CPU time, re-run alone):
+ * on a loaded machine a case may take many times its CPU time in wall time.
+ */
+export const CASE_CHECK_MS = 30_000;
+
+/** A case still running after this long (wall time) is interrupted whatever it does: a defect unless a stage was printing. */
+export const CASE_HARD_LIMIT_MS = 600_000;
+
+/** What a {@link Capture} keeps of each end of a stream: beyond twice this, the middle is dropped. */
+export const CAPTURE_KEEP = 1 << 20;
+
+/**
+ * A case's output as text, bounded: the first and the last {@link CAPTURE_KEEP}
+ * characters, with a note of how many were dropped between them. A mutated
+ * command may print without end; holding all of it once hit V8's largest
+ * string (seed 11), crashing the fuzzer rather than finding a defect. The
+ * rules read the head (how it began) and the tail (how it ended: a stack trace
+ * or an exit message is printed last).
+ */
+export class Capture {
+  private head = '';
+  private tail: string[] = [];
+  private tailLength = 0;
+  private dropped = 0;
+  /** Characters written so far (kept or not). */
+  written = 0;
+
+  constructor(private readonly keep = CAPTURE_KEEP) {}
+
+  write(t: string): void {
+    this.written += t.length;
+    if (this.head.length < this.keep) {
+      const room = this.keep - this.head.length;
+      this.head += t.slice(0, room);
+      t = t.slice(room);
+    }
+    if (t.length === 0) return;
+    this.tail.push(t);
+    this.tailLength += t.length;
+    // Compact once the tail holds twice what it keeps, so a long stream costs O(length).
+    if (this.tailLength > 2 * this.keep) {
+      const joined = this.tail.join('');
+      this.dropped += joined.length - this.keep;
+      this.tail = [joined.slice(-this.keep)];
+      this.tailLength = this.keep;
+    }
+  }
+
+  /** The last non-empty line kept. */
+  lastLine(): string {
+    const text = this.text().trimEnd();
+    return text.slice(text.lastIndexOf('\n') + 1);
+  }
+
+  /** Characters dropped from the middle so far. */
+  get droppedChars(): number {
+    return this.dropped + Math.max(0, this.tailLength - this.keep);
+  }
+
+  /** What was kept: all of it, or head, a note of the dropped count, tail. */
+  text(): string {
+    const tail = this.tail.join('');
+    const dropped = this.droppedChars;
+    if (dropped === 0) return this.head + tail;
+    return `${this.head}\n[fuzz harness: ${dropped} characters of output dropped here]\n${tail.slice(-this.keep)}`;
+  }
 }
 
 /** The application the CLI runs: the same registry bin/main.ts hands it. */
 export const APP: App = { registry: builtinKinds, commands: {} };
 
-/** Runs the case in process: the CLI's main() with in-memory streams. */
-export async function runInProcess(c: FuzzCase, dir: string): Promise<Outcome> {
-  let stdout = '';
-  let stderr = '';
-  const io = { stdout: { write: (t: string) => void (stdout += t) }, stderr: { write: (t: string) => void (stderr += t) } };
+/** A stage's output line, as the text logger prints it. */
+const STAGE_OUTPUT = /^\[[^\]\s]+\] /;
+
+/**
+ * Every `checkMs`, interrupts the case (records why in `stopped`, calls `stop`)
+ * if a stage is printing, or once {@link CASE_HARD_LIMIT_MS} has passed. Returns the timer.
+ */
+function watchCase(checkMs: number, out: Capture, err: Capture, stopped: { value?: Stopped }, stop: () => void): NodeJS.Timeout {
+  let seen = 0;
+  let waited = 0;
+  const timer = setInterval(() => {
+    waited += checkMs;
+    const written = out.written + err.written;
+    const printing = written > seen && (STAGE_OUTPUT.test(out.lastLine()) || STAGE_OUTPUT.test(err.lastLine()));
+    seen = written;
+    if (!printing && waited < CASE_HARD_LIMIT_MS) return;
+    clearInterval(timer);
+    stopped.value = { afterMs: waited, stagePrinting: printing };
+    stop();
+  }, checkMs);
+  return timer;
+}
+
+/** Runs the case in process: the CLI's main() with in-memory streams; interrupted as {@link watchCase} says. */
+export async function runInProcess(c: FuzzCase, dir: string, checkMs = CASE_CHECK_MS): Promise<Outcome> {
+  const stdout = new Capture();
+  const stderr = new Capture();
+  const io = { stdout: { write: (t: string) => stdout.write(t) }, stderr: { write: (t: string) => stderr.write(t) } };
+  const interrupt = new AbortController();
+  const stopped: { value?: Stopped } = {};
+  const timer = watchCase(checkMs, stdout, stderr, stopped, () => interrupt.abort());
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let code: number | null = null;
   let threw: string | undefined;
   try {
-    code = await main([...c.argv, '-f', join(dir, 'pipeline.yaml'), '--jobs', '1'], new AbortController().signal, APP, io);
+    code = await main([...c.argv, '-f', join(dir, 'pipeline.yaml'), '--jobs', '1'], interrupt.signal, APP, io);
   } catch (e) {
     threw = e instanceof Error ? (e.stack ?? e.message) : String(e);
+  } finally {
+    clearInterval(timer);
   }
   const cpu = process.cpuUsage(cpu0);
-  return { code, stdout, stderr, cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - t0, ...(threw ? { threw } : {}) };
+  return {
+    code, stdout: stdout.text(), stderr: stderr.text(), cpuMs: (cpu.user + cpu.system) / 1000, wallMs: performance.now() - t0,
+    ...(threw ? { threw } : {}), ...(stopped.value ? { stopped: stopped.value } : {}),
+  };
 }
 
-/** Runs the case through the real CLI (bin/pipe.js) in `dir`. */
-export function runCli(c: FuzzCase, dir: string): Promise<Outcome> {
+/** Runs the case through the real CLI (bin/pipe.js) in `dir`; SIGINT as {@link watchCase} says, SIGKILL 10 s after the hard limit. */
+export function runCli(c: FuzzCase, dir: string, checkMs = CASE_CHECK_MS): Promise<Outcome> {
   const t0 = performance.now();
   const child = spawn(process.execPath, [join(repoRoot, 'bin', 'pipe.js'), ...c.argv, '--jobs', '1'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  const stdout = new Capture();
+  const stderr = new Capture();
+  child.stdout.setEncoding('utf8').on('data', (t: string) => stdout.write(t));
+  child.stderr.setEncoding('utf8').on('data', (t: string) => stderr.write(t));
+  const stopped: { value?: Stopped } = {};
+  const interrupt = watchCase(checkMs, stdout, stderr, stopped, () => child.kill('SIGINT'));
+  const timer = setTimeout(() => child.kill('SIGKILL'), CASE_HARD_LIMIT_MS + 10_000);
   return new Promise((res) => child.on('close', (code) => {
+    clearInterval(interrupt);
     clearTimeout(timer);
     const ms = performance.now() - t0;
-    res({ code, stdout, stderr, cpuMs: 0, wallMs: ms });
+    res({ code, stdout: stdout.text(), stderr: stderr.text(), cpuMs: 0, wallMs: ms, ...(stopped.value ? { stopped: stopped.value } : {}) });
   }));
 }
 
@@ -89,8 +208,11 @@ export function defectsOf(c: FuzzCase, o: Outcome, dir: string, before: Map<stri
   const text = `${o.stdout}\n${o.stderr}`;
   if (o.threw) out.push(`threw: ${o.threw.split('\n').slice(0, 3).join(' | ')}`);
   const ranStages = c.argv[0] === 'run' && !c.argv.includes('--dry-run');
-  const allowed = ranStages ? [0, 1, 2] : [0, 2];
-  if (!allowed.includes(o.code ?? -1)) out.push(`exit ${String(o.code)}`);
+  const endless = ranStages && o.stopped?.stagePrinting === true;
+  if (o.stopped && !endless) out.push(`did not end within ${o.stopped.afterMs / 1000} s (no stage was printing)`);
+  // A stage running without end was interrupted by the harness: pipe must end as an interrupted run.
+  const allowed = endless ? [130] : ranStages ? [0, 1, 2] : [0, 2];
+  if (!allowed.includes(o.code ?? -1)) out.push(`exit ${String(o.code)}${endless ? ' (interrupted while a stage printed without end: expected 130)' : ''}`);
   if (o.code === 1 && !/stage|FAILED|failed/.test(text)) out.push('exit 1 without a failed stage');
   if (/\n\s+at [^\n]*[(:]\d+/.test(text) || /pipe: bug:|internal error/.test(text)) out.push(`stack trace: ${text.slice(0, 300)}`);
   if (o.cpuMs > cpuLimitMs) out.push(`took ${Math.round(o.cpuMs)} ms of CPU (limit ${cpuLimitMs})`);
@@ -149,6 +271,8 @@ export interface FuzzReport {
   readonly rechecked: number;
   /** The largest CPU time among the re-run cases (0 if none). */
   readonly maxRecheckCpuMs: number;
+  /** Cases the harness interrupted (a stage printing without end, or a defect): see {@link CASE_CHECK_MS}. */
+  readonly stopped: number;
   readonly exits: Readonly<Record<string, number>>;
   readonly defects: readonly Defect[];
 }
@@ -174,6 +298,7 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzReport> {
   const defects: Defect[] = [];
   const slow: FuzzCase[] = [];
   let cliCases = 0;
+  let stopped = 0;
   let maxWallMs = 0;
   let next = 0;
   const t0 = performance.now();
@@ -190,7 +315,8 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzReport> {
         maxWallMs = Math.max(maxWallMs, out.wallMs);
         exits[String(out.code)] = (exits[String(out.code)] ?? 0) + 1;
         const problems = defectsOf(c, out, dir, before, Infinity);
-        if (!viaCli && out.wallMs > limit) slow.push(c);
+        if (out.stopped) stopped++;
+        else if (!viaCli && out.wallMs > limit) slow.push(c);
         const d = problems.length ? { seed: c.seed, via: viaCli ? ('cli' as const) : ('in-process' as const), mutations: c.mutations, argv: c.argv, problems } : undefined;
         if (d) defects.push(d);
         o.onCase?.(i, d);
@@ -208,10 +334,10 @@ export async function fuzz(o: FuzzOptions): Promise<FuzzReport> {
       writeCase(c, dir);
       const out = await runInProcess(c, dir);
       maxRecheckCpuMs = Math.max(maxRecheckCpuMs, out.cpuMs);
-      if (out.cpuMs > limit) defects.push({ seed: c.seed, via: 'in-process', mutations: c.mutations, argv: c.argv, problems: [`took ${Math.round(out.cpuMs)} ms of CPU (limit ${limit})`] });
+      if (out.cpuMs > limit && !out.stopped) defects.push({ seed: c.seed, via: 'in-process', mutations: c.mutations, argv: c.argv, problems: [`took ${Math.round(out.cpuMs)} ms of CPU (limit ${limit})`] });
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-  return { cases: o.cases, cliCases, wallMs: performance.now() - t0, maxWallMs, rechecked: slow.length, maxRecheckCpuMs, exits, defects };
+  return { cases: o.cases, cliCases, wallMs: performance.now() - t0, maxWallMs, rechecked: slow.length, maxRecheckCpuMs, stopped, exits, defects };
 }
