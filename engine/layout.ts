@@ -12,21 +12,16 @@
  * <root>/.pipe/scratch/<stage>/<key>/  a stage's scratch space (training checkpoints), kept
  *                                across interrupted attempts with the same key
  * <root>/.pipe/run.lock          held by the running `pipe run` (and gc, verify --quarantine)
- * <root>/.pipe/exps/             recorded experiments
+ * <root>/.pipe/exps/             recorded experiments (`<id>.json`, engine/exp/store.ts)
+ * <root>/.pipe/sweeps/           sweep results (`<id>/`: table, JSON, chart; engine/exp/sweep.ts)
  * ```
  */
 import { readdirSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { cachePaths, type CachePaths } from '../cache/cache-layout.js';
 
-/** The paths of one project. */
-export interface ProjectLayout {
-  /** The project folder: the pipeline file's folder. */
-  readonly root: string;
-  /** The pipeline file (absolute). */
-  readonly file: string;
-  /** Its lock: pipeline.yaml -> pipe.lock, X.yaml -> X.lock. */
-  readonly lockPath: string;
+/** The paths inside `.pipe/`. */
+export interface DotLayout {
   /** `.pipe/`. */
   readonly dotDir: string;
   /** The cache and its folders. */
@@ -41,6 +36,18 @@ export interface ProjectLayout {
   readonly runLock: string;
   /** Recorded experiments. */
   readonly experiments: string;
+  /** Sweep results, a folder per sweep. */
+  readonly sweeps: string;
+}
+
+/** The paths of one project. */
+export interface ProjectLayout extends DotLayout {
+  /** The project folder: the pipeline file's folder. */
+  readonly root: string;
+  /** The pipeline file (absolute). */
+  readonly file: string;
+  /** Its lock: pipeline.yaml -> pipe.lock, X.yaml -> X.lock. */
+  readonly lockPath: string;
 }
 
 /** The layout of the project whose pipeline file is `file`. */
@@ -50,11 +57,12 @@ export function projectLayout(file: string): ProjectLayout {
   const name = basename(abs);
   // pipeline.yaml -> pipe.lock; another pipeline file gets its own lock (pipeline.kaggle.yaml -> pipeline.kaggle.lock).
   const lock = name === 'pipeline.yaml' ? 'pipe.lock' : `${name.replace(/\.ya?ml$/i, '')}.lock`;
-  const dotDir = join(root, '.pipe');
+  return { root, file: abs, lockPath: join(root, lock), ...dotLayout(join(root, '.pipe')) };
+}
+
+/** The paths inside the `.pipe/` folder `dotDir` (for code that is handed only that folder). */
+export function dotLayout(dotDir: string): DotLayout {
   return {
-    root,
-    file: abs,
-    lockPath: join(root, lock),
     dotDir,
     cache: cachePaths(join(dotDir, 'cache')),
     stateFile: join(dotDir, 'state', 'files'),
@@ -62,7 +70,13 @@ export function projectLayout(file: string): ProjectLayout {
     scratch: join(dotDir, 'scratch'),
     runLock: join(dotDir, 'run.lock'),
     experiments: join(dotDir, 'exps'),
+    sweeps: join(dotDir, 'sweeps'),
   };
+}
+
+/** The folder of sweep `id`'s results. */
+export function sweepDir(l: DotLayout, id: string): string {
+  return join(l.sweeps, id);
 }
 
 /** The folders a run writes into (created by `ensureDotDir`). */

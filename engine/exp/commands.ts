@@ -195,7 +195,7 @@ function diff(env: CommandEnv, p: Project, store: ExperimentStore, refs: readonl
 export async function apply(env: CommandEnv, p0: Project, e: Experiment, o: ExpOptions): Promise<number> {
   const human = env.json ? env.stderr : env.stdout;
   ensureDotDir(p0);
-  const held = await acquireRunLock(join(p0.dotDir, 'run.lock'), { wait: true, signal: o.signal, onWait: (who) => human.write(`waiting: ${who}\n`) });
+  const held = await acquireRunLock(p0.layout.runLock, { wait: true, signal: o.signal, onWait: (who) => human.write(`waiting: ${who}\n`) });
   if (!held.ok) return report(env, { reason: 'io', message: held.message });
   try {
     for (const [stage, entry] of Object.entries(e.lock.stages)) {

@@ -118,21 +118,21 @@ export async function cmdRepro(env: CommandEnv, o: ReproOptions): Promise<number
   }
   human.write(`reproducing ${src.value.label}${o.noCache ? ' from raw data (--no-cache: every stage runs)' : ''}\n`);
   ensureDotDir(p);
-  const held = await acquireRunLock(join(p.dotDir, 'run.lock'), { wait: true, signal: o.signal, onWait: (who) => human.write(`waiting: ${who}\n`) });
+  const held = await acquireRunLock(p.layout.runLock, { wait: true, signal: o.signal, onWait: (who) => human.write(`waiting: ${who}\n`) });
   if (!held.ok) return report(env, { reason: 'io', message: held.message });
   const stages = Object.keys(target.stages).filter((n) => p.graph.stages.has(n));
   let results: StageResult[];
   let lock: LockWriter;
   let experiment: Experiment | undefined;
   try {
-    await rm(join(p.dotDir, 'tmp'), { recursive: true, force: true });
+    await rm(p.layout.workTmp, { recursive: true, force: true });
     ensureDotDir(p);
     // The lock being reproduced is the reference: a stage whose key and objects match it is fresh.
     lock = new LockWriter(p.lockPath, target, p.graph.order);
     lock.setMeta(target.overrides ?? {}, codeFilesOf(p.graph));
     const log = textLogger(human);
     results = await execute(p.graph, { ...p.env, lock: target.stages }, lock, {
-      targets: stages, force: o.noCache ? new Set(stages) : new Set(), jobs: o.jobs, signal: o.signal, tmpDir: join(p.dotDir, 'tmp'),
+      targets: stages, force: o.noCache ? new Set(stages) : new Set(), jobs: o.jobs, signal: o.signal, tmpDir: p.layout.workTmp,
       versions: { pipe: pipeVersion(), ...machineInfo() },
       threadsPerStage: Math.max(1, Math.floor(cpus().length / o.jobs)),
       emit: (e: EngineEvent) => log(e),

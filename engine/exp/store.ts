@@ -12,6 +12,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../cache/atomic.js';
 import { canonicalJson, hashBytes } from '../../cache/digest.js';
+import { dotLayout } from '../layout.js';
 import type { Lock } from '../lockfile.js';
 import type { ParamValue } from '../stage-api.js';
 
@@ -73,7 +74,7 @@ export function gitCommit(root: string): string | undefined {
 export class ExperimentStore {
   readonly dir: string;
   constructor(dotDir: string) {
-    this.dir = join(dotDir, 'exps');
+    this.dir = dotLayout(dotDir).experiments;
   }
 
   /** Every readable experiment, oldest first (by update time). */

@@ -13,6 +13,7 @@ import { loadConfig, parseConfig, type Override } from '../config.js';
 import { buildGraph, type Graph } from '../graph.js';
 import { fail, ok, type Failure, type Result } from '../result.js';
 import { readLock, type Lock } from '../lockfile.js';
+import { sweepDir } from '../layout.js';
 import { textLogger } from '../logger.js';
 import { ensureDotDir, openProject } from '../project.js';
 import { acquireRunLock } from '../run-lock.js';
@@ -163,7 +164,7 @@ export async function cmdSweep(env: CommandEnv, o: SweepOptions): Promise<number
     return { ...r, metric: r.error || typeof v !== 'number' ? undefined : v };
   }), name);
   const ms = performance.now() - t0;
-  const dir = join(p.dotDir, 'sweeps', id);
+  const dir = sweepDir(p.layout, id);
   const doc = {
     sweep: id, metric: name, axes: axes.map((a) => ({ name: a.name, values: a.values })), duration_ms: Math.round(ms),
     // Before the points (open, plan every point's graph), the points (side by side), after (outputs, charts: in files_ms below).
