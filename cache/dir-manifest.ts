@@ -13,9 +13,15 @@
  * file is recorded as that file's content, a link to a folder is walked); a
  * dangling link, a link cycle or a special file (socket, FIFO, device) is an
  * error naming the path.
+ *
+ * pipe's own temp names (`.<name>.<pid>.<12 hex>.tmp`, cache/atomic.ts: a file
+ * or folder being written beside its target, or left there by a killed run
+ * until the next run removes it) are not part of a folder: skipped, whoever
+ * wrote them, so a `status` before that cleanup hashes the folder as it was.
  */
 import { lstatSync, readdirSync, readlinkSync, realpathSync, statSync, type Stats } from 'node:fs';
 import { sep } from 'node:path';
+import { tempNamePid } from './atomic.js';
 import { canonicalJson, hashBytes, isDigest, type Digest } from './digest.js';
 
 /** One file of a folder manifest. */
@@ -93,7 +99,8 @@ export type FileVisitor = (abs: string, prefix: string, name: string, stats: Sta
 /**
  * Visits every regular file under the folder `root`, recursively and
  * synchronously (one readdir per folder, one stat per file), in manifest
- * order (relative paths sorted by code units), retaining nothing per file.
+ * order (relative paths sorted by code units), retaining nothing per file;
+ * pipe's temp names are skipped (see the module comment).
  * Throws a {@link PathProblemError} naming the path for a dangling symlink, a
  * symlink loop or cycle, a special file, or when `root` is not a folder. Returns false if `visit` stopped it.
  *
@@ -115,6 +122,7 @@ export function walkDirSync(root: string, visit: FileVisitor): boolean {
 function walk(dir: string, prefix: string, visit: FileVisitor): boolean {
   const keys: string[] = [];
   for (const ent of readdirSync(dir, { withFileTypes: true })) {
+    if (tempNamePid(ent.name) !== undefined) continue;
     if (ent.isDirectory()) keys.push(ent.name + '/');
     else if (ent.isFile()) keys.push(ent.name);
     else {
