@@ -3,47 +3,10 @@ import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { decodeRle } from '../stages/lib/rle.js';
 import { Rig, statuses } from './util/rig.js';
+import { tinyNervePipeline } from './util/tiny-nerve.js';
 
 // The default pipeline's shape with tiny sizes: a few dozen small images.
-const PIPELINE = `params:
-  seed: 3
-  data: data/synth
-stages:
-  synth:
-    uses: synth
-    params: {out: \${data}, subjects: 4, images_per_subject: 6, test_images: 6, seed: \${seed}}
-  ingest:
-    uses: ingest
-    needs: [synth]
-    params: {data: \${data}, height: 32, width: 40}
-  split:
-    uses: split
-    needs: [ingest]
-    params: {val_fraction: 0.25, seed: \${seed}}
-  iso-mask:
-    uses: iso-mask
-    needs: [ingest, split]
-    params: {crop_size: 32, negatives_train: 2, negatives_val: 1, shift: 8, seed: \${seed}}
-  train-seg:
-    uses: train-seg
-    needs: [ingest, split]
-    params: {backend: wasm, base_filters: 4, depth: 2, epochs: 2, batch_size: 8, seed: \${seed}}
-  train-cls:
-    uses: train-cls
-    needs: [iso-mask]
-    params: {backend: wasm, widths: [4, 8], epochs: 2, batch_size: 8, seed: \${seed}}
-  infer:
-    uses: infer
-    needs: [ingest, split, train-seg, train-cls]
-    params: {backend: wasm}
-  gate:
-    uses: gate
-    needs: [infer, ingest, split]
-    params: {threshold: 0.3, min_pixels: 10}
-  submit:
-    uses: submit
-    needs: [gate]
-`;
+const PIPELINE = tinyNervePipeline();
 
 describe('the nerve pipeline end to end on a tiny synthetic set', () => {
   const rig = new Rig({ 'pipeline.yaml': PIPELINE });

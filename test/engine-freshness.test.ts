@@ -4,19 +4,10 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { Rig, statuses } from './util/rig.js';
+import { moduleStagesPipeline } from './util/module-stages.js';
 
 // Two branches: module stages a -> b, command stages c -> d.
-const PIPELINE = `params:
-  n: 2
-stages:
-  a:
-    uses: ./mods/a.mjs
-    params:
-      x: \${n}
-  b:
-    uses: ./mods/b.mjs
-    needs: [a]
-  c:
+const PIPELINE = moduleStagesPipeline(2, `  c:
     cmd: echo c >> runs.log && mkdir -p out && cp data/in.txt out/c.txt
     deps: [data/in.txt]
     outs: [out/c.txt]
@@ -24,7 +15,7 @@ stages:
     cmd: echo d >> runs.log && cat out/c.txt out/c.txt > out/d.txt
     needs: [c]
     outs: [out/d.txt]
-`;
+`);
 
 const MODS = {
   'mods/lib.mjs': 'export const scale = 10;\n',

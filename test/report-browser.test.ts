@@ -9,48 +9,10 @@ import { parse } from 'yaml';
 import { metricDigits } from '../stages/report/html.js';
 import { repoRoot } from './util/paths.js';
 import { Rig, statuses } from './util/rig.js';
+import { tinyNervePipeline } from './util/tiny-nerve.js';
 
 // The tiny pipeline of e2e-pipeline.test.ts, ending with the report stage.
-const PIPELINE = `params:
-  seed: 3
-  data: data/synth
-stages:
-  synth:
-    uses: synth
-    params: {out: \${data}, subjects: 4, images_per_subject: 6, test_images: 6, seed: \${seed}}
-  ingest:
-    uses: ingest
-    needs: [synth]
-    params: {data: \${data}, height: 32, width: 40}
-  split:
-    uses: split
-    needs: [ingest]
-    params: {val_fraction: 0.25, seed: \${seed}}
-  iso-mask:
-    uses: iso-mask
-    needs: [ingest, split]
-    params: {crop_size: 32, negatives_train: 2, negatives_val: 1, shift: 8, seed: \${seed}}
-  train-seg:
-    uses: train-seg
-    needs: [ingest, split]
-    params: {backend: wasm, base_filters: 4, depth: 2, epochs: 2, batch_size: 8, seed: \${seed}}
-  train-cls:
-    uses: train-cls
-    needs: [iso-mask]
-    params: {backend: wasm, widths: [4, 8], epochs: 2, batch_size: 8, seed: \${seed}}
-  infer:
-    uses: infer
-    needs: [ingest, split, train-seg, train-cls]
-    params: {backend: wasm}
-  gate:
-    uses: gate
-    needs: [infer, ingest, split]
-    params: {threshold: 0.3, min_pixels: 10}
-  report:
-    uses: report
-    needs: [ingest, split, train-seg, train-cls, infer, gate]
-    params: {threshold: 0.3, cls_threshold: 0.5, samples: 4, worst: 4}
-`;
+const PIPELINE = tinyNervePipeline({ tail: ['report'] });
 
 /** The flags the issue asks for: no network, no first-run work, a fresh profile. */
 const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',

@@ -2,47 +2,19 @@ import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { parse } from 'yaml';
 import { Rig } from './util/rig.js';
+import { tinyNervePipeline } from './util/tiny-nerve.js';
 
 // The default pipeline's shape at its smallest: the nerve stages, one epoch each.
-const PIPELINE = `params:
-  seed: 5
-  data: data/synth
-stages:
-  synth:
-    uses: synth
-    params: {out: \${data}, subjects: 3, images_per_subject: 4, test_images: 3, seed: \${seed}}
-  ingest:
-    uses: ingest
-    needs: [synth]
-    params: {data: \${data}, height: 32, width: 40}
-  split:
-    uses: split
-    needs: [ingest]
-    params: {val_fraction: 0.34, seed: \${seed}}
-  iso-mask:
-    uses: iso-mask
-    needs: [ingest, split]
-    params: {crop_size: 32, negatives_train: 1, negatives_val: 1, seed: \${seed}}
-  train-seg:
-    uses: train-seg
-    needs: [ingest, split]
-    params: {backend: wasm, base_filters: 4, depth: 2, epochs: 1, batch_size: 4, seed: \${seed}}
-  train-cls:
-    uses: train-cls
-    needs: [iso-mask]
-    params: {backend: wasm, widths: [4, 8], epochs: 1, batch_size: 4, seed: \${seed}}
-  infer:
-    uses: infer
-    needs: [ingest, split, train-seg, train-cls]
-    params: {backend: wasm}
-  gate:
-    uses: gate
-    needs: [infer, ingest, split]
-    params: {threshold: 0.3, min_pixels: 10}
-  submit:
-    uses: submit
-    needs: [gate]
-`;
+const PIPELINE = tinyNervePipeline({
+  seed: 5,
+  params: {
+    synth: { subjects: 3, images_per_subject: 4, test_images: 3 },
+    split: { val_fraction: 0.34 },
+    'iso-mask': { negatives_train: 1, shift: undefined },
+    'train-seg': { epochs: 1, batch_size: 4 },
+    'train-cls': { epochs: 1, batch_size: 4 },
+  },
+});
 
 const rig = new Rig({ 'pipeline.yaml': PIPELINE });
 after(() => rig.cleanup());

@@ -5,25 +5,16 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { Rig, statuses } from './util/rig.js';
+import { moduleStagesPipeline } from './util/module-stages.js';
 
 // Module stages a -> b (artifacts, read through views), command stages c, d (workspace outs).
-const PIPELINE = `params:
-  n: 1
-stages:
-  a:
-    uses: ./mods/a.mjs
-    params:
-      x: \${n}
-  b:
-    uses: ./mods/b.mjs
-    needs: [a]
-  c:
+const PIPELINE = moduleStagesPipeline(1, `  c:
     cmd: echo c >> runs.log && echo "c \${n}" > c.txt
     outs: [c.txt]
   d:
     cmd: echo d >> runs.log && echo D > d.txt
     outs: [d.txt]
-`;
+`);
 
 const MODS = {
   'mods/a.mjs': `import { appendFileSync, writeFileSync } from 'node:fs';
