@@ -12,7 +12,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CASE_CHECK_MS, fuzz, runInProcess, templateLock } from '../test/util/fuzz.js';
+import { fuzz, runInProcess, templateLock } from '../test/util/fuzz.js';
+import { CASE_CHECK_MS } from '../test/util/fuzz-watch.js';
 import { makeCase, writeCase } from '../test/util/fuzz-case.js';
 
 const { values } = parseArgs({

@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { Capture, defectsOf, fuzz, runInProcess, snapshot } from './util/fuzz.js';
+import { defectsOf, fuzz, runInProcess, snapshot } from './util/fuzz.js';
+import { Capture } from './util/fuzz-watch.js';
 import { caseSeed, makeCase, writeCase, type FuzzCase } from './util/fuzz-case.js';
 
 // The short version of bench/fuzz.ts (10,000 cases): same rules, same case generator.
