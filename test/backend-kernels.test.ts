@@ -107,10 +107,10 @@ function computeOthers(tf: Tf): Arrays {
   return tf.tidy(() => {
     const x = tf.tensor4d(rand(N * H * W * CI, 7), [N, H, W, CI]);
     const x1 = tf.tensor4d(rand(N * H * W, 8), [N, H, W, 1]);
-    // Many ties (ReLU zeros and equal rounded values) in interior and border windows of the 3x3/1 fast path.
+    // Many ties (ReLU zeros and equal rounded values) in interior and border windows of the 3x3/1 and 2x2/2 fast paths.
     const xt = tf.relu(tf.round(tf.mul(x, 2))) as typeof x;
     const outs: Array<import('@tensorflow/tfjs').Tensor> = [];
-    const pools = [[x, 3, 1, 'same'], [x, 2, 2, 'valid'], [x1, 3, 1, 'same'], [x, 3, 2, 'same'], [xt, 3, 1, 'same'], [xt, 3, 1, 'valid']] as const;
+    const pools = [[x, 3, 1, 'same'], [x, 2, 2, 'valid'], [x1, 3, 1, 'same'], [x, 3, 2, 'same'], [xt, 3, 1, 'same'], [xt, 3, 1, 'valid'], [xt, 2, 2, 'valid']] as const;
     for (const [t, k, s, pad] of pools) {
       const r = tf.tensor(rand(tf.maxPool(t, k, s, pad).size, 9), tf.maxPool(t, k, s, pad).shape);
       outs.push(tf.grad((a) => tf.sum(tf.mul(tf.maxPool(a as typeof x, k, s, pad), r)))(t));
