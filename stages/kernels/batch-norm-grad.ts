@@ -45,12 +45,29 @@ export function fillRows(out: Float32Array, row: Float32Array): void {
 
 /**
  * Per-channel sums Σ a[i,k] and Σ a[i,k]·(b[i,k] - m[k]) of two [rows, c]
- * arrays, channel by channel with scalar float64 accumulators (2-3x faster in
- * V8 than accumulating into arrays row by row for the small c of our models).
+ * arrays with scalar float64 accumulators, four channels per pass over the
+ * rows (scalars are 2-3x faster in V8 than accumulating into arrays row by
+ * row; four channels at once halve the passes again). Each channel is summed
+ * in row order, so the grouping does not change a bit of the result.
  */
 function channelSums(a: Float32Array, b: Float32Array, m: Float32Array, c: number, sumA: Float64Array, sumAB: Float64Array): void {
   const n = a.length;
-  for (let k = 0; k < c; k++) {
+  let k = 0;
+  for (; k + 4 <= c; k += 4) {
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, t0 = 0, t1 = 0, t2 = 0, t3 = 0;
+    const m0 = m[k]!, m1 = m[k + 1]!, m2 = m[k + 2]!, m3 = m[k + 3]!;
+    for (let i = k; i < n; i += c) {
+      const d0 = a[i]!, d1 = a[i + 1]!, d2 = a[i + 2]!, d3 = a[i + 3]!;
+      s0 += d0; s1 += d1; s2 += d2; s3 += d3;
+      t0 += d0 * (b[i]! - m0);
+      t1 += d1 * (b[i + 1]! - m1);
+      t2 += d2 * (b[i + 2]! - m2);
+      t3 += d3 * (b[i + 3]! - m3);
+    }
+    sumA[k] = s0; sumA[k + 1] = s1; sumA[k + 2] = s2; sumA[k + 3] = s3;
+    sumAB[k] = t0; sumAB[k + 1] = t1; sumAB[k + 2] = t2; sumAB[k + 3] = t3;
+  }
+  for (; k < c; k++) {
     let s = 0, t = 0;
     const mk = m[k]!;
     for (let i = k; i < n; i += c) {

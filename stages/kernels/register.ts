@@ -5,7 +5,7 @@
  *
  * Registered (wasm only): Conv2D and FusedConv2D ('same' as explicit pads),
  * Conv2DBackpropInput, Conv2DBackpropFilter, Concat, SplitV, Tile, Identity
- * (zero-copy), MaxPoolGrad, per-channel Add/Sub/Multiply/RealDiv/Sum/Mean
+ * and same-dtype Cast (zero-copy), MaxPoolGrad, per-channel Add/Sub/Multiply/RealDiv/Sum/Mean
  * (channel-kernels.ts), and PipeAdam (the fused update of `createAdam`);
  * plus fused gradients for training-mode batch norm (FusedBatchNorm and Mean:
  * see batch-norm-grad.ts), which fall back to the stock ones off wasm.
@@ -14,7 +14,7 @@ import type { TfHandle } from '../lib/backend.js';
 import { conv2dBackpropFilterKernel } from './conv-backprop-filter.js';
 import { conv2dBackpropInputKernel } from './conv-backprop-input.js';
 import { explicitSamePadKernel } from './conv-same-pad.js';
-import { concatKernel, identityKernel, splitKernel, tileKernel } from './copy-kernels.js';
+import { castKernel, concatKernel, identityKernel, splitKernel, tileKernel } from './copy-kernels.js';
 import { maxPoolGradKernel } from './pool-grad.js';
 import { ADAM_KERNEL, adamKernel } from './adam.js';
 import { registerBatchNormGrads } from './batch-norm-grad.js';
@@ -49,6 +49,7 @@ export function registerWasmKernels(tf: TfHandle['tf']): string[] {
   replace('SplitV', (stock) => splitKernel(tf, stock) as never);
   replace('Tile', (stock) => tileKernel(tf, stock) as never);
   replace('Identity', (stock) => identityKernel(stock) as never);
+  replace('Cast', (stock) => castKernel(stock) as never);
   replace('MaxPoolGrad', (stock) => maxPoolGradKernel(tf, stock));
   for (const op of ['Add', 'Sub', 'Multiply', 'RealDiv']) replace(op, (stock) => channelBinaryKernel(tf, stock));
   replace('Sum', (stock) => channelReduceKernel(tf, stock, false));
