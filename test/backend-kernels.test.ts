@@ -119,6 +119,10 @@ function computeOthers(tf: Tf): Arrays {
     outs.push(tf.grad((a) => tf.sum(tf.maxPool(a as typeof x, 3, 1, 'same')))(tf.onesLike(x)));
     outs.push(tf.concat([x, x1, x], 3), tf.concat([x, x], 1));
     outs.push(...tf.split(x, [1, 2], 3), ...tf.split(x, [5, 7], 1));
+    // 4- and 8-channel runs (the unrolled copies of the inception towers).
+    const x16 = tf.tensor4d(rand(N * H * W * 16, 12), [N, H, W, 16]);
+    const [a4, b4, c8] = tf.split(x16, [4, 4, 8], 3) as [typeof x, typeof x, typeof x];
+    outs.push(a4, b4, c8, tf.concat([a4, b4, c8, a4], 3));
     outs.push(tf.tile(tf.tensor4d(rand(CI, 10), [1, 1, 1, CI]), [N, H, W, 1]), tf.tile(x, [1, 2, 1, 3]));
     outs.push(tf.clone(x));
     const w = tf.tensor4d(rand(3 * CI * CO, 11), [1, 3, CI, CO]);
