@@ -213,3 +213,43 @@ test('wasm per-channel broadcast and reductions equal cpu to 1e-4 relative', asy
   assert.equal(tf.memory().numTensors, tensors);
   assert.equal(tf.engine().backend.numDataIds(), dataIds);
 });
+
+/** First- and second-order gradients through ops that save tensors (mul, relu, maxPool, conv). */
+function computeSaved(tf: Tf): Arrays {
+  return tf.tidy(() => {
+    const x = tf.tensor4d(rand(N * H * W * CI, 40), [N, H, W, CI]);
+    const w = tf.tensor4d(rand(3 * 3 * CI * CO, 41), [3, 3, CI, CO]);
+    type T4 = typeof x;
+    const f1 = (a: T4) => tf.sum(tf.mul(tf.relu(tf.conv2d(tf.maxPool(tf.mul(a, a) as T4, 3, 1, 'same') as T4, w, 1, 'same')), a.mean()));
+    // MaxPoolGrad has no gradient in TF.js: the second-order case leaves the pool out.
+    const f2 = (a: T4) => tf.sum(tf.mul(tf.relu(tf.conv2d(tf.mul(a, a) as T4, w, 1, 'same')), a.mean()));
+    const g1 = tf.grad((a) => f1(a as T4));
+    const g2 = tf.grad((a) => tf.sum(tf.mul(tf.grad((b) => f2(b as T4))(a), a)));
+    const cube = tf.grad((a) => tf.sum(tf.grad((b) => tf.sum(tf.mul(tf.mul(b, b), b)))(a)));
+    return [g1(x), g2(x), cube(x)].map((t) => t.dataSync() as Float32Array);
+  });
+}
+
+test('wasm: saved tensors are shared without an Identity kernel; first- and second-order gradients equal cpu', async () => {
+  const { tf } = await loadTf('cpu');
+  const expected = computeSaved(tf);
+  await loadTf('wasm');
+  const tensors = tf.memory().numTensors;
+  const dataIds = tf.engine().backend.numDataIds();
+  const got = computeSaved(tf);
+  const failures = got.map((g, i) => [i, maxRelDiff(g, expected[i]!)] as const).filter(([, d]) => !(d <= 1e-4));
+  assert.deepEqual(failures, []);
+  assert.equal(tf.memory().numTensors, tensors);
+  assert.equal(tf.engine().backend.numDataIds(), dataIds);
+  // The engine's clone (what kernels' saveFunc calls) runs no kernel and shares the data.
+  const t = tf.ones([2, 3]);
+  let clone: import('@tensorflow/tfjs').Tensor | undefined;
+  const engine = tf.engine() as unknown as { clone(x: typeof t): typeof t };
+  const profile = await tf.profile(() => {
+    tf.grad((a) => { clone = tf.keep(engine.clone(t)); return tf.sum(a); })(t).dispose();
+  });
+  assert.deepEqual(profile.kernels.map((k) => k.name).filter((n) => n === 'Identity'), []);
+  assert.equal(clone?.dataId, t.dataId);
+  tf.dispose([t, clone!]);
+  assert.equal(tf.engine().backend.numDataIds(), dataIds);
+});

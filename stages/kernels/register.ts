@@ -8,7 +8,8 @@
  * and same-dtype Cast (zero-copy), MaxPoolGrad, per-channel Add/Sub/Multiply/RealDiv/Sum/Mean
  * (channel-kernels.ts), and PipeAdam (the fused update of `createAdam`);
  * plus fused gradients for training-mode batch norm (FusedBatchNorm and Mean:
- * see batch-norm-grad.ts), which fall back to the stock ones off wasm.
+ * see batch-norm-grad.ts), which fall back to the stock ones off wasm; and the
+ * engine's clone of saved wasm tensors without a kernel call (light-clone.ts).
  */
 import type { TfHandle } from '../lib/backend.js';
 import { conv2dBackpropFilterKernel } from './conv-backprop-filter.js';
@@ -18,6 +19,7 @@ import { castKernel, concatKernel, identityKernel, splitKernel, tileKernel } fro
 import { maxPoolGradKernel } from './pool-grad.js';
 import { ADAM_KERNEL, adamKernel } from './adam.js';
 import { registerBatchNormGrads } from './batch-norm-grad.js';
+import { installLightClone } from './light-clone.js';
 import { channelBinaryKernel, channelReduceKernel } from './channel-kernels.js';
 import type { Info, KernelArgs } from './wasm-util.js';
 
@@ -57,6 +59,7 @@ export function registerWasmKernels(tf: TfHandle['tf']): string[] {
   tf.registerKernel({ kernelName: ADAM_KERNEL, backendName: 'wasm', kernelFunc: adamKernel(tf) as never });
   names.push(ADAM_KERNEL);
   names.push(...registerBatchNormGrads(tf));
+  installLightClone(tf);
   registered = names;
   return names;
 }
