@@ -110,7 +110,9 @@ Options:
       --allow-code-drift  repro: go on when the stages' code differs from the lock's
       --metric NAME     sweep: the metric to sort by (default: val_dice, else the first one)
       --random N        sweep: N random points of the grid instead of all of it
-      --apply best      sweep: put the best point in the workspace (as \`pipe exp apply\`)
+      --apply best      sweep: put the best point in the workspace (as \`pipe exp apply\`) and run
+                        the rest of the pipeline for it
+      --all-stages      sweep: each point runs every stale stage, not only what its metric needs
       --json            print one JSON document on stdout (human text goes to stderr)
   -h, --help            this text
   -v, --version         pipe's version
@@ -163,6 +165,7 @@ export async function main(
         metric: { type: 'string' },
         random: { type: 'string' },
         apply: { type: 'string' },
+        'all-stages': { type: 'boolean', default: false },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', short: 'v', default: false },
@@ -214,6 +217,7 @@ export async function main(
     ['--metric', v.metric !== undefined, ['sweep']],
     ['--random', v.random !== undefined, ['sweep']],
     ['--apply', v.apply !== undefined, ['sweep']],
+    ['--all-stages', v['all-stages'], ['sweep']],
   ];
   for (const [name, c] of Object.entries(app.commands)) {
     for (const flag of Object.keys(c.options ?? {})) takes.push([`--${flag}`, (v as Record<string, unknown>)[flag] !== undefined, [name]]);
@@ -267,7 +271,7 @@ export async function main(
       if (random !== undefined && (!Number.isInteger(random) || random < 1)) return usage(`--random expects a whole number >= 1, got "${v.random}"`);
       if (v.apply !== undefined && v.apply !== 'best') return usage(`--apply takes "best", got "${v.apply}"`);
       const { cmdSweep } = await import('./exp/sweep.js');
-      return cmdSweep(env, { specs: rest, metric: v.metric, random, applyBest: v.apply === 'best', jobs, signal });
+      return cmdSweep(env, { specs: rest, metric: v.metric, random, applyBest: v.apply === 'best', allStages: v['all-stages'], jobs, signal });
     }
     case 'dag': {
       if (!['text', 'mermaid', 'dot'].includes(v.format)) return usage(`--format expects text, mermaid or dot, got "${v.format}"`);

@@ -82,3 +82,35 @@ describe('pipe sweep: a grid of points, each only its stale suffix, on cached up
     assert.match(unknown.stderr, /no global param "nosuch"/);
   });
 });
+
+describe('pipe sweep runs what the metric needs; --all-stages and --apply best run the rest', () => {
+  const rig = expRig();
+  rig.write({ 'pipeline.yaml': rig.read('pipeline.yaml') + `  publish:
+    needs: [gate]
+    cmd: echo publish >> runs.log
+` });
+  after(() => rig.cleanup());
+  const published = (): number => rig.lines('runs.log').filter((l) => l === 'publish').length;
+
+  test('a gate sweep leaves out a stage downstream of gate; --all-stages runs it', async () => {
+    assert.equal((await rig.run('run')).code, 0);
+    assert.equal(published(), 1);
+    const s = await rig.json('sweep', 'gate.threshold=0.1,0.2');
+    assert.equal(s.code, 0, s.stderr);
+    assert.match(s.stderr, /each point runs what its metric needs: train, gate/);
+    for (const p of s.doc.points) assert.deepEqual(p.ran, ['gate']);
+    assert.equal(published(), 1, 'publish ran for no point');
+    const all = await rig.json('sweep', 'gate.threshold=0.15', '--all-stages');
+    assert.equal(all.code, 0, all.stderr);
+    assert.deepEqual(all.doc.points[0].ran, ['gate', 'publish']);
+    assert.equal(published(), 2);
+  });
+
+  test('--apply best puts the best point in the workspace and runs publish for it alone', async () => {
+    const r = await rig.json('sweep', 'gate.threshold=0.05,0.12', '--apply', 'best');
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(published(), 3, 'publish ran once, for the best point');
+    const st = await rig.json('status');
+    assert.deepEqual(st.doc.stages.map((x: any) => x.state), ['fresh', 'fresh', 'fresh']);
+  });
+});

@@ -133,8 +133,8 @@ async function runOnce(stage: ResolvedStage, graph: Graph, upstream: ReadonlyMap
   }
 }
 
-/** Runs the stale suffix of `graph` (the pipeline with one point's overrides). */
-export async function runPoint(graph: Graph, c: SweepContext): Promise<PointResult> {
+/** Runs the stale suffix of `graph` (the pipeline with one point's overrides), within `scope` when given. */
+export async function runPoint(graph: Graph, c: SweepContext, scope?: ReadonlySet<string>): Promise<PointResult> {
   const t0 = performance.now();
   const outputs = new Map<string, Outputs>();
   const entries: Record<string, LockEntry> = {};
@@ -143,6 +143,7 @@ export async function runPoint(graph: Graph, c: SweepContext): Promise<PointResu
   const timing: PointTiming = {};
   const end = (ok: boolean, message?: string): PointResult => ({ ok, ...(message ? { message } : {}), entries, ran, restored, ms: performance.now() - t0, timing });
   for (const name of graph.order) {
+    if (scope && !scope.has(name)) continue;
     const stage = graph.stages.get(name) as ResolvedStage;
     if (c.signal.aborted) return end(false, 'interrupted');
     const tPlan = performance.now();

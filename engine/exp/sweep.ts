@@ -7,9 +7,10 @@
  */
 import { join } from 'node:path';
 import { cpus } from 'node:os';
-import { EXIT, pipeVersion, report, type CommandEnv } from '../commands.js';
+import { cmdRun, EXIT, pipeVersion, report, type CommandEnv } from '../commands.js';
 import { readFileSync } from 'node:fs';
 import { loadConfig, parseConfig, type Override } from '../config.js';
+import { downstreamOf, selectStages } from '../executor.js';
 import { buildGraph, type Graph } from '../graph.js';
 import { fail, ok, type Failure, type Result } from '../result.js';
 import { readLock, type Lock } from '../lockfile.js';
@@ -36,6 +37,8 @@ export interface SweepOptions {
   readonly metric: string | undefined;
   readonly random: number | undefined;
   readonly applyBest: boolean;
+  /** Run every stale stage of each point, not only the stages its metric needs. */
+  readonly allStages: boolean;
   readonly jobs: number;
   readonly signal: AbortSignal;
 }
@@ -45,6 +48,20 @@ export function pickMetric(wanted: string | undefined, names: readonly string[])
   const find = (m: string): string | undefined => (names.includes(m) ? m : names.filter((n) => n.endsWith(`.${m}`)).pop());
   if (wanted !== undefined) return find(wanted);
   return find('val_dice') ?? names[names.length - 1];
+}
+
+/**
+ * The stages a point runs: the one that reports the metric and what it needs
+ * (a gate sweep leaves out submit and report, which nothing in the table
+ * reads). The metric's stage is found among the workspace lock's metrics;
+ * undefined (every stage) with `all`, or when no stage there reports it yet.
+ */
+export function sweepScope(graph: Graph, base: Lock, wanted: string | undefined, all: boolean): Set<string> | undefined {
+  if (all) return undefined;
+  const named = graph.order.flatMap((n) => Object.keys(base.stages[n]?.metrics ?? {}).map((k) => [n, `${n}.${k}`] as const));
+  const metric = pickMetric(wanted, named.map(([, flat]) => flat));
+  const stage = named.find(([, flat]) => flat === metric)?.[0];
+  return stage === undefined ? undefined : new Set(selectStages(graph, [stage]));
 }
 
 function round1(ms: number): number {
@@ -109,6 +126,8 @@ export async function cmdSweep(env: CommandEnv, o: SweepOptions): Promise<number
     signal: o.signal, emit: log, inflight: new Map(), outsLock: Promise.resolve(), touched: new Set(),
     commands: new (await import('p-queue')).default({ concurrency: o.jobs }),
   };
+  const scope = sweepScope(first.value.graph, base, o.metric, o.allStages);
+  if (scope) human.write(`each point runs what its metric needs: ${[...scope].join(', ')} (--all-stages: every stale stage)\n`);
   const commit = gitCommit(p.root) ?? null;
   const codeFiles = codeFilesOf(p.graph);
   let metric: string | undefined;
@@ -125,8 +144,11 @@ export async function cmdSweep(env: CommandEnv, o: SweepOptions): Promise<number
         return;
       }
       const pt = built.value;
-      const r = await runPoint(pt.graph, c);
+      const r = await runPoint(pt.graph, c, scope);
       const stages = { ...base.stages, ...r.entries };
+      // Stages left out of the point that depend on what it changed: the workspace's entries are not this point's.
+      const changed = [...(scope ?? [])].filter((n) => r.entries[n]?.key !== base.stages[n]?.key);
+      for (const n of downstreamOf(pt.graph, changed)) if (!scope?.has(n)) delete stages[n];
       const flat: Record<string, number | string> = {};
       for (const n of pt.graph.order) for (const [k, v] of Object.entries(r.entries[n]?.metrics ?? {})) flat[`${n}.${k}`] = v;
       if (r.ok) metric ??= pickMetric(o.metric, Object.keys(flat));
@@ -187,7 +209,13 @@ export async function cmdSweep(env: CommandEnv, o: SweepOptions): Promise<number
   const best = sorted[0];
   if (o.applyBest && best?.experiment && !o.signal.aborted) {
     const e = store.get(best.experiment.id);
-    if (e) return apply({ ...env, json: false, stdout: human }, p, e, { write: false, signal: o.signal });
+    if (e) {
+      const applied = await apply({ ...env, json: false, stdout: human }, p, e, { write: false, signal: o.signal });
+      if (applied !== EXIT.ok || scope === undefined) return applied;
+      // The point ran only what its metric needs: run the rest of the pipeline for it.
+      return cmdRun({ ...env, json: false, stdout: human, overrides: [...env.overrides, ...pointOverrides(axes, best.values)] },
+        { targets: [], force: false, dryRun: false, jobs: o.jobs, wait: true, signal: o.signal });
+    }
   }
   return o.signal.aborted ? EXIT.interrupted : failed ? EXIT.failed : EXIT.ok;
 }
