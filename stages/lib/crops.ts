@@ -38,6 +38,36 @@ export function maskBox(mask: Uint8Array, h: number, w: number): Box | null {
   return bottom < 0 ? null : { top, left, bottom, right };
 }
 
+/** The taps of one axis of {@link resizeBilinear}: source indices either side and the weight of the second. */
+export interface Taps {
+  readonly i0: Int32Array;
+  readonly i1: Int32Array;
+  readonly f: Float32Array | Float64Array;
+}
+
+/**
+ * The taps of resizing one axis from `src` to `dst` pixels (pixel centres
+ * aligned, edges clamped). resizeBilinear keeps column weights as float32 and
+ * row weights as float64; `float32` says which (the gate's upsampling must
+ * round as it does).
+ */
+export function bilinearTaps(src: number, dst: number, float32: boolean): Taps {
+  const s = src / dst;
+  const i0 = new Int32Array(dst);
+  const i1 = new Int32Array(dst);
+  const f = float32 ? new Float32Array(dst) : new Float64Array(dst);
+  for (let d = 0; d < dst; d++) {
+    let t = (d + 0.5) * s - 0.5;
+    if (t < 0) t = 0;
+    let a = Math.floor(t);
+    if (a > src - 1) a = src - 1;
+    i0[d] = a;
+    i1[d] = a + 1 < src ? a + 1 : src - 1;
+    f[d] = t - a;
+  }
+  return { i0, i1, f };
+}
+
 /**
  * Bilinear resize of a single-channel row-major image (pixel centres aligned,
  * like OpenCV `INTER_LINEAR` / TF `resizeBilinear(halfPixelCenters)`), edges
@@ -52,20 +82,8 @@ export function resizeBilinear(
 ): Float32Array {
   const out = new Float32Array(dh * dw);
   const sy = sh / dh;
-  const sx = sw / dw;
-  // Precompute the column taps once: they are the same for every row.
-  const x0s = new Int32Array(dw);
-  const x1s = new Int32Array(dw);
-  const fxs = new Float32Array(dw);
-  for (let x = 0; x < dw; x++) {
-    let fx = (x + 0.5) * sx - 0.5;
-    if (fx < 0) fx = 0;
-    let x0 = Math.floor(fx);
-    if (x0 > sw - 1) x0 = sw - 1;
-    x0s[x] = x0;
-    x1s[x] = x0 + 1 < sw ? x0 + 1 : sw - 1;
-    fxs[x] = fx - x0;
-  }
+  // The column taps are the same for every row.
+  const { i0: x0s, i1: x1s, f: fxs } = bilinearTaps(sw, dw, true);
   for (let y = 0; y < dh; y++) {
     let fy = (y + 0.5) * sy - 0.5;
     if (fy < 0) fy = 0;

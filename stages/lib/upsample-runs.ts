@@ -14,37 +14,13 @@
  * it. Only the blocks of mixed cells (the mask's edges) are computed, pixel by
  * pixel, with the same expression as resizeBilinear.
  */
+import { bilinearTaps, type Taps } from './crops.js';
 import type { Run } from './rle.js';
 
 /** Cell classes: every output pixel of the cell below the threshold, mixed, or at/above it. */
 const OUT = 0;
 const MIXED = 1;
 const IN = 2;
-
-/** The taps of one axis, as resizeBilinear computes them (pixel centres aligned, edges clamped). */
-interface Taps {
-  readonly i0: Int32Array;
-  readonly i1: Int32Array;
-  readonly f: Float32Array | Float64Array;
-}
-
-/** Column taps are float32 in resizeBilinear (a Float32Array), row weights float64: kept so here. */
-function taps(src: number, dst: number, float32: boolean): Taps {
-  const s = src / dst;
-  const i0 = new Int32Array(dst);
-  const i1 = new Int32Array(dst);
-  const f = float32 ? new Float32Array(dst) : new Float64Array(dst);
-  for (let d = 0; d < dst; d++) {
-    let t = (d + 0.5) * s - 0.5;
-    if (t < 0) t = 0;
-    let a = Math.floor(t);
-    if (a > src - 1) a = src - 1;
-    i0[d] = a;
-    i1[d] = a + 1 < src ? a + 1 : src - 1;
-    f[d] = t - a;
-  }
-  return { i0, i1, f };
-}
 
 const tapCache = new Map<string, { cols: Taps; rows: Taps; firstOf: Int32Array }>();
 
@@ -57,8 +33,8 @@ function geometry(h: number, w: number, oh: number, ow: number): { cols: Taps; r
   const key = `${h}x${w}>${oh}x${ow}`;
   let g = tapCache.get(key);
   if (g === undefined) {
-    const rows = taps(h, oh, false);
-    const cols = taps(w, ow, true);
+    const rows = bilinearTaps(h, oh, false);
+    const cols = bilinearTaps(w, ow, true);
     const firstOf = new Int32Array(h + 1);
     for (let y0 = 0, y = 0; y0 <= h; y0++) {
       while (y < oh && rows.i0[y]! < y0) y++;
