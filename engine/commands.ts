@@ -12,9 +12,10 @@ import { formatDiagnostic, LineIndex } from './diagnostic.js';
 import { formatDag, type DagFormat } from './dag-format.js';
 import type { EngineEvent } from './events.js';
 import { downstreamOf, execute, selectStages, type StageResult } from './executor.js';
-import type { KindRegistry } from './graph.js';
+import type { Graph, KindRegistry } from './graph.js';
 import { summary, textLogger, type Out } from './logger.js';
-import { LockWriter } from './lockfile.js';
+import { LockWriter, type LockEntry } from './lockfile.js';
+import { etaTracker } from './progress-eta.js';
 import { planStages } from './plan.js';
 import { ensureDotDir, openProject, type Project } from './project.js';
 import { unreachable, type Failure } from './result.js';
@@ -143,6 +144,8 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
       if (!reopened.ok) return report(env, reopened.error);
       q = reopened.value;
     }
+    // How long each stage took last time, for the whole-pipeline ETA (before the lock changes).
+    const eta = runEta(q.graph, q.env.lock, selected, o.jobs);
     const lock = new LockWriter(q.lockPath, { version: 1, stages: q.env.lock }, q.graph.order);
     await lock.prune(new Set(q.graph.order));
     prepareLock(q, env.file, lock, env.overrides, selected);
@@ -152,7 +155,10 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
       versions: { pipe: pipeVersion(), ...machineInfo() },
       threadsPerStage: Math.max(1, Math.floor(cpus().length / o.jobs)),
       groups: { started: (stage, pgid) => held.lock.track(stage, pgid), ended: (pgid) => held.lock.untrack(pgid) },
-      emit: (e: EngineEvent) => log(e),
+      emit: (e: EngineEvent) => {
+        log(e);
+        for (const n of eta(e)) log(n);
+      },
       executor,
       ...(remote ? { remote: remoteLookup(remote, q.env.store, q.env.runs, q.graph.config.remote?.jobs ?? DEFAULT_REMOTE_JOBS, o.signal, (e) => log(e)) } : {}),
     });
@@ -181,6 +187,14 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
   if (experiment?.changed) human.write(`experiment ${experiment.exp.name} (${experiment.exp.id})${describeOverrides(experiment.exp.overrides)}\n`);
   human.write(`${summary(results, ms)}${o.signal.aborted ? ' (interrupted: completed stages are kept; run again to continue)' : ''}\n`);
   return code;
+}
+
+/** The ETA notes of a run (engine/progress-eta.ts) from the durations in the lock. */
+function runEta(graph: Graph, lock: Readonly<Record<string, LockEntry>>, selected: readonly string[], jobs: number): (e: EngineEvent) => EngineEvent[] {
+  const previous = new Map(Object.entries(lock).map(([s, e]) => [s, e.duration_ms]));
+  const inRun = new Set(selected);
+  const g = { order: graph.order, needs: (s: string) => graph.stages.get(s)?.needs ?? [] };
+  return etaTracker(g, previous, (s) => [...downstreamOf(graph, [s])].filter((d) => d !== s && inRun.has(d)), jobs);
 }
 
 function planWord(a: string): string {

@@ -47,7 +47,7 @@ async function run(ctx: StageContext): Promise<void> {
   const { focalLoss } = await import('./models/losses.js');
   const { computeNormalisation, IDENTITY_NORM } = await import('./models/batches.js');
   const { trainLoop } = await import('./models/train-loop.js');
-  const { checkpointIn } = await import('./models/checkpoint.js');
+  const { trainingHooks } = await import('./models/train-hooks.js');
   const { clsEvaluator } = await import('./models/evaluators.js');
   const { readModelFile, saveModel, setWeightsByName } = await import('./models/model-io.js');
   const { reportEpoch, reportTraining } = await import('./models/report.js');
@@ -86,7 +86,7 @@ async function run(ctx: StageContext): Promise<void> {
       epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, patience: o.patience, seed: o.seed, norm,
       ...(o.augment ? { augment: { flip: true, shift: Math.round(s / 16) } } : {}),
       signal: ctx.signal,
-      ...checkpointIn(ctx, backendInfo(h)),
+      ...trainingHooks(ctx, backendInfo(h)),
       onEpoch: (r) => {
         reportEpoch(ctx, r, 'val_acc');
         history.add(r);

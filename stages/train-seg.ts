@@ -62,7 +62,7 @@ async function run(ctx: StageContext): Promise<void> {
   const { segLoss } = await import('./models/losses.js');
   const { computeNormalisation, IDENTITY_NORM } = await import('./models/batches.js');
   const { trainLoop } = await import('./models/train-loop.js');
-  const { checkpointIn } = await import('./models/checkpoint.js');
+  const { trainingHooks } = await import('./models/train-hooks.js');
   const { segEvaluator } = await import('./models/evaluators.js');
   const { saveModel } = await import('./models/model-io.js');
   const { reportEpoch, reportTraining } = await import('./models/report.js');
@@ -95,7 +95,7 @@ async function run(ctx: StageContext): Promise<void> {
       epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, patience: o.patience, seed: o.seed, norm,
       ...(o.augment ? { augment: { flip: true, shift: o.shift } } : {}),
       signal: ctx.signal,
-      ...checkpointIn(ctx, backendInfo(h)),
+      ...trainingHooks(ctx, backendInfo(h)),
       onEpoch: (r) => {
         reportEpoch(ctx, r, 'val_dice');
         history.add(r);

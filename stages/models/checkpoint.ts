@@ -119,18 +119,6 @@ export interface CheckpointOptions {
   readonly log?: (message: string) => void;
 }
 
-/**
- * The `checkpoint` option of a training stage: `train.ckpt` in its scratch
- * folder, tagged with its backend facts (backendInfo); none without a
- * scratch folder.
- */
-export function checkpointIn(
-  ctx: { readonly scratchDir?: string; log(message: string): void },
-  backend: Readonly<Record<string, string>>,
-): { checkpoint?: CheckpointOptions } {
-  if (ctx.scratchDir === undefined) return {};
-  return { checkpoint: { path: `${ctx.scratchDir}/train.ckpt`, tag: JSON.stringify(backend), log: (m) => ctx.log(m) } };
-}
 
 /**
  * The checkpoint of `o.checkpoint`, put into the model and the trainer, or

@@ -81,11 +81,21 @@ export interface TrainLoopOptions {
   readonly signal?: AbortSignal;
   readonly onEpoch?: (r: EpochReport) => void;
   /** Called after every training batch (for fine-grained progress). */
-  readonly onBatch?: (done: number, total: number) => void;
+  readonly onBatch?: (done: number, total: number, at: BatchInfo) => void;
   /** Save the training state here after every epoch, and resume from it. */
   readonly checkpoint?: CheckpointOptions;
 }
 
+
+/** Where a training batch falls, for progress: its epoch and this epoch's pace so far. */
+export interface BatchInfo {
+  readonly epoch: number;
+  readonly epochs: number;
+  /** Training images of this epoch done so far. */
+  readonly images: number;
+  /** Wall time of this epoch so far, in ms. */
+  readonly ms: number;
+}
 
 /** What {@link trainLoop} returns; the model holds the best weights. */
 export interface TrainResult {
@@ -212,7 +222,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
         stepMs += performance.now() - s0;
         steps++;
         lossSum += lossValue * picks.length;
-        o.onBatch?.(b + 1, nBatches);
+        o.onBatch?.(b + 1, nBatches, { epoch, epochs: o.epochs, images: Math.min(order.length, (b + 1) * o.batchSize), ms: performance.now() - t0 });
         // Let abort signals and progress output through between batches.
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
