@@ -3,11 +3,17 @@
  * benchmark's models: where the milliseconds of bench/train-throughput go.
  *
  *   node dist/bench/train-throughput-profile.js [--model unet|classifier|both]
- *        [--backend wasm] [--threads N] [--top 15] [--infer]
+ *        [--backend wasm] [--threads N] [--top 15] [--infer] [--cpu]
  *
  * Prints the step's wall time, the sum of kernel times (the rest is JS:
  * autograd bookkeeping, tensor allocation, tidy), and the top kernels by total
  * ms with their call counts.
+ *
+ * `--cpu` (wasm only) times each kernel in the process's CPU time instead of
+ * `tf.profile`'s wall time, as self time (a kernel that runs another, like
+ * Conv2DBackpropFilter running Conv2D, is charged only its own share). Wall
+ * time per kernel is inflated by whatever else runs on a loaded machine; CPU
+ * time much less.
  */
 import { parseArgs } from 'node:util';
 import { loadTf } from '../stages/lib/backend.js';
@@ -18,6 +24,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({ options: {
     model: { type: 'string', default: 'both' }, backend: { type: 'string', default: 'auto' },
     threads: { type: 'string' }, top: { type: 'string', default: '15' }, infer: { type: 'boolean', default: false },
+    cpu: { type: 'boolean', default: false },
   } });
   const threads = values.threads === undefined ? undefined : Number(values.threads);
   const h = await loadTf(values.backend as BackendPref, (m) => console.log(m), { threads });
@@ -30,23 +37,61 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     f();
     const wall = performance.now() - t0;
-    const info = await tf.profile(() => { f(); });
     const byName = new Map<string, { ms: number; calls: number }>();
-    let total = 0;
-    for (const k of info.kernels) {
-      const ms = Number(k.kernelTimeMs) || 0;
+    let total = 0, calls = 0;
+    const add = (name: string, ms: number) => {
       total += ms;
-      const e = byName.get(k.name) ?? { ms: 0, calls: 0 };
+      calls++;
+      const e = byName.get(name) ?? { ms: 0, calls: 0 };
       e.ms += ms;
       e.calls++;
-      byName.set(k.name, e);
+      byName.set(name, e);
+    };
+    if (values.cpu) {
+      cpuProfile(tf, f, add);
+    } else {
+      const info = await tf.profile(() => { f(); });
+      for (const k of info.kernels) add(k.name, Number(k.kernelTimeMs) || 0);
     }
-    console.log(`\n${c.name} ${values.infer ? 'infer' : 'train'} step, batch ${c.batch}: wall ${wall.toFixed(0)} ms, kernels ${total.toFixed(0)} ms in ${info.kernels.length} calls`);
+    console.log(`\n${c.name} ${values.infer ? 'infer' : 'train'} step, batch ${c.batch}: wall ${wall.toFixed(0)} ms, kernels ${total.toFixed(0)} ms${values.cpu ? ' cpu (self)' : ''} in ${calls} calls`);
     const rows = [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, Number(values.top));
     for (const [name, e] of rows) {
       console.log(`  ${name.padEnd(24)} ${e.ms.toFixed(1).padStart(8)} ms ${(100 * e.ms / total).toFixed(1).padStart(5)} %  ${String(e.calls).padStart(5)} calls`);
     }
     s.dispose();
+  }
+}
+
+/**
+ * Runs `f` once with every wasm kernel wrapped to charge its CPU self time
+ * (process.cpuUsage, minus the kernels it runs itself) to `add`; the
+ * wrappers are removed afterwards.
+ */
+function cpuProfile(tf: Awaited<ReturnType<typeof loadTf>>['tf'], f: () => void, add: (name: string, ms: number) => void): void {
+  const configs = tf.getKernelsForBackend('wasm');
+  const stack: number[] = [];
+  for (const k of configs) {
+    const inner = k.kernelFunc;
+    tf.unregisterKernel(k.kernelName, 'wasm');
+    tf.registerKernel({ ...k, kernelFunc: ((args: never) => {
+      const c0 = process.cpuUsage();
+      stack.push(0);
+      const out = inner(args);
+      const u = process.cpuUsage(c0);
+      const ms = (u.user + u.system) / 1000;
+      const children = stack.pop() ?? 0;
+      if (stack.length > 0) stack[stack.length - 1]! += ms;
+      add(k.kernelName, ms - children);
+      return out;
+    }) as typeof inner });
+  }
+  try {
+    f();
+  } finally {
+    for (const k of configs) {
+      tf.unregisterKernel(k.kernelName, 'wasm');
+      tf.registerKernel(k);
+    }
   }
 }
 
