@@ -78,7 +78,8 @@ describe('a TypeScript user stage importing pipe-ml by name', () => {
   });
 
   test('a sweep runs it too (in warm workers), and the command stage reads its input artifact there', async () => {
-    const r = await rig.json('sweep', 'hello.who=a,bbb');
+    // copy reports no metric, so only --all-stages runs it in a sweep.
+    const r = await rig.json('sweep', 'hello.who=a,bbb', '--all-stages');
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /hello\.who="bbb": hello\.length 6 \(ran hello, copy/); // "hi bbb"
     assert.match(r.stderr, /hello\.who="a": hello\.length 4 \(ran hello, copy/);
