@@ -3,11 +3,13 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { loadConfig } from '../engine/config.js';
+import { selectStages } from '../engine/executor.js';
 import { buildGraph, type Graph } from '../engine/graph.js';
 import { overlaps, workspacePath } from '../engine/paths.js';
 import { builtinKinds } from '../stages/index.js';
 import { Rig, statuses } from './util/rig.js';
 import { repoRoot } from './util/paths.js';
+import { tinyNervePipeline } from './util/tiny-nerve.js';
 
 async function graphOf(file: string): Promise<Graph> {
   const config = loadConfig(join(repoRoot, file));
@@ -47,13 +49,7 @@ describe('the test truth of the default pipeline', () => {
     const readers = readersOf(g, truth);
     assert.deepEqual([...readers], ['score'], 'only score reads the test truth');
     // Everything a training stage is built from, transitively.
-    const upstream = new Set<string>();
-    const visit = (n: string): void => {
-      if (upstream.has(n)) return;
-      upstream.add(n);
-      for (const m of g.stages.get(n)!.needs) visit(m);
-    };
-    for (const t of ['train-seg', 'train-cls', 'gate']) visit(t);
+    const upstream = new Set(selectStages(g, ['train-seg', 'train-cls', 'gate']));
     for (const n of upstream) {
       assert.ok(!readers.has(n), `${n} reads the truth`);
       for (const d of g.stages.get(n)!.deps) assert.ok(!overlaps(d, truth), `${n} dep ${d} overlaps ${truth}`);
@@ -71,49 +67,11 @@ describe('the test truth of the default pipeline', () => {
 });
 
 // The default pipeline's shape with tiny sizes, score included.
-const PIPELINE = `params:
-  seed: 2
-  data: data/synth
-stages:
-  synth:
-    uses: synth
-    params: {out: \${data}, subjects: 4, images_per_subject: 6, test_images: 8, seed: \${seed}}
-  ingest:
-    uses: ingest
-    needs: [synth]
-    params: {data: \${data}, height: 32, width: 40}
-  split:
-    uses: split
-    needs: [ingest]
-    params: {val_fraction: 0.25, seed: \${seed}}
-  iso-mask:
-    uses: iso-mask
-    needs: [ingest, split]
-    params: {crop_size: 32, negatives_train: 2, negatives_val: 1, seed: \${seed}}
-  train-seg:
-    uses: train-seg
-    needs: [ingest, split]
-    params: {backend: wasm, base_filters: 4, depth: 2, epochs: 1, batch_size: 8, seed: \${seed}}
-  train-cls:
-    uses: train-cls
-    needs: [iso-mask]
-    params: {backend: wasm, widths: [4, 8], epochs: 1, batch_size: 8, seed: \${seed}}
-  infer:
-    uses: infer
-    needs: [ingest, split, train-seg, train-cls]
-    params: {backend: wasm}
-  gate:
-    uses: gate
-    needs: [infer, ingest, split]
-    params: {threshold: 0.3, min_pixels: 10}
-  submit:
-    uses: submit
-    needs: [gate]
-  score:
-    uses: score
-    needs: [gate, infer, ingest]
-    params: {truth: \${data}-truth/test_masks.csv, threshold: 0.3}
-`;
+const PIPELINE = tinyNervePipeline({
+  seed: 2,
+  params: { synth: { test_images: 8 }, 'iso-mask': { shift: undefined }, 'train-seg': { epochs: 1 }, 'train-cls': { epochs: 1 } },
+  tail: ['submit', 'score'],
+});
 
 describe('the score stage on a tiny synthetic run', () => {
   const rig = new Rig({ 'pipeline.yaml': PIPELINE });
