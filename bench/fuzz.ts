@@ -54,6 +54,5 @@ if (values.replay !== undefined) {
     `(${values.parallel} side by side); ${report.rechecked} cases over 5 s wall re-run alone: largest CPU time ${Math.round(report.maxRecheckCpuMs)} ms; ` +
     `${report.stopped} interrupted by the harness (a stage printing without end after ${CASE_CHECK_MS / 1000} s: must exit 130)`);
   console.log(`defects: ${report.defects.length}${report.defects.length ? ` (replay: node dist/bench/fuzz.js --replay SEED; seeds: ${report.defects.map((d) => d.seed).join(' ')})` : ''}`);
-  rmSync(join(tmpdir(), 'pipe-fuzz-victim'), { recursive: true, force: true });
   process.exitCode = report.defects.length ? 1 : 0;
 }

@@ -46,13 +46,16 @@ export const SPECIAL_VALUES = [
 /** Names that reach an object's prototype, or collide with its methods. */
 export const PROTO_NAMES = ['__proto__', 'constructor', 'prototype', 'toString', 'valueOf', 'hasOwnProperty', '__defineGetter__', 'isPrototypeOf'] as const;
 
+/** Where a fuzzed `--set` points synth outside the project (the run must refuse it). */
+export const VICTIM = '/tmp/pipe-fuzz-victim';
+
 /** `--set` arguments a user (or an attacker) might type. */
 export const SETS = [
   'seed=2', 'seed=.inf', 'seed=1e400', 'seed=.nan', 'seed=', 'seed=[1, 2]', 'seed={a: 1}', 'seed=*a', 'seed=&a [*a]',
   'name=x; touch pwned', 'name=$(touch pwned)', "name=a'b", 'name=two words', 'greeting=${seed}', 'greeting=${greeting}',
   'nested.root=../..', "nested.root=''", 'nested.root=.pipe', 'nested.__proto__.x=1', 'gen.__proto__.y=1',
   'gen.constructor.prototype.z=1', '__proto__.x=1', 'gen.k=[1, [2]]', 'nope=1', '=1', 'gen.=1', 'seed=!!binary AAAA',
-  'synth.out=..', 'synth.out=/tmp/pipe-fuzz-victim', 'data=../victim', 'toString=1', 'gen.toString=1',
+  'synth.out=..', `synth.out=${VICTIM}`, 'data=../victim', 'toString=1', 'gen.toString=1',
 ] as const;
 
 type Mutation = (text: string, r: Rand) => string | Buffer;
