@@ -7,19 +7,11 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { after, describe, test } from 'node:test';
 import { parse } from 'yaml';
+import { isAlive } from '../cache/atomic.js';
 import { Rig, statuses } from './util/rig.js';
 
 const rigs: Rig[] = [];
 after(() => rigs.forEach((r) => r.cleanup()));
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -48,7 +40,7 @@ describe('stage processes die with pipe', () => {
     const { rig, run, pid } = await startStage('echo $$ > stage.pid; sleep 30; echo late > late.txt');
     run.child.kill('SIGKILL');
     await run.done;
-    assert.ok(await until(() => !alive(pid)), 'the stage shell is gone');
+    assert.ok(await until(() => !isAlive(pid)), 'the stage shell is gone');
     assert.equal(rig.exists('late.txt'), false);
   });
 
@@ -56,11 +48,11 @@ describe('stage processes die with pipe', () => {
     const { rig, run, pid } = await startStage("trap '' TERM; echo $$ > stage.pid; sleep 30; echo late > late.txt");
     run.child.kill('SIGKILL');
     await run.done;
-    assert.ok(alive(pid), 'the lifeline gives it a grace period first');
+    assert.ok(isAlive(pid), 'the lifeline gives it a grace period first');
     rig.write({ 'pipeline.yaml': 'stages:\n  slow:\n    cmd: echo new > late.txt\n    outs: [late.txt]\n' });
     const r = await rig.json('run');
     assert.equal(r.code, 0, r.stderr);
-    assert.equal(alive(pid), false, 'the dead run\'s stage was killed before the new run started');
+    assert.equal(isAlive(pid), false, 'the dead run\'s stage was killed before the new run started');
     assert.equal(rig.read('late.txt'), 'new\n');
   });
 
@@ -70,7 +62,7 @@ describe('stage processes die with pipe', () => {
       run.child.kill(sig);
       const r = await run.done;
       assert.equal(r.code, 130, r.stderr);
-      assert.equal(alive(pid), false);
+      assert.equal(isAlive(pid), false);
       assert.equal(rig.exists('.pipe/run.lock'), false);
       assert.equal(rig.exists('late.txt'), false);
     });
@@ -92,7 +84,7 @@ export default { description: 'x', artifacts: () => ['y'], async run() {
     const pid = Number(rig.read('worker.pid').trim());
     run.child.kill('SIGKILL');
     await run.done;
-    assert.ok(await until(() => !alive(pid), 15_000), 'the worker is gone');
+    assert.ok(await until(() => !isAlive(pid), 15_000), 'the worker is gone');
   });
 
   test('a stray background process of a stage is stopped when the stage ends', async () => {
@@ -103,7 +95,7 @@ export default { description: 'x', artifacts: () => ['y'], async run() {
     const r = await rig.json('run');
     assert.equal(r.code, 0, r.stderr);
     const pid = Number(rig.read('bg.pid').trim());
-    assert.ok(await until(() => !alive(pid)), 'the background job is gone');
+    assert.ok(await until(() => !isAlive(pid)), 'the background job is gone');
   });
 
   test('the run lock records running stage groups; a takeover reaps them before it starts', async () => {
@@ -119,7 +111,7 @@ export default { description: 'x', artifacts: () => ['y'], async run() {
     const r = await rig.json('run');
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(statuses(r.doc), { a: 'ran' });
-    assert.equal(alive(orphan.pid!), false, 'the leftover group was killed');
+    assert.equal(isAlive(orphan.pid!), false, 'the leftover group was killed');
     assert.match(r.stderr, /stopped 1 process group left by a killed run/);
     assert.equal(rig.exists('.pipe/run.lock'), false);
     assert.deepEqual(Object.keys(parse(rig.read('pipe.lock')).stages), ['a']);

@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { startNginx, type Nginx } from './services/nginx.js';
 import { type Rig, statuses } from './util/rig.js';
-import { cloneOf, tinyRig } from './util/remote-rig.js';
+import { cloneOf, lockDigests, tinyRig } from './util/remote-rig.js';
 
 const rigs: Rig[] = [];
 const track = (r: Rig): Rig => (rigs.push(r), r);
@@ -20,12 +20,6 @@ after(async () => {
 });
 
 const remoteBlock = (url: string): string => `remote:\n  url: ${url}\n  jobs: 4\n`;
-
-/** The output digests pipe.lock records, by stage. */
-function lockDigests(r: Rig): Record<string, string[]> {
-  const lock = parse(r.read('pipe.lock')) as { stages: Record<string, { outputs: Record<string, { digest: string }> }> };
-  return Object.fromEntries(Object.entries(lock.stages).map(([s, e]) => [s, Object.values(e.outputs).map((o) => o.digest)]));
-}
 
 /** A project that ran and pushed to `url`. */
 async function pushed(url: string): Promise<Rig> {

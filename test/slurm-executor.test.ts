@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { after, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { Rig, statuses } from './util/rig.js';
-import { tinyRig } from './util/remote-rig.js';
+import { lockDigests, tinyRig } from './util/remote-rig.js';
 
 // Needs the one-node cluster of test/services/slurm.sh (started by .ci/run).
 process.env['PIPE_SLURM_POLL_MS'] = '200';
@@ -23,11 +23,6 @@ function sacct(ids: readonly string[]): { id: string; name: string; state: strin
     const [id = '', name = '', state = ''] = l.split('|');
     return { id, name, state };
   });
-}
-
-function lockDigests(r: Rig): Record<string, string[]> {
-  const lock = parse(r.read('pipe.lock')) as { stages: Record<string, { outputs: Record<string, { digest: string }> }> };
-  return Object.fromEntries(Object.entries(lock.stages).map(([s, e]) => [s, Object.values(e.outputs).map((o) => o.digest)]));
 }
 
 describe('executor: slurm (one-node cluster)', () => {

@@ -3,6 +3,7 @@
  * workspace out, an artifact, a folder artifact) and a tiny module stage, so a
  * push/pull moves file objects, folder manifests and run records.
  */
+import { parse } from 'yaml';
 import { Rig } from './rig.js';
 
 /** A module stage: writes one artifact from its input and params, reports a metric. */
@@ -48,4 +49,10 @@ export function tinyRig(head = '', extra = ''): Rig {
 /** A fresh clone of `a`: its pipeline file, lock and sources, no `.pipe/` and no outputs. */
 export function cloneOf(a: Rig): Rig {
   return new Rig({ 'pipeline.yaml': a.read('pipeline.yaml'), 'pipe.lock': a.read('pipe.lock'), 'sum.mjs': a.read('sum.mjs') });
+}
+
+/** Each stage's output digests, as the rig's pipe.lock records them. */
+export function lockDigests(r: Rig): Record<string, string[]> {
+  const lock = parse(r.read('pipe.lock')) as { stages: Record<string, { outputs: Record<string, { digest: string }> }> };
+  return Object.fromEntries(Object.entries(lock.stages).map(([s, e]) => [s, Object.values(e.outputs).map((o) => o.digest)]));
 }
