@@ -56,6 +56,23 @@ describe('stage processes die with pipe', () => {
     assert.equal(rig.read('late.txt'), 'new\n');
   });
 
+  test('pipe repro records its stage groups in the run lock too, as pipe run does', async () => {
+    const rig = new Rig({
+      'pipeline.yaml': 'stages:\n  slow:\n    cmd: "if [ -f slow.flag ]; then echo $$ > stage.pid; sleep 30; fi; echo done > late.txt"\n    outs: [late.txt]\n',
+    });
+    rigs.push(rig);
+    assert.equal((await rig.run('run')).code, 0);
+    rig.write({ 'slow.flag': '' });
+    const repro = rig.start(['repro', 'pipe.lock', '--no-cache']);
+    assert.ok(await until(() => rig.exists('stage.pid') && rig.read('stage.pid').endsWith('\n')), 'the stage started');
+    const pid = Number(rig.read('stage.pid').trim());
+    const groups = (): { stage: string }[] => (JSON.parse(rig.read('.pipe/run.lock')) as { groups: { stage: string }[] }).groups;
+    assert.ok(await until(() => groups().some((g) => g.stage === 'slow')), `the run lock lists slow: ${rig.read('.pipe/run.lock')}`);
+    repro.child.kill('SIGKILL');
+    await repro.done;
+    assert.ok(await until(() => !isAlive(pid)), 'the stage shell is gone');
+  });
+
   for (const sig of ['SIGHUP', 'SIGTERM'] as const) {
     test(`${sig} stops the running stage, keeps completed ones, exits 130`, async () => {
       const { rig, run, pid } = await startStage('echo $$ > stage.pid; sleep 30; echo late > late.txt');

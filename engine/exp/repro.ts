@@ -133,8 +133,11 @@ export async function cmdRepro(env: CommandEnv, o: ReproOptions): Promise<number
     const log = textLogger(human);
     results = await execute(p.graph, { ...p.env, lock: target.stages }, lock, {
       targets: stages, force: o.noCache ? new Set(stages) : new Set(), jobs: o.jobs, signal: o.signal, tmpDir: p.layout.workTmp,
+      scratchDir: p.layout.scratch,
       versions: { pipe: pipeVersion(), ...machineInfo() },
       threadsPerStage: Math.max(1, Math.floor(cpus().length / o.jobs)),
+      // As `pipe run`: the run lock records the stages' process groups, so a run after a killed repro reaps them.
+      groups: { started: (stage, pgid) => held.lock.track(stage, pgid), ended: (pgid) => held.lock.untrack(pgid) },
       emit: (e: EngineEvent) => log(e),
     });
     await p.env.files.save();
