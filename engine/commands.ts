@@ -208,7 +208,7 @@ export async function cmdStatus(env: CommandEnv, targets: readonly string[]): Pr
   let p = opened.value;
   // A lock made with --set overrides: plan with them, and say so, instead of calling their stages stale.
   const held = env.overrides.length === 0 ? heldExperiment(p) : undefined;
-  const withHeld = held && held.asOverrides.length ? await openProject(env.file, held.asOverrides, env.registry) : undefined;
+  const withHeld = held && held.asOverrides.length ? await openProject(env.file, held.asOverrides, env.registry, p.lock) : undefined;
   if (withHeld?.ok) p = withHeld.value;
   const heldInfo = withHeld?.ok && held ? held : undefined;
   const bad = unknownTargets(p, targets);

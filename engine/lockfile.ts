@@ -58,13 +58,11 @@ function overridesLine(overrides: Readonly<Record<string, ParamValue>>): string 
 }
 
 /**
- * The last lock text parsed and its YAML data (a private copy): a command reads
- * the lock several times (open, header, status), and parsing YAML is a large
- * part of a short command's CPU. Same text, same data; checked as before.
+ * Reads a lock; a missing file is an empty lock, an unreadable or malformed
+ * one an error message naming it. Each call parses the file: a command keeps
+ * the lock its project was opened with (`Project.lock`) instead of reading
+ * it again.
  */
-let lastParsed: { text: string; data: unknown } | undefined;
-
-/** Reads a lock; a missing file is an empty lock, an unreadable or malformed one an error message naming it. */
 export function readLock(path: string): { lock: Lock } | { error: string } {
   let text: string;
   try {
@@ -76,14 +74,10 @@ export function readLock(path: string): { lock: Lock } | { error: string } {
   }
   const startOver = '(fix it, or delete it to start over: outputs are rebuilt or restored from the cache)';
   let data: unknown;
-  if (lastParsed?.text === text) data = structuredClone(lastParsed.data);
-  else {
-    try {
-      data = parse(text, { maxAliasCount: 100, uniqueKeys: true, logLevel: 'error' });
-    } catch (e) {
-      return { error: `${path} is not valid YAML: ${e instanceof Error ? e.message.split('\n')[0] : String(e)} ${startOver}` };
-    }
-    lastParsed = { text, data: structuredClone(data) };
+  try {
+    data = parse(text, { maxAliasCount: 100, uniqueKeys: true, logLevel: 'error' });
+  } catch (e) {
+    return { error: `${path} is not valid YAML: ${e instanceof Error ? e.message.split('\n')[0] : String(e)} ${startOver}` };
   }
   const problem = lockProblem(data);
   if (problem !== undefined) return { error: `${path} is not a valid pipe.lock: ${problem} ${startOver}` };

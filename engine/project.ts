@@ -13,7 +13,7 @@ import { ObjectStore } from '../cache/store.js';
 import { loadConfig, type Override } from './config.js';
 import { buildGraph, type Graph, type KindRegistry } from './graph.js';
 import { projectLayout, runFolders, type ProjectLayout } from './layout.js';
-import { readLock } from './lockfile.js';
+import { readLock, type Lock } from './lockfile.js';
 import type { PlanEnv } from './planner.js';
 import { fail, ok, type Failure, type Result } from './result.js';
 
@@ -23,29 +23,39 @@ export interface Project {
   readonly graph: Graph;
   readonly env: PlanEnv;
   readonly lockPath: string;
+  /**
+   * The lock as it was when the project was opened (parsed once per open;
+   * `env.lock` is its stages). A command that waited for the run lock opens
+   * the project again: another run may have rewritten it.
+   */
+  readonly lock: Lock;
   readonly dotDir: string;
   /** Where everything of the project lives. */
   readonly layout: ProjectLayout;
 }
 
-/** Loads and checks the pipeline and opens the cache; never writes anything. */
-export async function openProject(file: string, overrides: readonly Override[], registry: KindRegistry): Promise<Result<Project, Failure>> {
+/**
+ * Loads and checks the pipeline and opens the cache; never writes anything.
+ * `lock`: the lock a project opened just before (same file, same moment) read,
+ * so opening again with other overrides does not parse it again.
+ */
+export async function openProject(file: string, overrides: readonly Override[], registry: KindRegistry, lock?: Lock): Promise<Result<Project, Failure>> {
   const config = loadConfig(file, overrides);
   if (!config.ok) return fail({ reason: 'invalid-config', diagnostics: config.error });
   const layout = projectLayout(file);
   const { root, lockPath, dotDir } = layout;
   const graph = await buildGraph(config.value, root, registry);
   if (!graph.ok) return fail({ reason: 'invalid-config', diagnostics: graph.error });
-  const lock = readLock(lockPath);
-  if ('error' in lock) return fail({ reason: 'usage', message: lock.error });
+  const read = lock === undefined ? readLock(lockPath) : { lock };
+  if ('error' in read) return fail({ reason: 'usage', message: read.error });
   const env: PlanEnv = {
     root,
     store: new ObjectStore(layout.cache.root),
     runs: new RunCache(layout.cache.runs),
     files: await FileState.load(layout.stateFile),
-    lock: lock.lock.stages,
+    lock: read.lock.stages,
   };
-  return ok({ root, graph: graph.value, env, lockPath, dotDir, layout });
+  return ok({ root, graph: graph.value, env, lockPath, lock: read.lock, dotDir, layout });
 }
 
 /** Creates the .pipe folders a run writes into. */

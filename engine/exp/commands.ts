@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../cache/atomic.js';
 import { EXIT, report, type CommandEnv } from '../commands.js';
-import { LockWriter, readLock, type Lock } from '../lockfile.js';
+import { LockWriter, type Lock } from '../lockfile.js';
 import { ensureDotDir, openProject, type Project } from '../project.js';
 import { acquireRunLock } from '../run-lock.js';
 import type { ParamValue } from '../stage-api.js';
@@ -97,10 +97,8 @@ export async function cmdDvcAlias(env: CommandEnv, which: 'metrics' | 'params', 
 
 function resolveSide(p: Project, store: ExperimentStore, ref: string | undefined): Side | { error: string } {
   if (ref === undefined || ref === 'workspace') {
-    const r = readLock(p.lockPath);
-    if ('error' in r) return { error: r.error };
-    const exp = store.get(experimentId(r.lock));
-    return { label: exp ? exp.name : 'workspace', lock: r.lock };
+    const exp = store.get(experimentId(p.lock));
+    return { label: exp ? exp.name : 'workspace', lock: p.lock };
   }
   const f = store.find(ref);
   return 'error' in f ? f : { label: f.exp.name, lock: f.exp.lock };
@@ -108,8 +106,7 @@ function resolveSide(p: Project, store: ExperimentStore, ref: string | undefined
 
 function list(env: CommandEnv, p: Project, store: ExperimentStore): number {
   const all = store.list();
-  const here = readLock(p.lockPath);
-  const current = 'lock' in here ? experimentId(here.lock) : '';
+  const current = experimentId(p.lock);
   // Metric columns: those that differ between experiments (at most 3), else the first two.
   const metrics = all.map((e) => flatMetrics(e.lock));
   const names = [...new Set(metrics.flatMap((m) => Object.keys(m)))];

@@ -9,7 +9,7 @@ import { basename, dirname, relative, sep } from 'node:path';
 import { loadConfig, type Override } from '../config.js';
 import { codeFingerprint } from '../fingerprint.js';
 import type { Graph } from '../graph.js';
-import { formatLock, readLock, type Lock, type LockWriter } from '../lockfile.js';
+import { formatLock, type Lock, type LockWriter } from '../lockfile.js';
 import type { Project } from '../project.js';
 import type { ParamValue } from '../stage-api.js';
 import { effectiveOverrides, lockOverrides } from './overrides.js';
@@ -40,11 +40,10 @@ export function effectiveOf(file: string, overrides: readonly Override[]): Recor
 
 /**
  * Sets the header of the lock a run of `selected` stages with `overrides` is
- * about to write; `initial` is the lock on disk (with its header).
+ * about to write; `p.lock` is the lock on disk (with its header).
  */
 export function prepareLock(p: Project, file: string, lock: LockWriter, overrides: readonly Override[], selected: readonly string[]): void {
-  const initial = readLock(p.lockPath);
-  const prev: Lock = 'lock' in initial ? initial.lock : { version: 1, stages: {} };
+  const prev: Lock = p.lock;
   const now = effectiveOf(file, overrides);
   lock.setMeta(lockOverrides({ ...prev, stages: lock.stages }, now, new Set(selected), new Set(p.graph.order)), { ...prev.code_files, ...codeFilesOf(p.graph) });
 }

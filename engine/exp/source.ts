@@ -99,13 +99,14 @@ export async function openAsLocked(file: string, src: ReproSource, registry: Kin
   const { root, lockPath, dotDir } = layout;
   const graph = await buildGraph({ ...config.value, stages }, root, registry);
   if (!graph.ok) return fail({ reason: 'invalid-config', diagnostics: graph.error });
-  const current = readLock(lockPath);
+  const read = readLock(lockPath);
+  const current: Lock = 'lock' in read ? read.lock : { version: 1, stages: {} };
   return ok({
-    root, graph: graph.value, lockPath, dotDir, layout,
+    root, graph: graph.value, lockPath, lock: current, dotDir, layout,
     env: {
       root, store: new ObjectStore(layout.cache.root), runs: new RunCache(layout.cache.runs),
       files: await FileState.load(layout.stateFile),
-      lock: 'lock' in current ? current.lock.stages : {},
+      lock: current.stages,
     },
   });
 }

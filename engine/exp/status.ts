@@ -6,7 +6,6 @@
  */
 import type { Override } from '../config.js';
 import { loadConfig } from '../config.js';
-import { readLock } from '../lockfile.js';
 import type { Project } from '../project.js';
 import type { ParamValue } from '../stage-api.js';
 import { fileValue, formatOverrides, overridesOf } from './overrides.js';
@@ -26,10 +25,9 @@ export interface Held {
 
 /** What the workspace's lock was made with (undefined when there is no readable lock). */
 export function heldExperiment(p: Project): Held | undefined {
-  const r = readLock(p.lockPath);
-  if (!('lock' in r) || Object.keys(r.lock.stages).length === 0) return undefined;
-  const overrides = r.lock.overrides ?? {};
-  const exp = new ExperimentStore(p.dotDir).get(experimentId(r.lock));
+  if (Object.keys(p.lock.stages).length === 0) return undefined;
+  const overrides = p.lock.overrides ?? {};
+  const exp = new ExperimentStore(p.dotDir).get(experimentId(p.lock));
   return { overrides, asOverrides: overridesOf(overrides), ...(exp ? { exp } : {}) };
 }
 
