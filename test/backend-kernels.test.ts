@@ -253,3 +253,52 @@ test('wasm: saved tensors are shared without an Identity kernel; first- and seco
   tf.dispose([t, clone!]);
   assert.equal(tf.engine().backend.numDataIds(), dataIds);
 });
+
+test('wasm: a fused conv whose input needs no gradient skips it; weights bit-identical, input gradients unaffected', async () => {
+  const { tf } = await loadTf('wasm');
+  const { setSkipInputGrad, skippedInputGrads } = await import('../stages/kernels/skip-input-grad.js');
+  const { buildClassifier } = await import('../stages/models/classifier.js');
+  const { focalLoss } = await import('../stages/models/losses.js');
+  const { createTrainer } = await import('../stages/models/train-loop.js');
+  const tensors = tf.memory().numTensors;
+  const train = (): Uint8Array[] => {
+    const model = buildClassifier(tf, { inputShape: [16, 16, 1], widths: [4, 8], blocks: 1, seed: 3 });
+    const x = tf.tensor4d(rand(8 * 16 * 16, 21), [8, 16, 16, 1]);
+    const y = tf.tensor2d([1, 0, 0, 1, 1, 0, 1, 0], [8, 1]);
+    const trainer = createTrainer(tf, model, (t, p) => focalLoss(tf, t, p, { gamma: 2, alpha: 0.75 }), 3e-3);
+    for (let i = 0; i < 3; i++) trainer.step(x, y);
+    const bytes = model.getWeights().map((w) => new Uint8Array(Float32Array.from(w.dataSync() as Float32Array).buffer));
+    trainer.dispose();
+    model.dispose();
+    tf.dispose([x, y]);
+    return bytes;
+  };
+  const s0 = skippedInputGrads();
+  const fast = train();
+  assert.equal(skippedInputGrads() - s0, 3, 'the stem conv\'s input gradient was skipped once per step');
+  setSkipInputGrad(false);
+  let slow: Uint8Array[];
+  try {
+    slow = train();
+  } finally {
+    setSkipInputGrad(true);
+  }
+  assert.equal(skippedInputGrads() - s0, 3, 'nothing skipped while disabled');
+  assert.equal(fast.length, slow.length);
+  fast.forEach((b, i) => assert.deepEqual(b, slow[i], `weight ${i} differs`));
+  // A gradient with respect to the input keeps it: computed, and equal to the cpu backend's.
+  const inputGrad = (t: Tf) => t.tidy(() => {
+    const x = t.tensor4d(rand(2 * 9 * 8 * 2, 31), [2, 9, 8, 2]);
+    const w = t.tensor4d(rand(3 * 3 * 2 * 3, 32), [3, 3, 2, 3]);
+    const g = t.grads((a, b) => t.sum(t.fused.conv2d({ x: a as typeof x, filter: b as typeof w, strides: 2, pad: 'same' })));
+    return g([x, w]).map((d) => d.dataSync() as Float32Array);
+  });
+  const s1 = skippedInputGrads();
+  const got = inputGrad(tf);
+  assert.equal(skippedInputGrads(), s1);
+  const { tf: cpu } = await loadTf('cpu');
+  const want = inputGrad(cpu);
+  await loadTf('wasm');
+  got.forEach((g, i) => assert.ok(maxRelDiff(g, want[i]!) <= 1e-4, `gradient ${i}`));
+  assert.equal(tf.memory().numTensors, tensors);
+});

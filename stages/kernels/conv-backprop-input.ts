@@ -14,6 +14,7 @@
  * ```
  */
 import type { TfHandle } from '../lib/backend.js';
+import { takeSkip } from './skip-input-grad.js';
 import { makeCtx, size } from './wasm-util.js';
 import type { Ctx, Info, KernelArgs } from './wasm-util.js';
 
@@ -127,6 +128,13 @@ export function conv2dBackpropInputKernel(
     const inputShape = attrs['inputShape'] as [number, number, number, number];
     const dataFormat = (attrs['dataFormat'] as string | undefined) ?? 'NHWC';
     if (dataFormat !== 'NHWC' || dy.dtype !== 'float32' || filter.dtype !== 'float32') return fallback(args);
+    if (takeSkip(inputShape)) {
+      // A gradient the engine never reads (skip-input-grad.ts): zeros, not computed.
+      const ctx = makeCtx(tf, args.backend);
+      const zeros = ctx.alloc(inputShape.slice());
+      ctx.view(zeros).fill(0);
+      return zeros;
+    }
     const info = tf.backend_util.computeConv2DInfo(
       inputShape, filter.shape as [number, number, number, number], attrs['strides'] as [number, number], 1,
       attrs['pad'] as 'same', attrs['dimRoundingMode'] as 'round' | undefined, false, 'channelsLast');

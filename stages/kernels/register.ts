@@ -9,7 +9,8 @@
  * (channel-kernels.ts), and PipeAdam (the fused update of `createAdam`);
  * plus fused gradients for training-mode batch norm (FusedBatchNorm and Mean:
  * see batch-norm-grad.ts), which fall back to the stock ones off wasm; and the
- * engine's clone of saved wasm tensors without a kernel call (light-clone.ts).
+ * engine's clone of saved wasm tensors without a kernel call (light-clone.ts);
+ * and no input gradient for a fused conv whose input needs none (skip-input-grad.ts).
  */
 import type { TfHandle } from '../lib/backend.js';
 import { conv2dBackpropFilterKernel } from './conv-backprop-filter.js';
@@ -20,6 +21,7 @@ import { maxPoolGradKernel } from './pool-grad.js';
 import { ADAM_KERNEL, adamKernel } from './adam.js';
 import { registerBatchNormGrads } from './batch-norm-grad.js';
 import { installLightClone } from './light-clone.js';
+import { installSkipInputGrad } from './skip-input-grad.js';
 import { channelBinaryKernel, channelReduceKernel } from './channel-kernels.js';
 import type { Info, KernelArgs } from './wasm-util.js';
 
@@ -60,6 +62,7 @@ export function registerWasmKernels(tf: TfHandle['tf']): string[] {
   names.push(ADAM_KERNEL);
   names.push(...registerBatchNormGrads(tf));
   installLightClone(tf);
+  installSkipInputGrad(tf);
   registered = names;
   return names;
 }
