@@ -19,19 +19,12 @@
  */
 import { createRequire } from 'node:module';
 import { canonicalJson, hashBytes } from '../cache/digest.js';
-import type { Override, PipelineConfig, StageConfig } from './config.js';
-import type { Diagnostic, Location } from './diagnostic.js';
+import type { PipelineConfig, StageConfig } from './config.js';
+import type { Diagnostic } from './diagnostic.js';
 import { closest } from './did-you-mean.js';
 import { fail, ok, type Result } from './result.js';
+import { pointerKeys, typeOf, valueAt, type AjvError, type Validate } from './schema.js';
 import type { ParamsSchema, ParamValue, StageKind } from './stage-api.js';
-
-interface AjvError {
-  readonly instancePath: string;
-  readonly keyword: string;
-  readonly params: Readonly<Record<string, unknown>>;
-  readonly message?: string;
-}
-type Validate = ((data: unknown) => boolean) & { errors?: AjvError[] | null };
 
 /**
  * The export name of a declaration's validator in the precompiled module
@@ -122,15 +115,14 @@ function diagnostic(config: PipelineConfig, stage: StageConfig, schema: ParamsSc
   const set = config.overrides.find((o) => o.path[0] === stage.name && o.path[1] === full[0]);
   if (set) return { message: `--set ${set.text}: ${message}` };
   const location = config.where(['stages', stage.name, 'params', ...full], unknown !== undefined);
-  return location ? { message: message + viaGlobal(config, location), location } : { message };
+  return location ? { message: message + viaGlobal(config, stage, full), location } : { message };
 }
 
 /** The ajv instance path as keys and list indexes into `data`. */
 function instancePath(data: unknown, p: string): (string | number)[] {
   const out: (string | number)[] = [];
   let cur = data;
-  for (const raw of p.split('/').slice(1)) {
-    const seg = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+  for (const seg of pointerKeys(p)) {
     const key = Array.isArray(cur) && /^\d+$/.test(seg) ? Number(seg) : seg;
     out.push(key);
     cur = (cur as Record<string | number, unknown> | undefined)?.[key];
@@ -138,22 +130,13 @@ function instancePath(data: unknown, p: string): (string | number)[] {
   return out;
 }
 
-function valueAt(data: unknown, path: readonly (string | number)[]): unknown {
-  let cur = data;
-  for (const p of path) cur = (cur as Record<string | number, unknown> | undefined)?.[p];
-  return cur;
-}
-
 const TYPE_WORDS: Readonly<Record<string, string>> = {
   integer: 'an integer', number: 'a number', boolean: 'true or false', string: 'a string', array: 'a list', object: 'a map', null: 'null',
 };
 
+/** {@link typeOf}, with a list's items shown. */
 function found(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return `the list ${JSON.stringify(v)}`;
-  if (typeof v === 'object') return 'a map';
-  if (typeof v === 'string') return `the string ${JSON.stringify(v)}`;
-  return `${typeof v} ${String(v)}`;
+  return Array.isArray(v) ? `the list ${JSON.stringify(v)}` : typeOf(v);
 }
 
 /** What is wrong with the value, in words. */
@@ -185,9 +168,15 @@ function problem(e: AjvError, value: unknown, unknown: string | undefined): stri
   }
 }
 
-/** When the value came from `${name}` and `--set name=...` changed that global, say so. */
-function viaGlobal(config: PipelineConfig, location: Location): string {
-  const line = config.index.lineText(location.line);
-  const set = config.overrides.find((o: Override) => !config.stages.has(o.path[0] ?? '') && line.includes(`\${${o.path.join('.')}}`));
-  return set ? ` (from \${${set.path.join('.')}}, set by --set ${set.text})` : '';
+/**
+ * When the value came from `${name}` and `--set name=...` changed that global
+ * (directly or through the globals it refers to), say so: the config knows
+ * which --set texts went into each param ({@link PipelineConfig.setsAt}).
+ */
+function viaGlobal(config: PipelineConfig, stage: StageConfig, path: readonly (string | number)[]): string {
+  if (path.length === 0) return '';
+  const sets = config.setsAt(['stages', stage.name, 'params', path[0] as string | number]);
+  const globals = config.overrides.filter((o) => sets.includes(o.text) && !config.stages.has(o.path[0] ?? ''));
+  if (globals.length === 0) return '';
+  return ` (from ${globals.map((o) => `\${${o.path.join('.')}}`).join(', ')}, set by ${globals.map((o) => `--set ${o.text}`).join(', ')})`;
 }

@@ -10,14 +10,16 @@ import { shapeSchema } from './params-schema.js';
 
 type Where = (path: readonly (string | number)[], key?: boolean) => Location | undefined;
 
-interface AjvError {
-  instancePath: string;
-  schemaPath: string;
-  keyword: string;
-  params: Record<string, unknown>;
-  message?: string;
+/** One error as ajv reports it (the fields the diagnostics read). */
+export interface AjvError {
+  readonly instancePath: string;
+  readonly schemaPath: string;
+  readonly keyword: string;
+  readonly params: Readonly<Record<string, unknown>>;
+  readonly message?: string;
 }
-type Validate = ((data: unknown) => boolean) & { errors?: AjvError[] | null };
+/** A compiled ajv validator (precompiled module export or `ajv.compile`). */
+export type Validate = ((data: unknown) => boolean) & { errors?: AjvError[] | null };
 
 let compiled: Validate | undefined;
 let schemaJson: { definitions: { stage: { properties: Record<string, unknown> } } } | undefined;
@@ -41,7 +43,8 @@ function validator(): Validate {
   return compiled;
 }
 
-function typeOf(v: unknown): string {
+/** What a found value is, in words for a message ("a map", `the string "x"`, "number 3"). */
+export function typeOf(v: unknown): string {
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a map';
@@ -49,10 +52,16 @@ function typeOf(v: unknown): string {
   return `${typeof v} ${String(v)}`;
 }
 
-function valueAt(data: unknown, path: readonly (string | number)[]): unknown {
+/** The value at a path of keys and list indexes into `data` (undefined where it stops). */
+export function valueAt(data: unknown, path: readonly (string | number)[]): unknown {
   let cur = data;
   for (const p of path) cur = (cur as Record<string | number, unknown> | undefined)?.[p];
   return cur;
+}
+
+/** An ajv instance path ("/a/b~1c") as its unescaped keys (["a", "b/c"]). */
+export function pointerKeys(instancePath: string): string[] {
+  return instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
 function describePath(path: readonly (string | number)[]): string {
@@ -87,7 +96,7 @@ export function schemaErrors(data: unknown, where: Where): Diagnostic[] {
   const validate = validator();
   if (validate(data)) return out;
   for (const e of validate.errors ?? []) {
-    const path = e.instancePath.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const path = pointerKeys(e.instancePath);
     if (e.schemaPath.startsWith('#/definitions/stage/oneOf')) continue; // uses/cmd: reported above
     switch (e.keyword) {
       case 'additionalProperties': {

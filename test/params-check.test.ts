@@ -51,6 +51,17 @@ describe('params contract: built-in kinds', () => {
     assert.match(r.stderr, /^pipeline\.yaml:12:13 error: param "seed" of stage "synth" \(kind synth\): must be >= 0, found -1 \(from \$\{seed\}, set by --set seed=-1\)\n 12 \|       seed: \$\{seed\}\n/);
   });
 
+  test('through a global that refers to the --set one, the message names that --set too', async () => {
+    const chained = new Rig({ 'pipeline.yaml': GATE_LIKE.replace('  unused_global: 3\n', '  base: ${seed}\n').replace('seed: ${seed}\n      images', 'seed: ${base}\n      images') });
+    try {
+      const r = await chained.run('status', '--set', 'seed=-1');
+      assert.equal(r.code, 2);
+      assert.match(r.stderr, /^pipeline\.yaml:12:13 error: param "seed" of stage "synth" \(kind synth\): must be >= 0, found -1 \(from \$\{seed\}, set by --set seed=-1\)\n 12 \|       seed: \$\{base\}\n/);
+    } finally {
+      chained.cleanup();
+    }
+  });
+
   test('typos and bad values in the file point at line:col, all reported at once', async () => {
     const bad = new Rig({
       'pipeline.yaml': GATE_LIKE.replace('subjects: 2', 'subject: 2').replace('images_per_subject: 3', 'images_per_subject: 1.5') + '      difficulty: [1]\n',
