@@ -12,9 +12,10 @@
 import { rm } from 'node:fs/promises';
 import { basename } from 'node:path';
 import type { RunCache } from '../cache/run-cache.js';
-import type { ObjectStore, StoredRef } from '../cache/store.js';
+import type { Digest } from '../cache/digest.js';
+import type { ObjectStore } from '../cache/store.js';
 import { lockFilesIn } from './layout.js';
-import { readLock, type Lock } from './lockfile.js';
+import { readLock, type Lock, type LockEntry } from './lockfile.js';
 
 /** What gc removed (or would remove, with dryRun). */
 export interface GcReport {
@@ -26,12 +27,41 @@ export interface GcReport {
   readonly locks: readonly string[];
 }
 
-async function addRef(store: ObjectStore, ref: StoredRef, keep: Set<string>): Promise<void> {
-  keep.add(ref.digest);
-  if (ref.kind !== 'dir') return;
-  try {
-    for (const f of (await store.readManifest(ref.digest)).files) keep.add(f.digest);
-  } catch { /* a missing manifest keeps nothing more */ }
+/**
+ * What gc keeps: the entries of every pipe lock in the project folder at
+ * `root` (`locks`: their file names; a file that is not a pipe lock, or is
+ * unreadable, references nothing) and of `keptLocks` (the kept experiments').
+ * `pipe gc` and `pipe gc --remote` keep by the same list.
+ */
+export function keptEntries(root: string, keptLocks: readonly Lock[]): { entries: LockEntry[]; locks: string[] } {
+  const entries: LockEntry[] = [];
+  const add = (l: Lock): void => {
+    for (const e of Object.values(l.stages)) if (e !== undefined) entries.push(e);
+  };
+  keptLocks.forEach(add);
+  const locks: string[] = [];
+  for (const path of lockFilesIn(root)) {
+    const l = readLock(path);
+    if ('error' in l) continue;
+    locks.push(basename(path));
+    add(l.lock);
+  }
+  return { entries, locks };
+}
+
+/**
+ * The digests `entries` need: every output, and of a folder its manifest and
+ * every file in it (`filesOf` reads a manifest: locally, or from a remote).
+ */
+export async function keptDigests(entries: readonly LockEntry[], filesOf: (manifest: Digest) => Promise<readonly Digest[]>): Promise<Set<Digest>> {
+  const keep = new Set<Digest>();
+  for (const e of entries) {
+    for (const ref of Object.values(e.outputs)) {
+      keep.add(ref.digest);
+      if (ref.kind === 'dir') for (const f of await filesOf(ref.digest)) keep.add(f);
+    }
+  }
+  return keep;
 }
 
 /**
@@ -39,15 +69,9 @@ async function addRef(store: ObjectStore, ref: StoredRef, keep: Set<string>): Pr
  * (the locks of the experiments gc keeps) are kept like lock files.
  */
 export async function collectGarbage(root: string, store: ObjectStore, runs: RunCache, dryRun: boolean, keptLocks: readonly Lock[] = []): Promise<GcReport> {
-  const keep = new Set<string>();
-  for (const l of keptLocks) for (const e of Object.values(l.stages)) for (const ref of Object.values(e?.outputs ?? {})) await addRef(store, ref, keep);
-  const used: string[] = [];
-  for (const path of lockFilesIn(root)) {
-    const l = readLock(path);
-    if ('error' in l) continue; // not a pipe lock (or unreadable): it references nothing
-    used.push(basename(path));
-    for (const e of Object.values(l.lock.stages)) for (const ref of Object.values(e?.outputs ?? {})) await addRef(store, ref, keep);
-  }
+  const { entries, locks: used } = keptEntries(root, keptLocks);
+  // A missing manifest keeps nothing more.
+  const keep: ReadonlySet<string> = await keptDigests(entries, (d) => store.readManifest(d).then((m) => m.files.map((f) => f.digest), () => []));
   let removedRuns = 0;
   const { keys, strays } = await runs.list();
   for (const key of keys) {

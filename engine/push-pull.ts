@@ -21,8 +21,8 @@ import { parseManifest } from '../cache/dir-manifest.js';
 import type { StoredRef } from '../cache/store.js';
 import { EXIT, report, type CommandEnv } from './commands.js';
 import { ExperimentStore } from './exp/store.js';
-import { lockFilesIn } from './layout.js';
-import { readLock, type LockEntry } from './lockfile.js';
+import { keptDigests, keptEntries } from './gc.js';
+import type { LockEntry } from './lockfile.js';
 import type { Out } from './logger.js';
 import { openProject, type Project } from './project.js';
 import { DEFAULT_REMOTE_JOBS, projectRemote } from './remote.js';
@@ -162,21 +162,10 @@ export async function cmdGcRemote(env: CommandEnv, o: RemoteCommandOptions & { d
   const { p, remote } = opened;
   const human = env.json ? env.stderr : env.stdout;
   try {
-    const entries: LockEntry[] = [];
-    for (const path of lockFilesIn(p.root)) {
-      const l = readLock(path);
-      if (!('error' in l)) entries.push(...Object.values(l.lock.stages).filter((e): e is LockEntry => e !== undefined));
-    }
     const exps = new ExperimentStore(p.dotDir).list();
-    for (const e of exps.slice(Math.max(0, exps.length - o.keepLast))) entries.push(...Object.values(e.lock.stages).filter((x): x is LockEntry => x !== undefined));
+    const { entries } = keptEntries(p.root, exps.slice(Math.max(0, exps.length - o.keepLast)).map((e) => e.lock));
     const keepKeys = new Set(entries.map((e) => digestHex(e.key as unknown as Digest)));
-    const keep = new Set<string>();
-    for (const e of entries) {
-      for (const ref of Object.values(e.outputs)) {
-        keep.add(digestHex(ref.digest));
-        if (ref.kind === 'dir') for (const f of (await manifestOf(p, remote, ref.digest)).files) keep.add(digestHex(f.digest));
-      }
-    }
+    const keep = new Set([...await keptDigests(entries, async (d) => (await manifestOf(p, remote, d)).files.map((f) => f.digest))].map(digestHex));
     const drop = async (area: 'cas' | 'ac', kept: Set<string>): Promise<number> => {
       let n = 0;
       for (const hex of await remote.list(area)) {
