@@ -1,13 +1,14 @@
 /**
  * `file:///path`: the remote is a folder on a shared file system
- * (`<path>/cas/<hex>`, `<path>/ac/<hex>`). Writes go to a temp name beside the
- * blob and are renamed into place, so a reader never sees half a blob.
+ * (`<path>/cas/<hex>`, `<path>/ac/<hex>`). Writes are atomic (cache/atomic.ts:
+ * a synced temp file beside the blob, renamed into place), so a reader never
+ * sees half a blob.
  */
 import { createReadStream } from 'node:fs';
-import { copyFile, mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
+import { copyFileAtomic } from '../atomic.js';
 import { isHex64, RemoteError, type Area, type RemoteBackend } from './backend.js';
 
 /** A remote cache in a folder. */
@@ -33,13 +34,9 @@ export class FileRemote implements RemoteBackend {
 
   async write(area: Area, hex: string, src: string): Promise<void> {
     const dest = this.path(area, hex);
-    const tmp = `${dest}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
     try {
-      await mkdir(join(this.root, area), { recursive: true });
-      await copyFile(src, tmp);
-      await rename(tmp, dest);
+      await copyFileAtomic(src, dest);
     } catch (e) {
-      await rm(tmp, { force: true });
       throw new RemoteError(`cannot write ${dest}: ${(e as Error).message}`);
     }
   }
