@@ -11,7 +11,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { addAbortSignal } from 'node:stream';
-import { canonicalJson, digestFromHex, digestHex, hashBytes, type Digest } from '../digest.js';
+import { canonicalJson, digestHex, hashBytes, type Digest } from '../digest.js';
 import { isRunRecord, type RunCache, type RunRecord } from '../run-cache.js';
 import type { ObjectStore, StoredRef } from '../store.js';
 import type { RemoteBackend } from './backend.js';
@@ -198,23 +198,4 @@ export function checkRecord(text: string, key: string): RunRecord | string {
   if (rec.key !== key) return `holds another key (${rec.key})`;
   if (check !== hashBytes(canonicalJson(rec))) return 'fails its integrity check';
   return rec;
-}
-
-/** `sha256:<hex>` for a 64-hex blob name. */
-export function digestOfName(hex: string): Digest {
-  return digestFromHex(hex);
-}
-
-/** The digests of every object `refs` use (folders: manifest and files), read from the local store. */
-export async function objectsOf(store: ObjectStore, refs: Iterable<StoredRef>): Promise<Set<string>> {
-  const out = new Set<string>();
-  for (const ref of refs) {
-    out.add(ref.digest);
-    if (ref.kind === 'dir') {
-      try {
-        for (const f of (await store.readManifest(ref.digest)).files) out.add(f.digest);
-      } catch { /* not local: only the manifest's name is known */ }
-    }
-  }
-  return out;
 }
