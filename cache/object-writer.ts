@@ -8,7 +8,7 @@
  *                                 --no--> tmp/<pid>.<rand>.obj --fsync--> objects/<2>/<62> --fsync folder, stamp-->
  */
 import { createHash } from 'node:crypto';
-import { statSync } from 'node:fs';
+import { createReadStream, statSync } from 'node:fs';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
@@ -65,16 +65,7 @@ export class ObjectWriter {
    * name. If `source` fails (or is aborted) nothing is stored.
    */
   async putStream(source: AsyncIterable<Uint8Array>, expect?: Digest): Promise<StoredRef | Mismatch> {
-    const h = createHash('sha256');
-    let size = 0;
-    const tmp = await this.writeTempObject(async (out) => {
-      for await (const chunk of source) {
-        h.update(chunk);
-        size += chunk.byteLength;
-        await out.write(chunk);
-      }
-    });
-    const digest = `sha256:${h.digest('hex')}` as Digest;
+    const { tmp, digest, size } = await this.streamIn(source);
     if (expect !== undefined && digest !== expect) {
       await unlink(tmp).catch(() => undefined);
       return { mismatch: digest, size };
@@ -132,29 +123,24 @@ export class ObjectWriter {
     const st = statSync(path);
     if (!st.isFile()) throw new Error(`not a regular file: ${path}`);
     if (st.size <= SMALL_FILE) return this.storeBytes(await readFile(path), unsynced);
-    // Large: hash while copying into a temp object, then rename it to its digest.
-    const h = createHash('sha256');
-    let size = 0;
-    const src = await open(path, 'r');
-    let tmp: string;
-    try {
-      tmp = await this.writeTempObject(async (out) => {
-        const buf = Buffer.allocUnsafe(CHUNK);
-        for (;;) {
-          const { bytesRead } = await src.read(buf, 0, CHUNK, null);
-          if (bytesRead === 0) break;
-          const chunk = buf.subarray(0, bytesRead);
-          h.update(chunk);
-          await out.write(chunk);
-          size += bytesRead;
-        }
-      });
-    } finally {
-      await src.close();
-    }
-    const digest = `sha256:${h.digest('hex')}` as Digest;
+    // Large: hash while copying into a temp object (as a stream is), then rename it to its digest.
+    const { tmp, digest, size } = await this.streamIn(createReadStream(path, { highWaterMark: CHUNK }));
     await this.install(tmp, digest, unsynced);
     return { digest, kind: 'file', size };
+  }
+
+  /** Copies what `source` yields into a temp object, hashing it on the way (one pass); not yet installed. */
+  private async streamIn(source: AsyncIterable<Uint8Array>): Promise<{ tmp: string; digest: Digest; size: number }> {
+    const h = createHash('sha256');
+    let size = 0;
+    const tmp = await this.writeTempObject(async (out) => {
+      for await (const chunk of source) {
+        h.update(chunk);
+        size += chunk.byteLength;
+        await out.write(chunk);
+      }
+    });
+    return { tmp, digest: `sha256:${h.digest('hex')}` as Digest, size };
   }
 
   private async storeBytes(data: Uint8Array | string, unsynced: Set<string> | undefined): Promise<StoredRef> {
