@@ -302,3 +302,50 @@ test('wasm: a fused conv whose input needs no gradient skips it; weights bit-ide
   got.forEach((g, i) => assert.ok(maxRelDiff(g, want[i]!) <= 1e-4, `gradient ${i}`));
   assert.equal(tf.memory().numTensors, tensors);
 });
+
+/**
+ * Gradients of relu, broadcasting add/sub (per-channel bias, [1,1,1,C], same
+ * shape, a size-1 leading axis) and reshape, by tf.grads (our fused or
+ * data-sharing gradients on wasm) and by the stock gradients' own ops
+ * written out: the same bits, with the fused kernels and fewer engine calls.
+ */
+test('wasm: relu, add, sub and reshape gradients are the stock ones bit for bit, in fewer engine calls', async () => {
+  const { tf } = await loadTf('wasm');
+  const tensors = tf.memory().numTensors;
+  const shape = [2, 6, 5, 8];
+  const n = shape.reduce((a, b) => a * b, 1);
+  const xv = rand(n, 41);
+  // Zeros of both signs and ties in x, negative dy: signs of zero products matter.
+  for (let i = 0; i < n; i += 7) xv[i] = i % 2 === 0 ? 0 : -0;
+  const cases = tf.tidy(() => {
+    const x = tf.tensor4d(xv, shape as [number, number, number, number]);
+    const dy = tf.tensor4d(rand(n, 42), shape as [number, number, number, number]);
+    const bias = tf.tensor1d(rand(8, 43)), bias4 = tf.tensor4d(rand(8, 44), [1, 1, 1, 8]);
+    const lead = tf.tensor3d(rand(n / 2, 45), [6, 5, 8]);
+    const pairs: [string, import('@tensorflow/tfjs').Tensor[], import('@tensorflow/tfjs').Tensor[]][] = [];
+    const g = (f: (...a: import('@tensorflow/tfjs').Tensor[]) => import('@tensorflow/tfjs').Tensor, ...xs: import('@tensorflow/tfjs').Tensor[]) =>
+      tf.grads((...a) => tf.sum(tf.mul(f(...a), dy)))(xs);
+    pairs.push(['relu', g((a) => tf.relu(a!), x), [tf.mul(dy, tf.cast(tf.step(x), 'float32'))]]);
+    pairs.push(['add bias', g((a, b) => tf.add(a!, b!), x, bias), [tf.reshape(dy, x.shape), tf.reshape(tf.sum(dy, [0, 1, 2]), [8])]]);
+    pairs.push(['add bias4', g((a, b) => tf.add(a!, b!), x, bias4), [tf.reshape(dy, x.shape), tf.reshape(tf.sum(dy, [0, 1, 2]), [1, 1, 1, 8])]]);
+    pairs.push(['sub bias', g((a, b) => tf.sub(a!, b!), x, bias), [tf.reshape(dy, x.shape), tf.reshape(tf.neg(tf.sum(dy, [0, 1, 2])), [8])]]);
+    pairs.push(['add same', g((a, b) => tf.add(a!, b!), x, tf.relu(x)), [tf.reshape(dy, x.shape), tf.reshape(dy, x.shape)]]);
+    pairs.push(['add lead', g((a, b) => tf.add(a!, b!), x.slice([0], [1]).reshape([6, 5, 8]).expandDims(0).tile([2, 1, 1, 1]), lead),
+      [tf.reshape(dy, x.shape), tf.reshape(tf.sum(dy, [0]), [6, 5, 8])]]);
+    pairs.push(['reshape', g((a) => tf.reshape(a!, shape), tf.reshape(x, [12, 40])), [tf.reshape(dy, [12, 40])]]);
+    return pairs.map(([name, got, want]) => [name, got.map((t) => t.dataSync() as Float32Array), want.map((t) => t.dataSync() as Float32Array)] as const);
+  });
+  for (const [name, got, want] of cases) {
+    assert.equal(got.length, want.length, name);
+    got.forEach((v, i) => assert.deepEqual(new Uint8Array(v.buffer, v.byteOffset, v.byteLength), new Uint8Array(want[i]!.buffer, want[i]!.byteOffset, want[i]!.byteLength), `${name}: gradient ${i}`));
+  }
+  const x = tf.randomNormal([2, 6, 5, 8], 0, 1, 'float32', 3), b = tf.randomNormal([8], 0, 1, 'float32', 4);
+  const profile = await tf.profile(() => {
+    tf.grads((a, c) => tf.sum(tf.relu(tf.add(a!, c!))))([x, b]).forEach((t) => t.dispose());
+  });
+  const names = profile.kernels.map((k) => k.name);
+  assert.ok(names.includes('PipeReluGrad') && names.includes('PipeReduceTo'), names.join(' '));
+  assert.ok(!names.includes('Step'), names.join(' '));
+  tf.dispose([x, b]);
+  assert.equal(tf.memory().numTensors, tensors);
+});

@@ -8,7 +8,9 @@
  * and same-dtype Cast (zero-copy), MaxPoolGrad, per-channel Add/Sub/Multiply/RealDiv/Sum/Mean
  * (channel-kernels.ts), and PipeAdam (the fused update of `createAdam`);
  * plus fused gradients for training-mode batch norm (FusedBatchNorm and Mean:
- * see batch-norm-grad.ts), which fall back to the stock ones off wasm; and the
+ * see batch-norm-grad.ts), ReLU (PipeReluGrad: relu-grad.ts), and Add, Sub and
+ * Reshape (PipeReduceTo and data-sharing reshapes: grad-aliases.ts), which fall
+ * back to the stock ones off wasm; and the
  * engine's clone of saved wasm tensors without a kernel call (light-clone.ts);
  * and no input gradient for a fused conv whose input needs none (skip-input-grad.ts).
  */
@@ -22,6 +24,8 @@ import { ADAM_KERNEL, adamKernel } from './adam.js';
 import { registerBatchNormGrads } from './batch-norm-grad.js';
 import { installLightClone } from './light-clone.js';
 import { installSkipInputGrad } from './skip-input-grad.js';
+import { registerReluGrad } from './relu-grad.js';
+import { registerGradAliases } from './grad-aliases.js';
 import { channelBinaryKernel, channelReduceKernel } from './channel-kernels.js';
 import type { Info, KernelArgs } from './wasm-util.js';
 
@@ -61,6 +65,8 @@ export function registerWasmKernels(tf: TfHandle['tf']): string[] {
   tf.registerKernel({ kernelName: ADAM_KERNEL, backendName: 'wasm', kernelFunc: adamKernel(tf) as never });
   names.push(ADAM_KERNEL);
   names.push(...registerBatchNormGrads(tf));
+  names.push(...registerReluGrad(tf));
+  names.push(...registerGradAliases(tf));
   installLightClone(tf);
   installSkipInputGrad(tf);
   registered = names;
