@@ -165,8 +165,9 @@ export async function execute(graph: Graph, env: PlanEnv, lock: LockWriter, opts
             const ref = d.outputs[o];
             const refused = outProblem(env.root, o, reservedFor(graph.config.file));
             if (refused !== undefined) {
-              end(stage.name, 'failed', 0, { message: `refusing to restore output "${o}": it ${refused}` });
-              return { ok: false, outputs: {} };
+              // Named as a run's refused out is (run-outputs.ts): an io failure at the out.
+              const message = `refusing to restore output "${o}": it ${refused}`;
+              return failed(0, { reason: 'io', path: o, message }, { key: d.key, why: d.why, message });
             }
             if (ref) await env.store.restore(ref, workspaceAbs(env.root, o));
           }

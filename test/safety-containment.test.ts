@@ -165,4 +165,18 @@ describe('one path resolution for run, restore and freshness', () => {
     assert.equal(rig.read('out.txt'), 'new\n');
     assert.equal(existsSync(join(victim, 'precious.txt')), true);
   });
+  test('a restore through a symlink made after the pipeline loaded is a named failure; nothing is written outside', async () => {
+    const yaml = (aCmd: string): string => `stages:\n  a:\n    cmd: ${aCmd}\n    outs: [a.txt]\n  b:\n    needs: [a]\n    deps: [a.txt]\n    cmd: mkdir -p link && echo 2 > link/x\n    outs: [link/x]\n`;
+    const { rig, victim } = project(yaml('echo 1 > a.txt'));
+    assert.equal((await rig.run('run')).code, 0);
+    // a now swaps the folder b restores into for a link outside (a.txt, and so b's key, unchanged).
+    rig.write({ 'pipeline.yaml': yaml(`echo 1 > a.txt && rm -rf link && ln -s ${victim} link`) });
+    const r = await rig.json('run');
+    assert.equal(r.code, 1, r.stderr);
+    const b = (r.doc.stages as { stage: string; status: string; message?: string; failure?: { reason: string; path?: string } }[]).find((s) => s.stage === 'b');
+    assert.equal(b?.status, 'failed');
+    assert.match(b?.message ?? '', /^refusing to restore output "link\/x": it goes through "link"/);
+    assert.deepEqual({ reason: b?.failure?.reason, path: b?.failure?.path }, { reason: 'io', path: 'link/x' });
+    assert.deepEqual(readdirSync(victim), ['precious.txt']);
+  });
 });
