@@ -14,7 +14,7 @@ import { loadStageKind } from './load-module.js';
 import type { Diagnostic, Location } from './diagnostic.js';
 import { closest } from './did-you-mean.js';
 import { checkParams } from './params-check.js';
-import { outProblem, overlaps, reservedFor, within, workspacePath, type Reserved } from './paths.js';
+import { isOutsideProject, outProblem, overlaps, reservedFor, within, workspacePath, type Reserved } from './paths.js';
 import { fail, ok, type Result } from './result.js';
 import type { StageKind } from './stage-api.js';
 
@@ -86,7 +86,7 @@ export async function buildGraph(config: PipelineConfig, root: string, registry:
       const uses = sc.uses as string;
       const isPath = uses.startsWith('.') || isAbsolute(uses);
       const module = isPath ? resolve(root, uses) : registry.builtin(uses);
-      if (isPath && outProblem(root, workspacePath(root, uses), reservedFor(config.file))?.startsWith('is outside')) {
+      if (isPath && isOutsideProject(workspacePath(root, uses))) {
         // Not even imported: status, dag and --dry-run load a module's top level.
         diagnostics.push({
           message: `stage "${name}" uses module "${uses}", which is outside the project folder: a stage module must live in the project`,

@@ -57,7 +57,7 @@ export interface Reserved {
  * the way that is a symlink out of the project.
  */
 export function outProblem(root: string, ws: string, reserved: Reserved): string | undefined {
-  if (isAbsolute(ws) || ws === '..' || ws.startsWith('../')) return 'is outside the project folder';
+  if (isOutsideProject(ws)) return 'is outside the project folder';
   if (ws === '.') return 'is the project folder itself';
   const first = (ws.split('/')[0] ?? '').toLowerCase();
   if (first === '.pipe') return "is inside .pipe/ (pipe's cache and state)";
@@ -68,6 +68,11 @@ export function outProblem(root: string, ws: string, reserved: Reserved): string
   const link = symlinkOut(root, ws);
   if (link !== undefined) return `goes through "${link}", a symlink to a folder outside the project`;
   return undefined;
+}
+
+/** True when `ws` (a {@link workspacePath}) names a place outside the project, by its text alone (no symlinks followed). */
+export function isOutsideProject(ws: string): boolean {
+  return isAbsolute(ws) || ws === '..' || ws.startsWith('../');
 }
 
 /**

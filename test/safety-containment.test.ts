@@ -119,8 +119,11 @@ describe('outputs stay inside the project and off pipe\'s own files', () => {
     for (const args of [['status'], ['dag'], ['run', '--dry-run']]) {
       const r = await rig.json(...args);
       assert.equal(r.code, 2, r.stderr);
-      assert.match(r.doc.error.diagnostics[0].message, /uses module ".*evil\.js", which is outside the project folder/);
-      assert.equal(r.doc.error.diagnostics[0].line, 3);
+      // Located at the module path (pipeline.yaml:3:11), naming it.
+      const d = r.doc.error.diagnostics as { message: string; line: number; column: number }[];
+      assert.equal(d.length, 1);
+      assert.deepEqual([d[0]?.line, d[0]?.column], [3, 11]);
+      assert.match(d[0]?.message ?? '', /"\.\.\/pipe-outer-\w+\/evil\.js".*outside the project/);
     }
     assert.equal(existsSync(marker), false);
   });
