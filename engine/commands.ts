@@ -25,7 +25,8 @@ import { collectGarbage } from './gc.js';
 import { finishRun, prepareLock } from './exp/run-hooks.js';
 import { ExperimentStore } from './exp/store.js';
 import { machineInfo } from './exp/machine.js';
-import { describeOverrides, heldExperiment, heldLine } from './exp/status.js';
+import { describeOverrides, heldLine } from './exp/status.js';
+import { openForStatus, stageState } from './status.js';
 
 /** Exit codes: 0 success, 1 a stage failed, 2 bad usage or pipeline, 130 interrupted. */
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
@@ -203,24 +204,19 @@ function planWord(a: string): string {
 
 /** `pipe status`: each stage's state and why, without running or writing anything but the hash state. */
 export async function cmdStatus(env: CommandEnv, targets: readonly string[]): Promise<number> {
-  const opened = await openProject(env.file, env.overrides, env.registry);
-  if (!opened.ok) return report(env, opened.error);
-  let p = opened.value;
   // A lock made with --set overrides: plan with them, and say so, instead of calling their stages stale.
-  const held = env.overrides.length === 0 ? heldExperiment(p) : undefined;
-  const withHeld = held && held.asOverrides.length ? await openProject(env.file, held.asOverrides, env.registry, p.lock) : undefined;
-  if (withHeld?.ok) p = withHeld.value;
-  const heldInfo = withHeld?.ok && held ? held : undefined;
+  const opened = await openForStatus(env.file, env.overrides, env.registry);
+  if (!opened.ok) return report(env, opened.error);
+  const { project: p, held: heldInfo } = opened.value;
   const bad = unknownTargets(p, targets);
   if (bad) return report(env, bad);
   const plan = await planStages(p.graph, p.env, selectStages(p.graph, targets), new Set());
   await p.env.files.save().catch(() => undefined);
-  const state = (a: string): string => (a === 'run' || a === 'blocked' ? 'stale' : a === 'restore' ? 'restorable' : a === 'error' ? 'error' : 'fresh');
   if (env.json) {
     const entries = plan.map((s) => {
       const last = p.env.lock[s.stage];
       return {
-        stage: s.stage, state: state(s.action), ...(s.key ? { key: s.key } : {}), why: s.why,
+        stage: s.stage, state: stageState(s.action), ...(s.key ? { key: s.key } : {}), why: s.why,
         ...(last ? { last_run: { key: last.key, finished_at: last.finished_at, duration_ms: last.duration_ms, metrics: last.metrics } } : {}),
       };
     });
@@ -230,7 +226,7 @@ export async function cmdStatus(env: CommandEnv, targets: readonly string[]): Pr
     if (heldInfo) env.stdout.write(heldLine(heldInfo, env.file));
     const w = Math.max(...plan.map((s) => s.stage.length));
     for (const s of plan) {
-      env.stdout.write(`${s.stage.padEnd(w)}  ${state(s.action).padEnd(10)}${s.why.length ? `  ${s.why.join('; ')}` : ''}\n`);
+      env.stdout.write(`${s.stage.padEnd(w)}  ${stageState(s.action).padEnd(10)}${s.why.length ? `  ${s.why.join('; ')}` : ''}\n`);
     }
     const stale = plan.filter((s) => s.action !== 'fresh').length;
     env.stdout.write(stale === 0 ? 'everything is up to date\n' : `${stale} of ${plan.length} stages would run or be restored by \`pipe run\`\n`);

@@ -14,8 +14,10 @@ import { EXIT, report as reportFailure } from '../../engine/commands.js';
 import { selectStages } from '../../engine/executor.js';
 import type { LockEntry } from '../../engine/lockfile.js';
 import { planStages } from '../../engine/plan.js';
-import { openProject } from '../../engine/project.js';
+import { heldLine } from '../../engine/exp/status.js';
+import { openForStatus, stageState } from '../../engine/status.js';
 import { REPORT_DEFAULTS } from '../report.js';
+import { esc } from './html.js';
 import { pipelineSection, type StageRow } from './pipeline-section.js';
 
 function usage(env: ExtraCommandEnv, message: string): number {
@@ -31,9 +33,10 @@ export async function runReport(args: readonly string[], env: ExtraCommandEnv): 
   const outDir = typeof env.options.out === 'string' ? env.options.out : 'report';
   if (outDir === '') return usage(env, '--out expects a folder');
   const human = env.json ? env.stderr : env.stdout;
-  const opened = await openProject(env.file, env.overrides, env.registry);
+  // The project as `pipe status` sees it: a lock made with --set overrides is planned with them.
+  const opened = await openForStatus(env.file, env.overrides, env.registry);
   if (!opened.ok) return reportFailure(env, opened.error);
-  const p = opened.value;
+  const { project: p, held } = opened.value;
   const { experimentsSection, loadExperiments } = await import('./experiments-section.js');
   const exps = loadExperiments(p.dotDir);
   let lock: Readonly<Record<string, LockEntry>> = p.env.lock;
@@ -49,14 +52,13 @@ export async function runReport(args: readonly string[], env: ExtraCommandEnv): 
 
   // The pipeline's state now, as `pipe status` says it, and the cache state of what the lock names.
   const plan = await planStages(p.graph, p.env, selectStages(p.graph, []), new Set());
-  const state = (a: string): string => (a === 'run' || a === 'blocked' ? 'stale' : a === 'restore' ? 'restorable' : a === 'error' ? 'error' : 'fresh');
   const rows: StageRow[] = [];
   for (const s of plan) {
     const g = p.graph.stages.get(s.stage);
     const entry = lock[s.stage];
     const cached = entry ? (await Promise.all(Object.values(entry.outputs).map((r) => p.env.store.has(r)))).every(Boolean) : undefined;
     rows.push({
-      stage: s.stage, kind: g?.runner.type === 'module' ? g.runner.uses : 'cmd', needs: g?.needs ?? [], state: state(s.action), why: s.why,
+      stage: s.stage, kind: g?.runner.type === 'module' ? g.runner.uses : 'cmd', needs: g?.needs ?? [], state: stageState(s.action), why: s.why,
       ...(entry ? { entry } : {}), ...(cached === undefined ? {} : { cached }),
     });
   }
@@ -84,7 +86,9 @@ export async function runReport(args: readonly string[], env: ExtraCommandEnv): 
     threshold: num(gate?.params.threshold, 0.3), clsThreshold: num(gate?.params.cls_threshold, 0.5),
     samples: num(rp.samples, REPORT_DEFAULTS.samples), worst: num(rp.worst, REPORT_DEFAULTS.worst), seed: num(rp.seed, REPORT_DEFAULTS.seed),
     title: `pipe report: ${basename(p.root)}`,
-    subtitle: `${source} of <code>${relative(process.cwd(), env.file) || env.file}</code> · built ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+    subtitle: `${source} of <code>${relative(process.cwd(), env.file) || env.file}</code>` +
+      (held ? ` · ${esc(heldLine(held, env.file).split('\n')[0] ?? '')} (states as planned with them)` : '') +
+      ` · built ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
     before: [pipelineSection(rows, relative(p.root, resolve(env.file)), basename(p.lockPath))],
     after: [await experimentsSection(exps)],
     progress: (done, total) => {
