@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
-import { Rig } from './util/rig.js';
+import { describe, test } from 'node:test';
+import { Rig, trackRigs } from './util/rig.js';
 
-const rigs: Rig[] = [];
-after(() => rigs.forEach((r) => r.cleanup()));
+const track = trackRigs();
 
 async function errorsOf(yaml: string): Promise<{ code: number | null; stderr: string; diagnostics: { message: string; line?: number; column?: number }[]; rig: Rig }> {
   const rig = new Rig({ 'pipeline.yaml': yaml });
-  rigs.push(rig);
+  track(rig);
   const r = await rig.json('run');
   return { code: r.code, stderr: r.stderr, diagnostics: r.doc.error.diagnostics ?? [], rig };
 }
@@ -79,7 +78,7 @@ describe('pipeline.yaml errors name file, line and column', () => {
 
   test('a bad --set and an unknown target are usage errors', async () => {
     const rig = new Rig({ 'pipeline.yaml': 'params:\n  n: 1\nstages:\n  a:\n    cmd: echo ${n}\n' });
-    rigs.push(rig);
+    track(rig);
     let r = await rig.run('run', '--set', 'm=2');
     assert.equal(r.code, 2);
     assert.match(r.stderr, /--set m=2: no global param "m"/);

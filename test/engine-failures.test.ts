@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { parse } from 'yaml';
-import { Rig, statuses } from './util/rig.js';
+import { Rig, statuses, trackRigs } from './util/rig.js';
+import { until } from './util/until.js';
 
-const rigs: Rig[] = [];
-after(() => rigs.forEach((r) => r.cleanup()));
+const track = trackRigs();
 
 /** Starts `pipe run` on first -> slow (a `sleep` of `seconds`) and resolves once slow has started. */
 async function startSlowRun(seconds: number): Promise<{ rig: Rig; a: ReturnType<Rig['start']> }> {
@@ -19,9 +19,9 @@ async function startSlowRun(seconds: number): Promise<{ rig: Rig; a: ReturnType<
     outs: [slow.txt]
 `,
   });
-  rigs.push(rig);
+  track(rig);
   const a = rig.start(['run']);
-  for (let i = 0; i < 100 && !rig.lines('runs.log').includes('slow-start'); i++) await new Promise((res) => setTimeout(res, 100));
+  await until(() => rig.lines('runs.log').includes('slow-start'), 10_000, 100);
   return { rig, a };
 }
 
@@ -43,7 +43,7 @@ describe('failures and interruptions', () => {
     outs: [after.txt]
 `,
     });
-    rigs.push(rig);
+    track(rig);
     const r = await rig.json('run');
     assert.equal(r.code, 1);
     assert.deepEqual(statuses(r.doc), { good: 'ran', bad: 'failed', after_bad: 'skipped', after_good: 'ran' });
@@ -64,7 +64,7 @@ describe('failures and interruptions', () => {
       'boom.mjs': "export default { description: 'x', artifacts: () => ['x'], async run() { throw new Error('bad pixel in 3_7.tif'); } };\n",
       'lazy.mjs': "export default { description: 'x', artifacts: () => ['y'], async run() {} };\n",
     });
-    rigs.push(rig);
+    track(rig);
     const r = await rig.json('run');
     assert.equal(r.code, 1);
     const by = Object.fromEntries(r.doc.stages.map((s: any) => [s.stage, s]));
@@ -84,7 +84,7 @@ describe('failures and interruptions', () => {
     outs: [s2.txt]
 `,
     });
-    rigs.push(rig);
+    track(rig);
     const a = rig.start(['run', '--json']);
     const b = rig.start(['run', '--json']);
     const [ra, rb] = await Promise.all([a.done, b.done]);
@@ -101,7 +101,7 @@ describe('failures and interruptions', () => {
     // --no-wait fails at once while a run holds the project.
     const c = rig.start(['run', '--force']);
     // Holding the project once its first stage has started (a fixed sleep flaked under load).
-    for (const t0 = Date.now(); rig.lines('runs.log').length < 3 && Date.now() - t0 < 30_000;) await new Promise((res) => setTimeout(res, 20));
+    await until(() => rig.lines('runs.log').length >= 3, 30_000, 20);
     const d = await rig.run('run', '--no-wait');
     assert.equal(d.code, 1);
     assert.match(d.stderr, /another pipe run \(pid \d+/);

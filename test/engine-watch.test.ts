@@ -1,13 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { Rig } from './util/rig.js';
+import { until } from './util/until.js';
 
-async function until(cond: () => boolean, what: string, ms = 20_000): Promise<void> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+/** Waits (at most 20 s) for what `cond` sees; fails the test naming `what` otherwise. */
+async function waitFor(cond: () => boolean, what: string): Promise<void> {
+  assert.ok(await until(cond, 20_000, 100), `timed out waiting for ${what}`);
 }
 
 describe('pipe watch', () => {
@@ -30,11 +28,11 @@ describe('pipe watch', () => {
     let err = '';
     w.child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
     try {
-      await until(() => /watching \d+ paths/.test(err), 'the first run');
+      await waitFor(() => /watching \d+ paths/.test(err), 'the first run');
       assert.deepEqual(rig.lines('runs.log').sort(), ['copy', 'other']);
       rig.write({ 'in.txt': 'two\n' });
-      await until(() => rig.lines('runs.log').length === 3, 'the re-run');
-      await until(() => (err.match(/watching \d+ paths/g) ?? []).length === 2, 'the watcher to settle');
+      await waitFor(() => rig.lines('runs.log').length === 3, 'the re-run');
+      await waitFor(() => (err.match(/watching \d+ paths/g) ?? []).length === 2, 'the watcher to settle');
       assert.equal(rig.lines('runs.log')[2], 'copy');
       assert.equal(rig.read('out.txt'), 'two\n');
     } finally {
@@ -69,15 +67,15 @@ export default {
     const w = rig.start(['watch']);
     let err = '';
     w.child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-    const settled = (n: number) => until(() => (err.match(/watching \d+ paths/g) ?? []).length === n, `watch round ${n}`);
+    const settled = (n: number) => waitFor(() => (err.match(/watching \d+ paths/g) ?? []).length === n, `watch round ${n}`);
     try {
       await settled(1);
       assert.deepEqual(rig.lines('runs.log'), ['a one']);
       rig.write({ 'mods/lib.mjs': "export const word = 'two';\n" });
-      await until(() => rig.lines('runs.log').length === 2, 'the re-run after editing an imported module');
+      await waitFor(() => rig.lines('runs.log').length === 2, 'the re-run after editing an imported module');
       await settled(2);
       rig.write({ 'mods/stage.mjs': stage('b') });
-      await until(() => rig.lines('runs.log').length === 3, 'the re-run after editing the stage module');
+      await waitFor(() => rig.lines('runs.log').length === 3, 'the re-run after editing the stage module');
       await settled(3);
       assert.deepEqual(rig.lines('runs.log'), ['a one', 'a two', 'b two']);
     } finally {

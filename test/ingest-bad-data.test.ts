@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { parse } from 'yaml';
-import { Rig, type CliResult } from './util/rig.js';
+import { type CliResult, Rig, trackRigs } from './util/rig.js';
 import { kaggleData } from './util/paths.js';
 
 const PIPELINE = `stages:
@@ -183,12 +183,11 @@ function writeData(rig: Rig, files: Record<string, Buffer | string>): void {
 }
 
 describe('ingest refuses bad data, naming the file, with exit 1 and nothing written', { concurrency: 3 }, () => {
-  const rigs: Rig[] = [];
-  after(() => rigs.forEach((r) => r.cleanup()));
+  const track = trackRigs();
   for (const c of CASES) {
     test(c.name, async () => {
       const rig = project();
-      rigs.push(rig);
+      track(rig);
       writeData(rig, await c.files());
       const out = assertFailedCleanly(rig, await rig.run('run'));
       for (const re of c.expect) assert.match(out, re);
@@ -198,12 +197,11 @@ describe('ingest refuses bad data, naming the file, with exit 1 and nothing writ
 });
 
 describe('ingest accepts odd but unambiguous data', { concurrency: 2 }, () => {
-  const rigs: Rig[] = [];
-  after(() => rigs.forEach((r) => r.cleanup()));
+  const track = trackRigs();
 
   test('leading zeros: 02_1.tif with 02_1_mask.tif and test/007.tif are read under their own names', async () => {
     const rig = project();
-    rigs.push(rig);
+    track(rig);
     const train = join(rig.dir, 'data', 'train');
     copyFileSync(join(train, '1_1.tif'), join(train, '02_1.tif'));
     copyFileSync(join(train, '1_1_mask.tif'), join(train, '02_1_mask.tif'));
@@ -216,7 +214,7 @@ describe('ingest accepts odd but unambiguous data', { concurrency: 2 }, () => {
 
   test('images smaller than the model input are upscaled with a warning in the run output', async () => {
     const rig = new Rig({ 'pipeline.yaml': PIPELINE });
-    rigs.push(rig);
+    track(rig);
     mkdirSync(join(rig.dir, 'data', 'train'), { recursive: true });
     mkdirSync(join(rig.dir, 'data', 'test'), { recursive: true });
     writeData(rig, { 'train/1_1.tif': await greyTiff(1, 1), 'train/1_1_mask.tif': await greyTiff(1, 1, () => 0), 'test/1.tif': await greyTiff(1, 1) });
@@ -228,7 +226,7 @@ describe('ingest accepts odd but unambiguous data', { concurrency: 2 }, () => {
 
   test('images at or above the model size give no warning', async () => {
     const rig = project();
-    rigs.push(rig);
+    track(rig);
     const r = await rig.run('run');
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.doesNotMatch(r.stdout + r.stderr, /warning/);

@@ -3,11 +3,10 @@
  * (`failure: {reason, ...}`) beside the line a person reads (`message`).
  */
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
-import { Rig } from './util/rig.js';
+import { describe, test } from 'node:test';
+import { Rig, trackRigs } from './util/rig.js';
 
-const rigs: Rig[] = [];
-after(() => rigs.forEach((r) => r.cleanup()));
+const track = trackRigs();
 
 describe('stage failures in --json', () => {
   test('each failed or skipped stage has a tagged failure and its message', async () => {
@@ -37,7 +36,7 @@ describe('stage failures in --json', () => {
       'boom.mjs': "export default { description: 'x', artifacts: () => ['x'], async run() { throw new Error('bad pixel'); } };\n",
       'lazy.mjs': "export default { description: 'x', artifacts: () => ['y'], async run() {} };\n",
     });
-    rigs.push(rig);
+    track(rig);
     const r = await rig.json('run');
     assert.equal(r.code, 1);
     const by = Object.fromEntries(r.doc.stages.map((s: any) => [s.stage, s]));

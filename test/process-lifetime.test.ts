@@ -5,31 +5,20 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { isAlive } from '../cache/atomic.js';
-import { Rig, statuses } from './util/rig.js';
+import { Rig, statuses, trackRigs } from './util/rig.js';
+import { until } from './util/until.js';
 
-const rigs: Rig[] = [];
-after(() => rigs.forEach((r) => r.cleanup()));
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls (bounded) until `pred` holds; returns whether it did. */
-async function until(pred: () => boolean, ms = 10_000): Promise<boolean> {
-  for (let t = 0; t < ms; t += 50) {
-    if (pred()) return true;
-    await sleep(50);
-  }
-  return pred();
-}
+const track = trackRigs();
 
 /** A run whose stage writes its shell's pid, then sleeps before writing its output. */
 async function startStage(cmd: string): Promise<{ rig: Rig; run: ReturnType<Rig['start']>; pid: number }> {
   const rig = new Rig({
     'pipeline.yaml': `stages:\n  slow:\n    cmd: ${JSON.stringify(cmd)}\n    outs: [late.txt]\n`,
   });
-  rigs.push(rig);
+  track(rig);
   const run = rig.start(['run']);
   assert.ok(await until(() => rig.exists('stage.pid') && rig.read('stage.pid').endsWith('\n')), 'the stage started');
   return { rig, run, pid: Number(rig.read('stage.pid').trim()) };
@@ -60,7 +49,7 @@ describe('stage processes die with pipe', () => {
     const rig = new Rig({
       'pipeline.yaml': 'stages:\n  slow:\n    cmd: "if [ -f slow.flag ]; then echo $$ > stage.pid; sleep 30; fi; echo done > late.txt"\n    outs: [late.txt]\n',
     });
-    rigs.push(rig);
+    track(rig);
     assert.equal((await rig.run('run')).code, 0);
     rig.write({ 'slow.flag': '' });
     const repro = rig.start(['repro', 'pipe.lock', '--no-cache']);
@@ -95,7 +84,7 @@ export default { description: 'x', artifacts: () => ['y'], async run() {
 } };
 `,
     });
-    rigs.push(rig);
+    track(rig);
     const run = rig.start(['run']);
     assert.ok(await until(() => rig.exists('worker.pid') && rig.read('worker.pid').endsWith('\n')));
     const pid = Number(rig.read('worker.pid').trim());
@@ -108,7 +97,7 @@ export default { description: 'x', artifacts: () => ['y'], async run() {
     const rig = new Rig({
       'pipeline.yaml': 'stages:\n  bg:\n    cmd: (sleep 30; echo late > stray.txt) > /dev/null 2>&1 & echo $! > bg.pid; echo ok > out.txt\n    outs: [out.txt]\n',
     });
-    rigs.push(rig);
+    track(rig);
     const r = await rig.json('run');
     assert.equal(r.code, 0, r.stderr);
     const pid = Number(rig.read('bg.pid').trim());
@@ -117,7 +106,7 @@ export default { description: 'x', artifacts: () => ['y'], async run() {
 
   test('the run lock records running stage groups; a takeover reaps them before it starts', async () => {
     const rig = new Rig({ 'pipeline.yaml': 'stages:\n  a:\n    cmd: echo a > a.txt\n    outs: [a.txt]\n' });
-    rigs.push(rig);
+    track(rig);
     // A dead run's leftover: a process group of its own, recorded in a lock whose owner is gone.
     const orphan = spawn('sleep', ['30'], { detached: true, stdio: 'ignore' });
     const dead = spawn(process.execPath, ['-e', '0']);

@@ -5,17 +5,15 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { startNginx, type Nginx } from './services/nginx.js';
-import { type Rig, statuses } from './util/rig.js';
+import { type Rig, statuses, trackRigs } from './util/rig.js';
 import { cloneOf, lockDigests, tinyRig } from './util/remote-rig.js';
 
-const rigs: Rig[] = [];
-const track = (r: Rig): Rig => (rigs.push(r), r);
+const track = trackRigs();
 let nginx: Nginx;
 before(async () => {
   nginx = await startNginx();
 });
 after(async () => {
-  rigs.forEach((r) => r.cleanup());
   await nginx?.stop();
 });
 

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { type Rig, statuses } from './util/rig.js';
+import { statuses, trackRigs } from './util/rig.js';
 import { cloneOf, tinyRig } from './util/remote-rig.js';
 
 // The stand-in for S3: s3rver (an S3-compatible server in Node, a devDependency) on loopback.
 let server: { run(): Promise<{ port: number }>; close(): Promise<void> } | undefined;
 let endpoint = '';
-const rigs: Rig[] = [];
-const track = (r: Rig): Rig => (rigs.push(r), r);
+const track = trackRigs();
 
 before(async () => {
   const { mkdtempSync } = await import('node:fs');
@@ -21,7 +20,6 @@ before(async () => {
   process.env['AWS_SECRET_ACCESS_KEY'] = 'S3RVER';
 });
 after(async () => {
-  rigs.forEach((r) => r.cleanup());
   await server?.close();
 });
 

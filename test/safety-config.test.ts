@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { parseConfig } from '../engine/config.js';
 import { readLock } from '../engine/lockfile.js';
-import { Rig } from './util/rig.js';
+import { Rig, trackRigs } from './util/rig.js';
 
-const rigs: Rig[] = [];
-after(() => rigs.forEach((r) => r.cleanup()));
+const track = trackRigs();
 
 function rig(files: Record<string, string>): Rig {
   const r = new Rig(files);
-  rigs.push(r);
+  track(r);
   return r;
 }
 

@@ -4,12 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { outProblem, removeOut, workspaceAbs, workspacePath } from '../engine/paths.js';
-import { Rig } from './util/rig.js';
+import { Rig, trackRigs } from './util/rig.js';
 
-const rigs: Rig[] = [];
+const track = trackRigs();
 const dirs: string[] = [];
 after(() => {
-  rigs.forEach((r) => r.cleanup());
   dirs.forEach((d) => rmSync(d, { recursive: true, force: true }));
 });
 
@@ -21,7 +20,7 @@ function project(yaml: string): { rig: Rig; victim: string } {
   mkdirSync(victim);
   writeFileSync(join(victim, 'precious.txt'), 'keep me');
   const rig = new Rig({ 'pipeline.yaml': yaml, 'notes.txt': 'user file', '.git/HEAD': 'ref: refs/heads/main\n' });
-  rigs.push(rig);
+  track(rig);
   return { rig, victim };
 }
 
@@ -114,7 +113,7 @@ describe('outputs stay inside the project and off pipe\'s own files', () => {
     const marker = join(outer, 'imported');
     writeFileSync(join(outer, 'evil.js'), `import { writeFileSync } from 'node:fs';\nwriteFileSync(${JSON.stringify(marker)}, 'x');\nexport default {};\n`);
     const rig = new Rig({ 'pipeline.yaml': `stages:\n  a:\n    uses: ../${outer.split('/').pop()}/evil.js\n` });
-    rigs.push(rig);
+    track(rig);
     // The rig lives in tmpdir too, so ../<outer>/evil.js is the file above.
     for (const args of [['status'], ['dag'], ['run', '--dry-run']]) {
       const r = await rig.json(...args);

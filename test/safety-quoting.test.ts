@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { interpolateCommand, lookupIn, shellQuote } from '../engine/interpolate.js';
-import { Rig } from './util/rig.js';
+import { Rig, trackRigs } from './util/rig.js';
 
-const rigs: Rig[] = [];
-after(() => rigs.forEach((r) => r.cleanup()));
+const track = trackRigs();
 
 const HOSTILE = `x; touch pwned $(touch pwned2) \`touch pwned3\` "a'b" \\ $HOME`;
 
@@ -29,7 +28,7 @@ stages:
 describe('params reach the shell quoted', () => {
   test('a hostile --set value is one argument, never run or expanded', async () => {
     const rig = new Rig({ 'pipeline.yaml': ARGS });
-    rigs.push(rig);
+    track(rig);
     const r = await rig.json('run', '--set', `name=${HOSTILE}`);
     assert.equal(r.code, 0, r.stderr);
     for (const f of ['pwned', 'pwned2', 'pwned3']) assert.equal(rig.exists(f), false, `${f} was created`);
@@ -44,7 +43,7 @@ describe('params reach the shell quoted', () => {
 
   test('a value with spaces arrives as one argument', async () => {
     const rig = new Rig({ 'pipeline.yaml': ARGS });
-    rigs.push(rig);
+    track(rig);
     const r = await rig.json('run', 'a', '--set', 'name=two  words');
     assert.equal(r.code, 0, r.stderr);
     assert.equal(rig.read('bare.txt'), 'two  words\n');
@@ -52,7 +51,7 @@ describe('params reach the shell quoted', () => {
 
   test('${raw:...} outside a command is an error', async () => {
     const rig = new Rig({ 'pipeline.yaml': 'params:\n  d: x\nstages:\n  a:\n    cmd: echo\n    outs: ["${raw:d}"]\n' });
-    rigs.push(rig);
+    track(rig);
     const r = await rig.json('status');
     assert.equal(r.code, 2);
     assert.match(r.doc.error.diagnostics[0].message, /the raw form only means something in a command/);

@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { after, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { parse } from 'yaml';
-import { Rig, statuses } from './util/rig.js';
+import { Rig, statuses, trackRigs } from './util/rig.js';
 import { lockDigests, tinyRig } from './util/remote-rig.js';
+import { until } from './util/until.js';
 
 // Needs the one-node cluster of test/services/slurm.sh (started by .ci/run).
 process.env['PIPE_SLURM_POLL_MS'] = '200';
-const rigs: Rig[] = [];
-const track = (r: Rig): Rig => (rigs.push(r), r);
-after(() => rigs.forEach((r) => r.cleanup()));
+const track = trackRigs();
 
 /** The Slurm job ids a run's output names ("submitted as Slurm job N"). */
 function jobIds(stderr: string): string[] {
@@ -93,7 +92,7 @@ stages:
     const { child, done } = rig.start(['run', '-j', '2']);
     let out = '';
     child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    for (let i = 0; i < 300 && rig.lines('runs.log').length < 2; i++) await new Promise((res) => setTimeout(res, 100));
+    await until(() => rig.lines('runs.log').length >= 2, 30_000, 100);
     const ids = jobIds(out);
     child.kill('SIGINT');
     const r = await done;
@@ -102,11 +101,8 @@ stages:
     assert.equal(r.code, 130);
     const left = execFileSync('squeue', ['-h', '-j', ids.join(','), '-o', '%i'], { encoding: 'utf8' }).trim();
     assert.equal(left, '', 'no job left in the queue');
-    let rows = sacct(ids);
-    for (let i = 0; i < 50 && rows.length < 2; i++) {
-      await new Promise((res) => setTimeout(res, 100));
-      rows = sacct(ids);
-    }
+    let rows: ReturnType<typeof sacct> = [];
+    await until(() => (rows = sacct(ids)).length >= 2, 5_000, 100);
     assert.deepEqual(rows.map((x) => x.state.split(' ')[0]), ['CANCELLED', 'CANCELLED']);
   });
 });

@@ -12,6 +12,7 @@ import { diceLoss } from '../stages/models/losses.js';
 import { trainLoop, type TrainLoopOptions } from '../stages/models/train-loop.js';
 import { buildUnet } from '../stages/models/unet.js';
 import { Rig } from './util/rig.js';
+import { until } from './util/until.js';
 
 const H = 16;
 const W = 24;
@@ -109,11 +110,11 @@ async function killAfterCheckpoint(rig: Rig, ...args: string[]): Promise<string>
   let folder: string | undefined;
   let ended = false;
   void run.done.then(() => { ended = true; });
-  for (let i = 0; i < 6000 && folder === undefined && !ended; i++) {
+  await until(() => {
     const found = existsSync(base) ? readdirSync(base).find((k) => existsSync(join(base, k, 'train.ckpt'))) : undefined;
     if (found !== undefined) folder = join(base, found);
-    else await new Promise((r) => setTimeout(r, 25));
-  }
+    return folder !== undefined || ended;
+  }, 150_000, 25);
   run.child.kill('SIGKILL');
   const r = await run.done;
   assert.ok(folder !== undefined, `no checkpoint appeared: ${r.stdout}${r.stderr}`);

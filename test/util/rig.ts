@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { after } from 'node:test';
 import { repoRoot } from './paths.js';
 
 /** What one CLI run printed and returned. */
@@ -71,6 +72,17 @@ export class Rig {
   cleanup(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Cleans up rigs when the test file ends (called at the top level) or the
+ * suite ends (called inside `describe`): `const track = trackRigs();`, then
+ * `const rig = track(new Rig(...))`.
+ */
+export function trackRigs(): <R extends Rig>(r: R) => R {
+  const rigs: Rig[] = [];
+  after(() => rigs.forEach((r) => r.cleanup()));
+  return (r) => (rigs.push(r), r);
 }
 
 /** stage name -> status, from a `run --json` document. */
