@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { hashBytes } from '../cache/digest.js';
 import { encodeManifestGeneric } from '../cache/dir-manifest.js';
 import { ObjectStore } from '../cache/store.js';
+import { treeEntries } from './util/tree.js';
 
 let dir: string;
 before(async () => {
@@ -25,12 +26,7 @@ async function makeTree(root: string, files: Record<string, string>): Promise<vo
 
 /** Every path below `root`, relative, sorted (folders end with '/'). */
 async function listTree(root: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const e of await readdir(root, { withFileTypes: true, recursive: true })) {
-    const rel = join(e.parentPath ?? e.path, e.name).slice(root.length + 1);
-    out.push(e.isDirectory() ? rel + '/' : rel);
-  }
-  return out.sort();
+  return treeEntries(root).map((e) => (e.dir ? `${e.rel}/` : e.rel)).sort();
 }
 
 describe('ObjectStore files', () => {

@@ -5,7 +5,7 @@
  * user module keeps the stage key, while a code edit changes it.
  */
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { after, describe, test } from 'node:test';
 import { codeText } from '../engine/code-text.js';
 import { codeFingerprint, stageKey } from '../engine/fingerprint.js';
 import { repoRoot } from './util/paths.js';
+import { treeEntries } from './util/tree.js';
 
 type Ts = typeof import('typescript');
 const ts = createRequire(import.meta.url)('typescript') as Ts;
@@ -43,13 +44,9 @@ function reference(text: string, fileName: string): string {
   return out;
 }
 
-function sources(dir: string, ext: RegExp, out: string[] = []): string[] {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory() && e.name !== 'node_modules' && e.name !== 'fixtures') sources(p, ext, out);
-    else if (e.isFile() && ext.test(e.name) && !e.name.endsWith('.d.ts')) out.push(p);
-  }
-  return out;
+function sources(dir: string, ext: RegExp): string[] {
+  return treeEntries(dir, (_, name) => name === 'node_modules' || name === 'fixtures')
+    .filter((e) => e.file && ext.test(e.abs) && !e.abs.endsWith('.d.ts')).map((e) => e.abs);
 }
 
 test('codeText agrees with TypeScript\'s parser on every module of the project, compiled and source', () => {

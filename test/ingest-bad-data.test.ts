@@ -3,12 +3,13 @@
 // never committed). `pipe run` must exit 1 naming the file as it is on disk,
 // print no stack trace, and leave no lock entry and no cached artifact.
 import assert from 'node:assert/strict';
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { type CliResult, Rig, trackRigs } from './util/rig.js';
 import { kaggleData } from './util/paths.js';
+import { treeEntries } from './util/tree.js';
 
 const PIPELINE = `stages:
   ingest:
@@ -64,11 +65,9 @@ function project(): Rig {
   return rig;
 }
 
-/** Every regular file under `dir` (relative paths). */
-function filesUnder(dir: string, prefix = ''): string[] {
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
-    e.isDirectory() ? filesUnder(join(dir, e.name), join(prefix, e.name)) : [join(prefix, e.name)]);
+/** Every file under `dir` (relative paths; what is not a folder). */
+function filesUnder(dir: string): string[] {
+  return treeEntries(dir).filter((e) => !e.dir).map((e) => e.rel);
 }
 
 /** The run failed as a stage failure and left nothing behind. */

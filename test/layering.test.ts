@@ -1,29 +1,24 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { test } from 'node:test';
 import { repoRoot } from './util/paths.js';
+import { treeEntries } from './util/tree.js';
 
 const IMPORT = /(?:from|import)\s*\(?\s*['"]([^'"]+)['"]/g;
 
 /** Every relative import of every .ts file under `dir`, as [file, resolved target folder]. */
 function imports(dir: string): [string, string][] {
   const out: [string, string][] = [];
-  const walk = (d: string): void => {
-    for (const e of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.ts')) {
-        for (const m of readFileSync(p, 'utf8').matchAll(IMPORT)) {
-          const spec = m[1] as string;
-          if (!spec.startsWith('.')) continue;
-          const target = relative(repoRoot, join(d, spec)).split('/')[0] as string;
-          out.push([relative(repoRoot, p), target]);
-        }
-      }
+  for (const e of treeEntries(join(repoRoot, dir))) {
+    if (e.dir || !e.abs.endsWith('.ts')) continue;
+    for (const m of readFileSync(e.abs, 'utf8').matchAll(IMPORT)) {
+      const spec = m[1] as string;
+      if (!spec.startsWith('.')) continue;
+      const target = relative(repoRoot, join(dirname(e.abs), spec)).split('/')[0] as string;
+      out.push([relative(repoRoot, e.abs), target]);
     }
-  };
-  walk(join(repoRoot, dir));
+  }
   return out;
 }
 

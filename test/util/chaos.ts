@@ -17,7 +17,8 @@
  *   verify-clean      `pipe verify` is clean (when this pipe has it)
  */
 import { readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
+import { treeEntries } from './tree.js';
 import { parse } from 'yaml';
 import { makeRng } from '../../stages/lib/prng.js';
 import type { ChaosPipeline } from './chaos-pipelines.js';
@@ -39,28 +40,6 @@ export interface ChaosReport {
 
 const SIGNALS = ['SIGKILL', 'SIGHUP', 'SIGINT'] as const;
 
-/** Every file under `root` (relative paths), skipping `skip` folders. */
-function walk(root: string, skip: (rel: string) => boolean = () => false): string[] {
-  const out: string[] = [];
-  const rec = (dir: string): void => {
-    let entries;
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      return;
-    }
-    for (const e of entries) {
-      const abs = join(dir, e.name);
-      const rel = relative(root, abs);
-      if (skip(rel)) continue;
-      out.push(rel);
-      if (e.isDirectory()) rec(abs);
-    }
-  };
-  rec(root);
-  return out;
-}
-
 /** Path -> bytes (as a hex digest-free string compare: the content itself) for the outputs of a project. */
 function snapshot(dir: string, outputs: readonly string[]): Map<string, string> {
   const m = new Map<string, string>();
@@ -73,7 +52,7 @@ function snapshot(dir: string, outputs: readonly string[]): Map<string, string> 
       m.set(o, '<missing>');
       continue;
     }
-    if (st.isDirectory()) for (const f of walk(abs)) m.set(join(o, f), statSync(join(abs, f)).isDirectory() ? '<dir>' : readFileSync(join(abs, f), 'latin1'));
+    if (st.isDirectory()) for (const f of treeEntries(abs).map((e) => e.rel)) m.set(join(o, f), statSync(join(abs, f)).isDirectory() ? '<dir>' : readFileSync(join(abs, f), 'latin1'));
     else m.set(o, readFileSync(abs, 'latin1'));
   }
   return m;
@@ -101,7 +80,7 @@ export function processesIn(dir: string): string[] {
 /** Temp debris in a project: what a later run or a folder dep could see. */
 export function debris(dir: string): string[] {
   const skip = (rel: string): boolean => rel === join('.pipe', 'cache', 'objects');
-  return walk(dir, skip).filter((rel) => {
+  return treeEntries(dir, skip).map((e) => e.rel).filter((rel) => {
     const name = rel.split('/').pop() ?? '';
     if (rel.startsWith(join('.pipe', 'tmp') + '/') || rel.startsWith(join('.pipe', 'cache', 'tmp') + '/')) return true;
     return name.endsWith('.tmp') || name.includes('.takeover-') || name === 'run.lock';
