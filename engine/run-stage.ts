@@ -59,6 +59,41 @@ function progressThrottle(stage: string, emit: EventSink): (p: Progress) => void
   };
 }
 
+/** What a module stage's worker reported, collected by {@link workerReport}. */
+export interface WorkerReport {
+  /** Feeds one message of the worker (IPC locally, a JSON-lines file from a Slurm job). */
+  onMessage(m: WorkerMessage): void;
+  readonly metrics: Record<string, number | string>;
+  readonly info: Record<string, string>;
+  /** How the worker said it ended (`done` or `failed`); undefined while it has said neither. */
+  readonly outcome: { ok: true } | { ok: false; failure: StageFailure } | undefined;
+}
+
+/**
+ * One handler for a module stage's worker messages, wherever the worker runs:
+ * progress reaches `emit` throttled, with the time since the stage started;
+ * log lines as stage output; metrics, info and the outcome are collected.
+ */
+export function workerReport(stage: string, emit: EventSink): WorkerReport {
+  const progress = progressThrottle(stage, emit);
+  const r: { -readonly [K in keyof WorkerReport]: WorkerReport[K] } = {
+    metrics: {},
+    info: {},
+    outcome: undefined,
+    onMessage: (m) => {
+      switch (m.type) {
+        case 'progress': progress(m.progress); break;
+        case 'log': emit({ type: 'stage-output', stage, line: m.message, stream: 'stdout' }); break;
+        case 'metric': r.metrics[m.name] = m.value; break;
+        case 'info': r.info[m.key] = m.value; break;
+        case 'done': r.outcome = { ok: true }; break;
+        case 'failed': r.outcome = { ok: false, failure: { reason: 'threw', message: m.message, ...(m.stack ? { stack: m.stack } : {}) } }; break;
+      }
+    },
+  };
+  return r;
+}
+
 /**
  * What a command stage reads and writes besides its workspace files: the
  * read-only cache paths of its input artifacts by needed stage and artifact
@@ -192,27 +227,15 @@ export async function runModule(
   });
   if (sub.pid !== undefined) groups?.started(stage.name, sub.pid);
   const dispose = killOnAbort(sub.pid, signal, 5000);
-  const metrics: Record<string, number | string> = {};
-  const info: Record<string, string> = {};
-  let outcome: { ok: true } | { ok: false; failure: StageFailure } | undefined;
-  const progress = progressThrottle(stage.name, emit);
-  sub.on('message', (raw: unknown) => {
-    const m = raw as WorkerMessage;
-    switch (m.type) {
-      case 'progress': progress(m.progress); break;
-      case 'log': emit({ type: 'stage-output', stage: stage.name, line: m.message, stream: 'stdout' }); break;
-      case 'metric': metrics[m.name] = m.value; break;
-      case 'info': info[m.key] = m.value; break;
-      case 'done': outcome = { ok: true }; break;
-      case 'failed': outcome = { ok: false, failure: { reason: 'threw', message: m.message, ...(m.stack ? { stack: m.stack } : {}) } }; break;
-    }
-  });
+  const report = workerReport(stage.name, emit);
+  sub.on('message', (raw: unknown) => report.onMessage(raw as WorkerMessage));
   await Promise.all([pipeLines(sub.stdout, stage.name, 'stdout', emit), pipeLines(sub.stderr, stage.name, 'stderr', emit)]);
   const r = await sub;
   dispose();
   sub.stdio[3]?.destroy();
   if (sub.pid !== undefined) groups?.ended(sub.pid);
   if (signal.aborted) return { ok: false, failure: { reason: 'interrupted' } };
+  const { outcome, metrics, info } = report;
   if (outcome?.ok === false) return outcome;
   if (!outcome || r.failed) return { ok: false, failure: exitFailure(r) };
   return { ok: true, metrics, info };

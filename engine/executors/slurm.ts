@@ -25,9 +25,10 @@ import { join } from 'node:path';
 import type { Resources } from '../config.js';
 import type { EventSink } from '../events.js';
 import type { ResolvedStage } from '../graph.js';
-import type { StageFailure } from '../result.js';
 import type { ProjectLayout } from '../layout.js';
-import { commandMetrics, paramEnv, WORKER, type CommandIO, type RunResult } from '../run-stage.js';
+import { shellQuote } from '../interpolate.js';
+import { sleep } from '../proc.js';
+import { commandMetrics, paramEnv, WORKER, workerReport, type CommandIO, type RunResult } from '../run-stage.js';
 import type { WorkerMessage } from '../worker.js';
 import type { StageExecutor } from './types.js';
 
@@ -43,11 +44,6 @@ export function sbatchOptions(r: Resources | undefined): string[] {
   if (r?.time !== undefined) o.push(`--time=${r.time}`);
   if (r?.partition !== undefined) o.push(`--partition=${r.partition}`);
   return o;
-}
-
-/** `'text'` for bash. */
-function sh(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 /** Runs a Slurm client command; resolves to its stdout, or rejects with its stderr. */
@@ -84,7 +80,7 @@ export class SlurmExecutor implements StageExecutor {
 
   async runCommand(stage: ResolvedStage, cmd: string, root: string, signal: AbortSignal, emit: EventSink, io?: CommandIO): Promise<RunResult> {
     const env = paramEnv(stage, io);
-    const script = [...Object.entries(env).map(([k, v]) => `export ${k}=${sh(v)}`), `exec bash -c ${sh(cmd)}`];
+    const script = [...Object.entries(env).map(([k, v]) => `export ${k}=${shellQuote(v)}`), `exec bash -c ${shellQuote(cmd)}`];
     // The job's script and log: beside its artifacts, or in a work folder of its own.
     const own = io?.outDir === undefined ? join(this.layout.workTmp, `${stage.name}.slurm-${process.pid}-${Date.now().toString(36)}`) : undefined;
     const dir = own ?? join(io?.outDir ?? '', '..');
@@ -108,25 +104,14 @@ export class SlurmExecutor implements StageExecutor {
     await writeFile(messages, '');
     const cpus = stage.config.resources?.cpus ?? threads;
     const script = [
-      `export PIPE_STAGE=${sh(stage.name)}`,
-      `export PIPE_THREADS=${sh(process.env['PIPE_THREADS'] ?? String(cpus))}`,
-      `export PIPE_WORKER_MESSAGES=${sh(messages)}`,
-      `exec ${sh(process.execPath)} ${sh(WORKER)} ${sh(join(tmp, 'job.json'))}`,
+      `export PIPE_STAGE=${shellQuote(stage.name)}`,
+      `export PIPE_THREADS=${shellQuote(process.env['PIPE_THREADS'] ?? String(cpus))}`,
+      `export PIPE_WORKER_MESSAGES=${shellQuote(messages)}`,
+      `exec ${shellQuote(process.execPath)} ${shellQuote(WORKER)} ${shellQuote(join(tmp, 'job.json'))}`,
     ];
-    const metrics: Record<string, number | string> = {};
-    const info: Record<string, string> = {};
-    let outcome: { ok: true } | { ok: false; failure: StageFailure } | undefined;
-    const onMessage = (m: WorkerMessage): void => {
-      switch (m.type) {
-        case 'progress': emit({ type: 'stage-progress', stage: stage.name, progress: m.progress, elapsedMs: 0 }); break;
-        case 'log': emit({ type: 'stage-output', stage: stage.name, line: m.message, stream: 'stdout' }); break;
-        case 'metric': metrics[m.name] = m.value; break;
-        case 'info': info[m.key] = m.value; break;
-        case 'done': outcome = { ok: true }; break;
-        case 'failed': outcome = { ok: false, failure: { reason: 'threw', message: m.message, ...(m.stack !== undefined ? { stack: m.stack } : {}) } }; break;
-      }
-    };
-    const end = await this.runJob(stage, tmp, root, script, signal, emit, { path: messages, onMessage });
+    const report = workerReport(stage.name, emit);
+    const end = await this.runJob(stage, tmp, root, script, signal, emit, { path: messages, onMessage: report.onMessage });
+    const { outcome, metrics, info } = report;
     if (outcome?.ok === false) return outcome;
     if ('failed' in end) return end.failed;
     if (!outcome) return { ok: false, failure: { reason: 'threw', message: 'the stage\'s Slurm job ended without the worker reporting (crash?)' } };
@@ -144,7 +129,7 @@ export class SlurmExecutor implements StageExecutor {
     await mkdir(dir, { recursive: true });
     const scriptPath = join(dir, 'job.sh');
     const log = join(dir, 'slurm.log');
-    await writeFile(scriptPath, ['#!/bin/bash', `cd ${sh(root)} || exit 1`, ...script, ''].join('\n'), { mode: 0o755 });
+    await writeFile(scriptPath, ['#!/bin/bash', `cd ${shellQuote(root)} || exit 1`, ...script, ''].join('\n'), { mode: 0o755 });
     await writeFile(log, '');
     if (signal.aborted) return { failed: { ok: false, failure: { reason: 'interrupted' } } };
     let id: string;
@@ -175,7 +160,7 @@ export class SlurmExecutor implements StageExecutor {
     try {
       // Bounded by the job's own time limit: the loop ends when Slurm says the job left the queue.
       for (;;) {
-        await new Promise((r) => setTimeout(r, this.pollMs));
+        await sleep(this.pollMs);
         await logTail.poll();
         await msgTail?.poll();
         const state = (await slurm('squeue', ['-h', '-j', id, '-o', '%T']).catch(() => '')).trim();
@@ -203,7 +188,7 @@ export class SlurmExecutor implements StageExecutor {
       const sc = await slurm('scontrol', ['show', 'job', id, '-o']).catch(() => '');
       const state = /JobState=(\S+)/.exec(sc)?.[1];
       if (state && !/^(PENDING|RUNNING|COMPLETING|CONFIGURING)$/.test(state)) return { state, exitCode: /ExitCode=(\S+)/.exec(sc)?.[1] ?? '?' };
-      await new Promise((r) => setTimeout(r, this.pollMs));
+      await sleep(this.pollMs);
     }
     return { state: 'UNKNOWN', exitCode: '?' };
   }
