@@ -11,7 +11,8 @@
  *   conv2d(stride 1, dilation s, pad pt/pl before) -> [Ci,kh,kw,Co] --transpose--> dW
  * ```
  *
- * Rows of x past the last one any output reads are cropped (negative padding).
+ * Rows of x past the last one any output reads are cropped (negative padding),
+ * in the same copy as the transpose.
  *
  * A 1x1 stride-1 filter (half the convolutions of an inception block) is one
  * matMul instead, 4-8x faster: dW^T [Co,Ci] = dy^T [Co,P] · x [P,Ci] (P = N·H·W,
@@ -46,14 +47,14 @@ export function conv2dBackpropFilterKernel(
     if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && pt === 0 && pl === 0 && !dilated) return pointwise(ctx, x, dy, n * h * w, ci, co);
     let pb = kh + (info.outHeight - 1) * sh - h - pt;
     let pr = kw + (info.outWidth - 1) * sw - w - pl;
-    let src = x;
+    let xt: Info;
     if (pb < 0 || pr < 0) {
-      src = ctx.run('Slice', { x }, { begin: [0, 0, 0, 0], size: [n, h + Math.min(pb, 0), w + Math.min(pr, 0), ci] });
+      xt = cropTranspose(ctx, x, n, h, w, ci, h + Math.min(pb, 0), w + Math.min(pr, 0));
       pb = Math.max(pb, 0);
       pr = Math.max(pr, 0);
+    } else {
+      xt = ctx.run('Transpose', { x }, { perm: [3, 1, 2, 0] });
     }
-    const xt = ctx.run('Transpose', { x: src }, { perm: [3, 1, 2, 0] });
-    if (src !== x) ctx.free(src);
     const dyt = ctx.run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
     const out = ctx.run('Conv2D', { x: xt, filter: dyt }, {
       strides: [1, 1], dilations: [sh, sw], dataFormat: 'NHWC', dimRoundingMode: undefined,
@@ -64,6 +65,26 @@ export function conv2dBackpropFilterKernel(
     ctx.free(out);
     return dw;
   };
+}
+
+/**
+ * x [n,h,w,ci] cropped to its first hh rows and ww columns and transposed to
+ * [ci,hh,ww,n] in one copy (the stock Slice of a 4-D tensor is a JS loop of
+ * its own, followed by a wasm Transpose).
+ */
+function cropTranspose(ctx: Ctx, x: Info, n: number, h: number, w: number, ci: number, hh: number, ww: number): Info {
+  const out = ctx.alloc([ci, hh, ww, n]);
+  const o = ctx.view(out), src = ctx.view(x);
+  for (let c = 0; c < ci; c++) {
+    for (let y = 0; y < hh; y++) {
+      for (let xx = 0; xx < ww; xx++) {
+        const d = ((c * hh + y) * ww + xx) * n;
+        let s = (y * w + xx) * ci + c;
+        for (let b = 0; b < n; b++, s += h * w * ci) o[d + b] = src[s]!;
+      }
+    }
+  }
+  return out;
 }
 
 /** dW [1,1,Ci,Co] of a 1x1 stride-1 unpadded convolution over P pixels. */
