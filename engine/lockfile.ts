@@ -137,31 +137,43 @@ function sorted<T>(o: Readonly<Record<string, T>>): Record<string, T> {
   return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k] as T]));
 }
 
+const YAML_OPTIONS = { lineWidth: 0, sortMapEntries: false } as const;
+
+/** A stage's block under `stages:` (YAML, indented), by entry: a run rewrites the lock after each stage, changing one entry. */
+const entryText = new WeakMap<LockEntry, { name: string; text: string }>();
+
+function stageText(name: string, e: LockEntry): string {
+  const hit = entryText.get(e);
+  if (hit?.name === name) return hit.text;
+  const doc = {
+    kind: e.kind,
+    key: e.key,
+    code: e.code,
+    params: sorted(e.params),
+    inputs: sorted(e.inputs),
+    deps: sorted(e.deps),
+    outputs: Object.fromEntries(Object.entries(sorted(e.outputs)).map(([k, r]) => [k, { digest: r.digest, kind: r.kind, size: r.size }])),
+    metrics: sorted(e.metrics),
+    info: sorted(e.info),
+    duration_ms: e.duration_ms,
+    finished_at: e.finished_at,
+  };
+  // As a nested map's block is written: the same lines, two spaces further in (blank lines stay blank).
+  const text = stringify({ [name]: doc }, YAML_OPTIONS).replace(/^(?=.)/gm, '  ');
+  entryText.set(e, { name, text });
+  return text;
+}
+
 /** The lock's text: stages in `order` (others after, by name), fields in a fixed order. */
 export function formatLock(lock: Lock, order: readonly string[]): string {
   const names = [...order.filter((n) => Object.hasOwn(lock.stages, n)), ...Object.keys(lock.stages).filter((n) => !order.includes(n)).sort()];
-  const stages: Record<string, unknown> = {};
-  for (const n of names) {
-    const e = lock.stages[n] as LockEntry;
-    stages[n] = {
-      kind: e.kind,
-      key: e.key,
-      code: e.code,
-      params: sorted(e.params),
-      inputs: sorted(e.inputs),
-      deps: sorted(e.deps),
-      outputs: Object.fromEntries(Object.entries(sorted(e.outputs)).map(([k, r]) => [k, { digest: r.digest, kind: r.kind, size: r.size }])),
-      metrics: sorted(e.metrics),
-      info: sorted(e.info),
-      duration_ms: e.duration_ms,
-      finished_at: e.finished_at,
-    };
-  }
   const overrides = sorted(lock.overrides ?? {});
   const used = new Set(names.map((n) => (lock.stages[n] as LockEntry).code));
   const code = Object.entries(lock.code_files ?? {}).filter(([d]) => used.has(d)).sort(([a], [b]) => (a < b ? -1 : 1));
-  const doc = { version: 1, overrides, stages, ...(code.length ? { code_files: Object.fromEntries(code.map(([d, f]) => [d, sorted(f)])) } : {}) };
-  return HEADER + overridesLine(overrides) + stringify(doc, { lineWidth: 0, sortMapEntries: false });
+  // The document {version, overrides, stages, code_files?}, each stage's block formatted once (stageText).
+  const stages = names.length === 0 ? stringify({ stages: {} }, YAML_OPTIONS) : 'stages:\n' + names.map((n) => stageText(n, lock.stages[n] as LockEntry)).join('');
+  const codeFiles = code.length ? stringify({ code_files: Object.fromEntries(code.map(([d, f]) => [d, sorted(f)])) }, YAML_OPTIONS) : '';
+  return HEADER + overridesLine(overrides) + stringify({ version: 1, overrides }, YAML_OPTIONS) + stages + codeFiles;
 }
 
 /**

@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../../cache/atomic.js';
+import { readGitHead } from './git-head.js';
 import { canonicalJson, hashBytes } from '../../cache/digest.js';
 import { dotLayout } from '../layout.js';
 import type { Lock } from '../lockfile.js';
@@ -63,6 +64,9 @@ export function nameOf(id: string): string {
 
 /** The git commit of the folder `root`, or undefined outside git (or without git). */
 export function gitCommit(root: string): string | undefined {
+  const head = readGitHead(root);
+  if ('commit' in head) return head.commit;
+  if ('none' in head) return undefined;
   try {
     return execFileSync('git', ['-C', root, 'rev-parse', '--verify', '-q', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() || undefined;
   } catch {
