@@ -15,8 +15,10 @@
  * U-Net alone: threshold only, no classifier, no min_pixels),
  * `presence_precision`, `presence_recall` (of the gated masks).
  * Inputs `predictions`, `dataset`, `split`. Artifacts:
- * - `masks`: {"height": H, "width": W, "val": {"<id>": "<rle>"}, "test": {"<id>": "<rle>"}}
- *   (RLE at the original size H x W);
+ * - `masks`: {"height": H, "width": W, "gate": {"threshold": .., "cls_threshold": ..,
+ *   "count_threshold": .., "min_pixels": .., "use_classifier": ..}, "val": {"<id>": "<rle>"},
+ *   "test": {"<id>": "<rle>"}} (RLE at the original size H x W; `gate`: the params these masks
+ *   were made with, which score and report read instead of copies of their own);
  * - `val_pred.csv`: the gated validation masks as a Kaggle CSV (`img,pixels`,
  *   img `<subject>_<n>`, original size), and `val_truth.csv` the true masks in
  *   the same form, so `pipe score val_pred.csv val_truth.csv` (paths from
@@ -48,6 +50,28 @@ export const GATE_PARAMS = declareParams({
   min_pixels: int('a mask is kept only if more than this many model-size pixels reach count_threshold', 100, { minimum: 0 }),
   use_classifier: bool('gate masks with the classifier (false: min_pixels only)', true),
 });
+
+/** The params a `masks` artifact was made with (its `gate` field), as pipeline.yaml names them. */
+export interface GateApplied {
+  readonly threshold: number;
+  readonly cls_threshold: number;
+  readonly count_threshold: number;
+  readonly min_pixels: number;
+  readonly use_classifier: boolean;
+}
+
+/**
+ * The params recorded in gate's `masks` JSON (parsed), or a message saying what
+ * is missing: what score and report apply to score the U-Net alone as the gate did.
+ */
+export function gateApplied(masks: unknown, path: string): GateApplied {
+  const g = (masks as { gate?: unknown } | null)?.gate as Record<string, unknown> | undefined;
+  const nums = ['threshold', 'cls_threshold', 'count_threshold', 'min_pixels'] as const;
+  if (g === null || typeof g !== 'object' || nums.some((k) => typeof g[k] !== 'number') || typeof g['use_classifier'] !== 'boolean') {
+    throw new Error(`${path}: no "gate" params in the masks (made by an older version of gate)`);
+  }
+  return g as unknown as GateApplied;
+}
 
 /** Validates gate params (throws naming the param). */
 export function gateParams(params: Params): GateParams {
@@ -199,7 +223,10 @@ export default defineStage({
       const count = memo(d.counts, `${set}:${i}@${p.countThreshold}`, () => confidentPixels(map(probs, i), p));
       return keeps(count, cls[i]!, p) ? upsampled(set, probs, i) : EMPTY;
     };
-    const out = { height: origH, width: origW, val: {} as Record<string, string>, test: {} as Record<string, string> };
+    const applied: GateApplied = {
+      threshold: p.threshold, cls_threshold: p.clsThreshold, count_threshold: p.countThreshold, min_pixels: p.minPixels, use_classifier: p.useClassifier,
+    };
+    const out = { height: origH, width: origW, gate: applied, val: {} as Record<string, string>, test: {} as Record<string, string> };
     const truthRle: Record<string, string> = {};
     const dice: number[] = [];
     const diceUnet: number[] = [];

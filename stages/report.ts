@@ -9,19 +9,17 @@
  * The page depends only on the inputs and params (no clock, no lock), so the
  * same key gives the same bytes.
  *
- * Params: {@link REPORT_PARAMS} (`threshold` and `cls_threshold` are the
- * gate's, to score the U-Net alone and the classifier as the gate does).
+ * Params: {@link REPORT_PARAMS}. The U-Net alone and the classifier are
+ * scored at the thresholds gate applied, which its `masks` record.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { defineStage, type Params, type StageContext } from '../engine/stage-api.js';
-import { declareParams, int, num, readParams, str } from './lib/params.js';
+import { declareParams, int, readParams, str } from './lib/params.js';
 
 /** The params of report: its contract with pipeline.yaml. */
 export const REPORT_PARAMS = declareParams({
   out: str('workspace path of the HTML page (the stage\'s out)', 'report.html'),
-  threshold: num('the gate\'s pixel threshold, to score the U-Net alone as the gate does', 0.3, { minimum: 0, maximum: 1 }),
-  cls_threshold: num('the gate\'s classifier threshold', 0.5, { minimum: 0, maximum: 1 }),
   samples: int('random training and validation images shown', 8, { minimum: 0, maximum: 100 }),
   worst: int('worst validation cases shown', 8, { minimum: 0, maximum: 100 }),
   seed: int('seed of the choice of samples', 1),
@@ -34,7 +32,7 @@ export const REPORT_DEFAULTS = readParams(REPORT_PARAMS, {});
 /** The validated params. */
 export function reportParams(params: Params) {
   const p = readParams(REPORT_PARAMS, params);
-  return { out: p.out, threshold: p.threshold, clsThreshold: p.cls_threshold, samples: p.samples, worst: p.worst, seed: p.seed, title: p.title };
+  return { out: p.out, samples: p.samples, worst: p.worst, seed: p.seed, title: p.title };
 }
 
 export default defineStage({
@@ -47,7 +45,7 @@ export default defineStage({
     const { buildReport, REPORT_ARTIFACTS } = await import('./report/build.js');
     const sources = Object.fromEntries(REPORT_ARTIFACTS.flatMap((a) => (ctx.inputs[a] === undefined ? [] : [[a, ctx.inputs[a]]])));
     const built = await buildReport({
-      sources, threshold: p.threshold, clsThreshold: p.clsThreshold, samples: p.samples, worst: p.worst, seed: p.seed,
+      sources, samples: p.samples, worst: p.worst, seed: p.seed,
       title: p.title, subtitle: `built by the <code>${ctx.name}</code> stage from its inputs; <code>pipe report</code> adds the pipeline's state and the experiments`,
       progress: (done, total) => ctx.progress({ done, total, unit: 'charts and images' }),
     });

@@ -7,8 +7,9 @@
  * - `test_dice`: Kaggle mean Dice of the submission against the truth, the
  *   same number `pipe score submission.csv <truth>` prints;
  * - `test_dice_unet`: the U-Net alone on test (its probability map upsampled
- *   and thresholded at `threshold`, the gate's, with no classifier and no
- *   min_pixels), when infer's `predictions` and ingest's `dataset` are inputs;
+ *   and thresholded at the threshold gate applied, as its `masks` record it,
+ *   with no classifier and no min_pixels), when gate's `masks`, infer's
+ *   `predictions` and ingest's `dataset` are inputs;
  * - `test_dice_empty`: predicting no nerve anywhere on test;
  * - `val_dice_empty`: the same baseline on validation (from gate's
  *   `val_truth.csv`), beside gate's `val_dice` and `val_dice_unet`.
@@ -18,29 +19,32 @@
  * exist) the stage says so and records only `val_dice_empty`.
  * Artifact `test_dice.csv`: `img,dice,dice_unet,truth_area` per test image.
  */
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { defineStage, type StageContext } from '../engine/stage-api.js';
-import { declareParams, num, readParams, str } from './lib/params.js';
+import { declareParams, readParams, str } from './lib/params.js';
 import type { Run } from './lib/rle.js';
 
 /** The params of score: its contract with pipeline.yaml. */
 export const SCORE_PARAMS = declareParams({
   submission: str('workspace path of the submission CSV to score (submit\'s out)', 'submission.csv'),
   truth: str('workspace path of the test images\' true masks (synth\'s truth CSV, read by no training stage); "" = none (real data): test is not scored', ''),
-  threshold: num('the gate\'s threshold: the U-Net alone on test is its probability map upsampled and thresholded at this', 0.3, { minimum: 0, maximum: 1 }),
 });
 
 /** Kaggle ids compare as numbers: "007" is image 7. */
 const normId = (id: string): string => id.split('_').map((d) => String(Number(d))).join('_');
 
-/** Runs of the U-Net alone on each test image, by id (undefined: the inputs are not there). */
-async function unetRuns(ctx: StageContext, threshold: number): Promise<Map<string, Run[]> | undefined> {
-  const { predictions, dataset } = ctx.inputs;
-  if (predictions === undefined || dataset === undefined) return undefined;
+/**
+ * Runs of the U-Net alone on each test image, by id, at the threshold gate
+ * applied (read from its `masks`); undefined when the inputs are not there.
+ */
+async function unetRuns(ctx: StageContext): Promise<Map<string, Run[]> | undefined> {
+  const { predictions, dataset, masks } = ctx.inputs;
+  if (predictions === undefined || dataset === undefined || masks === undefined) return undefined;
   const { readTensors } = await import('../cache/tensors.js');
   const { readDataset } = await import('./lib/dataset.js');
-  const { upsampleRuns } = await import('./gate.js');
+  const { gateApplied, upsampleRuns } = await import('./gate.js');
+  const { threshold } = gateApplied(JSON.parse(await readFile(masks, 'utf8')) as unknown, masks);
   const [pred, ds] = [await readTensors(predictions), await readDataset(dataset)];
   const prob = pred.tensors['test_prob'];
   if (prob === undefined || !(prob.data instanceof Float32Array)) throw new Error('predictions: no float32 tensor test_prob');
@@ -79,7 +83,7 @@ async function run(ctx: StageContext): Promise<void> {
   if (!gated.ok) throw new Error(gated.message);
   ctx.metric('test_dice', gated.score);
   ctx.metric('test_dice_empty', emptyScore(truth.rows));
-  const unet = await unetRuns(ctx, p.threshold);
+  const unet = await unetRuns(ctx);
   let unetNote = '';
   if (unet !== undefined) {
     const u = scoreTables(unet, truth.rows, 'predictions', p.truth);

@@ -33,7 +33,7 @@ describe('command stages and artifacts', () => {
     const report = JSON.parse(rig.read('report.json'));
     assert.match(report.pred, /^img,pixels\n1_1,1 \d+\n1_2,\n$/);
     assert.equal(report.truth, `img,pixels\n1_1,${LEFT_HALF_RLE}\n1_2,\n`);
-    assert.deepEqual(Object.keys(report.masks), ['height', 'width', 'val', 'test']);
+    assert.deepEqual(Object.keys(report.masks), ['height', 'width', 'gate', 'val', 'test']);
     assert.equal(report.masks.height, 420);
     assert.deepEqual(Object.keys(report.inputs), ['gate']);
     assert.deepEqual(Object.keys(report.inputs.gate).sort(), ['masks', 'val_pred.csv', 'val_truth.csv']);

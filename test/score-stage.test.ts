@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { parse } from 'yaml';
@@ -6,7 +7,11 @@ import { loadConfig } from '../engine/config.js';
 import { selectStages } from '../engine/executor.js';
 import { buildGraph, type Graph } from '../engine/graph.js';
 import { overlaps, workspacePath } from '../engine/paths.js';
+import { readTensors } from '../cache/tensors.js';
 import { builtinKinds } from '../stages/index.js';
+import { upsampleRuns } from '../stages/gate.js';
+import { readDataset } from '../stages/lib/dataset.js';
+import { readRleCsv, scoreTables } from '../stages/lib/score.js';
 import { Rig, statuses } from './util/rig.js';
 import { repoRoot } from './util/paths.js';
 import { tinyNervePipeline } from './util/tiny-nerve.js';
@@ -111,6 +116,36 @@ describe('the score stage on a tiny synthetic run', () => {
     assert.equal(r.code, 0, r.stderr);
     const names = Object.keys(r.doc.metrics);
     for (const k of ['gate.val_dice', 'score.test_dice', 'score.test_dice_empty', 'score.val_dice_empty']) assert.ok(names.includes(k), names.join(', '));
+  });
+
+  test('after `--set gate.threshold=X`, test_dice_unet is the U-Net alone at X (the threshold gate applied, from its masks)', async () => {
+    const x = 0.95;
+    const r = await rig.json('run', '--set', `gate.threshold=${x}`);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(statuses(r.doc).score, 'ran');
+    const now = parse(rig.read('pipe.lock'));
+    const object = (stage: string, artifact: string): string => {
+      const hex = String(now.stages[stage].outputs[artifact].digest).slice('sha256:'.length);
+      return join(rig.dir, '.pipe', 'cache', 'objects', hex.slice(0, 2), hex.slice(2));
+    };
+    const masks = JSON.parse(readFileSync(object('gate', 'masks'), 'utf8'));
+    assert.equal(masks.gate.threshold, x);
+    const truth = await readRleCsv(join(rig.dir, 'data/synth-truth/test_masks.csv'), false);
+    assert.ok(truth.ok);
+    const pred = await readTensors(object('infer', 'predictions'));
+    const ds = await readDataset(object('ingest', 'dataset'));
+    const ids = JSON.parse(pred.metadata['test_ids']!) as string[];
+    const prob = pred.tensors['test_prob']!.data as Float32Array;
+    const plane = ds.h * ds.w;
+    const unetAt = (t: number): number => {
+      const rows = new Map(ids.map((id, i) => [String(Number(id)), upsampleRuns(prob.subarray(i * plane, (i + 1) * plane), ds.h, ds.w, ds.origH, ds.origW, t)]));
+      const s = scoreTables(rows, truth.rows, 'predictions', 'truth');
+      assert.ok(s.ok);
+      return s.score;
+    };
+    assert.equal(now.stages.score.metrics.test_dice_unet, unetAt(x));
+    assert.equal(lock.stages.score.metrics.test_dice_unet, unetAt(0.3), 'before: at the pipeline file\'s threshold');
+    assert.notEqual(unetAt(x), unetAt(0.3), 'the two thresholds score differently on this data (else the test proves nothing)');
   });
 
   test('without a test truth (real data) the stage says so and scores only validation', async () => {

@@ -13,6 +13,7 @@
  * (the pipeline's state) and after (experiments).
  */
 import { readFile } from 'node:fs/promises';
+import { gateApplied } from '../gate.js';
 import { readDataset, readSplit, type Dataset } from '../lib/dataset.js';
 import { readHistory, type History } from '../models/history.js';
 import { dataStats, valStats, worstCases, type ValPredictions, type ValStats } from './analyse.js';
@@ -37,9 +38,12 @@ export const REPORT_ARTIFACTS = ['dataset', 'split', 'predictions', 'masks', 'se
 /** What to build. */
 export interface ReportOptions {
   readonly sources: ReportSources;
-  /** The gate's pixel threshold (U-Net alone) and classifier threshold. */
-  readonly threshold: number;
-  readonly clsThreshold: number;
+  /**
+   * The gate's pixel threshold (U-Net alone) and classifier threshold, for
+   * masks that do not record the ones gate applied (made by an older gate);
+   * the `gate` params in the masks win.
+   */
+  readonly fallbackThresholds?: { readonly threshold: number; readonly clsThreshold: number };
   /** Random training images and random validation images shown; worst cases shown. */
   readonly samples: number;
   readonly worst: number;
@@ -75,10 +79,13 @@ async function readPredictions(path: string): Promise<ValPredictions> {
   return { ids: ids as string[], prob: f32('val_prob'), cls: f32('val_cls') };
 }
 
-async function readMasks(path: string): Promise<Record<string, string>> {
-  const v = JSON.parse(await readFile(path, 'utf8')) as { val?: Record<string, string> };
+/** Gate's validation masks and the thresholds it applied (recorded in the masks; else `fallback`). */
+async function readMasks(path: string, fallback: ReportOptions['fallbackThresholds']): Promise<{ val: Record<string, string>; threshold: number; clsThreshold: number }> {
+  const v = JSON.parse(await readFile(path, 'utf8')) as { val?: Record<string, string>; gate?: unknown };
   if (typeof v.val !== 'object' || v.val === null) throw new Error(`${path}: no "val" masks`);
-  return v.val;
+  if (v.gate === undefined && fallback !== undefined) return { val: v.val, ...fallback };
+  const g = gateApplied(v, path);
+  return { val: v.val, threshold: g.threshold, clsThreshold: g.cls_threshold };
 }
 
 /** Builds the page; throws naming the artifact file when one is not what it should be. */
@@ -88,8 +95,9 @@ export async function buildReport(o: ReportOptions): Promise<ReportPage> {
   const split = ds && s.split ? await readSplit(s.split, ds.trainIds.length) : undefined;
   const seg: History | undefined = s.seg_history ? await readHistory(s.seg_history) : undefined;
   const cls: History | undefined = s.cls_history ? await readHistory(s.cls_history) : undefined;
-  const vs = ds && s.predictions && s.masks
-    ? valStats(ds, await readPredictions(s.predictions), await readMasks(s.masks), o.threshold, o.clsThreshold)
+  const masks = ds && s.predictions && s.masks ? await readMasks(s.masks, o.fallbackThresholds) : undefined;
+  const vs = ds && s.predictions && masks
+    ? valStats(ds, await readPredictions(s.predictions), masks.val, masks.threshold, masks.clsThreshold)
     : undefined;
 
   const nVal = vs ? Math.min(o.samples, vs.images.length) : 0;

@@ -83,7 +83,7 @@ export async function runReport(args: readonly string[], env: ExtraCommandEnv): 
   let last = 0;
   const built = await buildReport({
     sources,
-    threshold: num(gate?.params.threshold, 0.3), clsThreshold: num(gate?.params.cls_threshold, 0.5),
+    fallbackThresholds: { threshold: num(gate?.params.threshold, 0.3), clsThreshold: num(gate?.params.cls_threshold, 0.5) },
     samples: num(rp.samples, REPORT_DEFAULTS.samples), worst: num(rp.worst, REPORT_DEFAULTS.worst), seed: num(rp.seed, REPORT_DEFAULTS.seed),
     title: `pipe report: ${basename(p.root)}`,
     subtitle: `${source} of <code>${relative(process.cwd(), env.file) || env.file}</code>` +

@@ -44,8 +44,8 @@ const STAGES: readonly (readonly [string, readonly string[], Readonly<Record<str
 
 const TAILS: Readonly<Record<TinyTail, readonly [readonly string[], Readonly<Record<string, Value>> | undefined]>> = {
   submit: [['gate'], undefined],
-  report: [['ingest', 'split', 'train-seg', 'train-cls', 'infer', 'gate'], { threshold: 0.3, cls_threshold: 0.5, samples: 4, worst: 4 }],
-  score: [['gate', 'infer', 'ingest'], { truth: `${DATA}-truth/test_masks.csv`, threshold: 0.3 }],
+  report: [['ingest', 'split', 'train-seg', 'train-cls', 'infer', 'gate'], { samples: 4, worst: 4 }],
+  score: [['gate', 'infer', 'ingest'], { truth: `${DATA}-truth/test_masks.csv` }],
 };
 
 /** `{a: 1, b: [4, 8]}`, as the tests write their params. */
