@@ -6,8 +6,22 @@
  *                                                          --resvg--> PNG
  *
  * The three libraries are heavy (~5 MB of JS, a native module): they load on
- * the first call, never when this module is imported.
+ * the first call, never when this module is imported. They are CommonJS, so
+ * they are required, not imported: an `import()` of a CommonJS module has
+ * Node scan its whole source for named exports first (a third of vega's
+ * load time).
  */
+import { createRequire } from 'node:module';
+
+const requireLib = createRequire(import.meta.url);
+type Vega = typeof import('vega');
+type VegaLite = typeof import('vega-lite');
+type ResvgLib = typeof import('@resvg/resvg-js');
+const libs = {
+  vega: (): Vega => requireLib('vega') as Vega,
+  vl: (): VegaLite => requireLib('vega-lite') as VegaLite,
+  resvg: (): ResvgLib => requireLib('@resvg/resvg-js') as ResvgLib,
+};
 
 /** A Vega-Lite specification (https://vega.github.io/vega-lite/docs/spec.html), data inline. */
 export type VegaLiteSpec = Readonly<Record<string, unknown>>;
@@ -36,7 +50,7 @@ export interface RenderOptions {
 export async function renderChart(spec: VegaLiteSpec, opts: RenderOptions = {}): Promise<Chart> {
   const svg = await renderSvg(spec);
   if (opts.png === false) return { svg, png: Buffer.alloc(0) };
-  const { Resvg } = await import('@resvg/resvg-js');
+  const { Resvg } = libs.resvg();
   const scale = opts.scale ?? 2;
   const png = new Resvg(svg, {
     fitTo: { mode: 'zoom', value: scale },
@@ -48,12 +62,16 @@ export async function renderChart(spec: VegaLiteSpec, opts: RenderOptions = {}):
 
 /** Loads the charting libraries now (e.g. while other work runs), so a later render starts at once. */
 export async function preload(): Promise<void> {
-  await Promise.all([import('vega'), import('vega-lite'), import('@resvg/resvg-js')]);
+  // One at a time, yielding in between, so what runs beside the loading is not held up for its whole length.
+  for (const load of [libs.vega, libs.vl, libs.resvg]) {
+    await new Promise((res) => setImmediate(res));
+    load();
+  }
 }
 
 /** Renders a Vega-Lite spec to an SVG document. */
 export async function renderSvg(spec: VegaLiteSpec): Promise<string> {
-  const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
+  const [vega, vl] = [libs.vega(), libs.vl()];
   const compiled = vl.compile(spec as unknown as Parameters<typeof vl.compile>[0]).spec;
   const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
   try {

@@ -6,11 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import type { ExecutorName, Override } from './config.js';
+import { lightStageLikelyToRun, localExecutor, localRun, type LocalRun } from './executors/local.js';
 import { openExecutor } from './executors/open.js';
 import { DEFAULT_REMOTE_JOBS, projectRemote, remoteLookup } from './remote.js';
 import { formatDiagnostic, LineIndex } from './diagnostic.js';
 import { formatDag, type DagFormat } from './dag-format.js';
 import type { EngineEvent } from './events.js';
+import { saveCodeMemo } from './fingerprint.js';
 import { downstreamOf, execute, selectStages, type StageResult } from './executor.js';
 import type { Graph, KindRegistry } from './graph.js';
 import { summary, textLogger, type Out } from './logger.js';
@@ -112,6 +114,7 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
   if (o.dryRun) {
     const plan = await planStages(p.graph, p.env, selected, force);
     await p.env.files.save().catch(() => undefined);
+    await saveCodeMemo();
     if (env.json) env.stdout.write(JSON.stringify({ ok: true, dry_run: true, stages: plan }, null, 2) + '\n');
     else for (const s of plan) human.write(`${planWord(s.action)} ${s.stage}${s.why.length ? `: ${s.why.join('; ')}` : ''}\n`);
     if (!env.json) human.write('(dry run: nothing was run)\n');
@@ -134,7 +137,14 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
   if (held.reaped > 0) human.write(`stopped ${held.reaped} process group${held.reaped > 1 ? 's' : ''} left by a killed run\n`);
   let results: StageResult[];
   let experiment: Awaited<ReturnType<typeof finishRun>> | undefined;
+  const log = textLogger(human);
+  const groups = { started: (stage: string, pgid: number) => held.lock.track(stage, pgid), ended: (pgid: number) => held.lock.untrack(pgid) };
+  const threadsPerStage = Math.max(1, Math.floor(cpus().length / o.jobs));
+  // Light stages (gate, submit, score) share warm workers; one starts now when one of them will likely run.
+  const local: LocalRun | undefined = executor === localExecutor ? localRun({ jobs: o.jobs, threads: threadsPerStage, emit: log, root: p.root, groups }) : undefined;
   try {
+    const warm = local && await lightStageLikelyToRun(p.graph, p.env, selected);
+    if (warm !== undefined) void local?.prewarm(warm);
     // What killed runs left (their stages are dead now: acquireRunLock killed them).
     await cleanLeftovers(p);
     ensureDotDir(p);
@@ -150,23 +160,24 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
     const lock = new LockWriter(q.lockPath, { version: 1, stages: q.env.lock }, q.graph.order);
     await lock.prune(new Set(q.graph.order));
     prepareLock(q, env.file, lock, env.overrides, selected);
-    const log = textLogger(human);
     results = await execute(q.graph, { ...q.env, lock: lock.stages }, lock, {
       targets, force, jobs: o.jobs, signal: o.signal, tmpDir: q.layout.workTmp, scratchDir: q.layout.scratch,
       versions: { pipe: pipeVersion(), ...machineInfo() },
-      threadsPerStage: Math.max(1, Math.floor(cpus().length / o.jobs)),
-      groups: { started: (stage, pgid) => held.lock.track(stage, pgid), ended: (pgid) => held.lock.untrack(pgid) },
+      threadsPerStage,
+      groups,
       emit: (e: EngineEvent) => {
         log(e);
         for (const n of eta(e)) log(n);
       },
-      executor,
+      executor: local ?? executor,
       ...(remote ? { remote: remoteLookup(remote, q.env.store, q.env.runs, q.graph.config.remote?.jobs ?? DEFAULT_REMOTE_JOBS, o.signal, (e) => log(e)) } : {}),
     });
     await q.env.files.save();
+    await saveCodeMemo();
     if (!o.signal.aborted && !results.some((r) => r.status === 'failed')) experiment = await finishRun(q, env.file, lock, 'run');
   } finally {
     remote?.close();
+    await local?.close();
     await held.lock.release();
   }
   const ms = performance.now() - t0;
@@ -212,6 +223,7 @@ export async function cmdStatus(env: CommandEnv, targets: readonly string[]): Pr
   if (bad) return report(env, bad);
   const plan = await planStages(p.graph, p.env, selectStages(p.graph, targets), new Set());
   await p.env.files.save().catch(() => undefined);
+  await saveCodeMemo();
   if (env.json) {
     const entries = plan.map((s) => {
       const last = p.env.lock[s.stage];

@@ -16,7 +16,8 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, relative, resolve, sep } from 'node:path';
-import { canonicalJson, hashBytes, type Digest } from '../cache/digest.js';
+import { writeFileAtomic } from '../cache/atomic.js';
+import { canonicalJson, hashBytes, isDigest, type Digest } from '../cache/digest.js';
 import { codeText } from './code-text.js';
 import type { Params } from './stage-api.js';
 
@@ -47,6 +48,44 @@ interface ModuleEntry {
 const fileCache = new Map<string, ModuleEntry>();
 const RACY_MS = 2000;
 
+/**
+ * The memo kept between commands (`.pipe/state/code.json`): every command
+ * fingerprints every module stage, and reading and tokenising all their
+ * files (the models, the kernels) costs more than the rest of a short
+ * command's planning. Same rule: an entry serves only while its file's stamp
+ * is unchanged.
+ */
+let memoFile: string | undefined;
+let memoDirty = false;
+
+/** Loads the memo kept in `path` (a missing or unreadable file is an empty memo); {@link saveCodeMemo} writes it back there. */
+export function loadCodeMemo(path: string): void {
+  if (memoFile === path) return;
+  memoFile = path;
+  let data: unknown;
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    return;
+  }
+  const files = (data as { v?: unknown; files?: unknown } | null)?.files;
+  if ((data as { v?: unknown }).v !== 1 || files === null || typeof files !== 'object') return;
+  for (const [file, e] of Object.entries(files as Record<string, unknown>)) {
+    if (!Array.isArray(e) || e.length !== 3 || fileCache.has(file)) continue;
+    const [stamp, digest, imports] = e as unknown[];
+    if (typeof stamp !== 'string' || typeof digest !== 'string' || !isDigest(digest) || !Array.isArray(imports) || imports.some((i) => typeof i !== 'string')) continue;
+    fileCache.set(file, { stamp, digest, imports: imports as string[] });
+  }
+}
+
+/** Writes the memo back (atomically) when this process added to it; a failure only costs the next command the re-reading. */
+export async function saveCodeMemo(): Promise<void> {
+  if (memoFile === undefined || !memoDirty) return;
+  memoDirty = false;
+  const files = Object.fromEntries([...fileCache].map(([f, m]) => [f, [m.stamp, m.digest, m.imports]]));
+  await writeFileAtomic(memoFile, JSON.stringify({ v: 1, files }) + '\n').catch(() => undefined);
+}
+
 function readModule(path: string): ModuleEntry {
   const st = statSync(path, { bigint: true });
   const stamp = `${st.ino}:${st.size}:${st.mtimeNs}:${st.ctimeNs}`;
@@ -61,6 +100,7 @@ function readModule(path: string): ModuleEntry {
   const m = { stamp, digest: hashBytes(text), imports };
   if (Date.now() - Number(st.ctimeMs) > RACY_MS) fileCache.set(path, m);
   else fileCache.delete(path);
+  memoDirty = true;
   return m;
 }
 

@@ -7,9 +7,11 @@
  * version, never a half file.
  */
 import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { writeFileAtomic } from '../cache/atomic.js';
-import { isDigest } from '../cache/digest.js';
+import { hashBytes, isDigest } from '../cache/digest.js';
 import type { StoredRef } from '../cache/store.js';
 import type { KeyMaterial, StageKey } from './fingerprint.js';
 import type { ParamValue } from './stage-api.js';
@@ -58,10 +60,56 @@ function overridesLine(overrides: Readonly<Record<string, ParamValue>>): string 
 }
 
 /**
+ * Where JSON mirrors of lock files are kept (the project's `.pipe/state`, set
+ * by openProject): `<lock file name>.json` holds the digest of the lock's text
+ * and the data that text parses to, written with the lock. A command whose
+ * lock text has that digest reads the JSON (well under a millisecond) instead
+ * of parsing the YAML (tens of milliseconds, most of a short command's CPU
+ * after start-up). Any other text (edited by hand, a crash between the two
+ * writes) is parsed as YAML.
+ */
+let mirrorDir: string | undefined;
+
+/** Keep and read lock mirrors in `dir` from now on (see {@link readLock}). */
+export function mirrorLocksIn(dir: string): void {
+  mirrorDir = dir;
+}
+
+const mirrorOf = (path: string): string | undefined => (mirrorDir === undefined ? undefined : join(mirrorDir, `${basename(path)}.json`));
+
+/** The data of the mirror of `path` if it was written for exactly `text`. */
+function readMirror(path: string, text: string): unknown {
+  const m = mirrorOf(path);
+  if (m === undefined) return undefined;
+  try {
+    const j = JSON.parse(readFileSync(m, 'utf8')) as { text?: unknown; data?: unknown } | null;
+    return j !== null && j.text === hashBytes(text) ? j.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether JSON keeps `v` as YAML does: no non-finite numbers and no -0 (JSON writes them as null and 0). */
+function jsonSafe(v: unknown): boolean {
+  if (typeof v === 'number') return Number.isFinite(v) && !Object.is(v, -0);
+  if (v === null || typeof v !== 'object') return true;
+  return Object.values(v).every(jsonSafe);
+}
+
+/** Writes the mirror of the lock at `path` (text and the document it was formatted from), or removes a mirror that could not be right. */
+async function writeMirror(path: string, text: string, doc: unknown): Promise<void> {
+  const m = mirrorOf(path);
+  if (m === undefined) return;
+  if (jsonSafe(doc)) await writeFileAtomic(m, JSON.stringify({ text: hashBytes(text), data: doc }) + '\n').catch(() => undefined);
+  else await rm(m, { force: true }).catch(() => undefined);
+}
+
+/**
  * Reads a lock; a missing file is an empty lock, an unreadable or malformed
- * one an error message naming it. Each call parses the file: a command keeps
- * the lock its project was opened with (`Project.lock`) instead of reading
- * it again.
+ * one an error message naming it. Each call reads the file (the data from
+ * its JSON mirror when that is for this text, else parsing the YAML): a
+ * command keeps the lock its project was opened with (`Project.lock`)
+ * instead of reading it again.
  */
 export function readLock(path: string): { lock: Lock } | { error: string } {
   let text: string;
@@ -75,7 +123,7 @@ export function readLock(path: string): { lock: Lock } | { error: string } {
   const startOver = '(fix it, or delete it to start over: outputs are rebuilt or restored from the cache)';
   let data: unknown;
   try {
-    data = parse(text, { maxAliasCount: 100, uniqueKeys: true, logLevel: 'error' });
+    data = readMirror(path, text) ?? parse(text, { maxAliasCount: 100, uniqueKeys: true, logLevel: 'error' });
   } catch (e) {
     return { error: `${path} is not valid YAML: ${e instanceof Error ? e.message.split('\n')[0] : String(e)} ${startOver}` };
   }
@@ -140,11 +188,11 @@ function sorted<T>(o: Readonly<Record<string, T>>): Record<string, T> {
 const YAML_OPTIONS = { lineWidth: 0, sortMapEntries: false } as const;
 
 /** A stage's block under `stages:` (YAML, indented), by entry: a run rewrites the lock after each stage, changing one entry. */
-const entryText = new WeakMap<LockEntry, { name: string; text: string }>();
+const entryText = new WeakMap<LockEntry, { name: string; text: string; doc: object }>();
 
-function stageText(name: string, e: LockEntry): string {
+function stageText(name: string, e: LockEntry): { text: string; doc: object } {
   const hit = entryText.get(e);
-  if (hit?.name === name) return hit.text;
+  if (hit?.name === name) return hit;
   const doc = {
     kind: e.kind,
     key: e.key,
@@ -160,20 +208,29 @@ function stageText(name: string, e: LockEntry): string {
   };
   // As a nested map's block is written: the same lines, two spaces further in (blank lines stay blank).
   const text = stringify({ [name]: doc }, YAML_OPTIONS).replace(/^(?=.)/gm, '  ');
-  entryText.set(e, { name, text });
-  return text;
+  const made = { name, text, doc };
+  entryText.set(e, made);
+  return made;
 }
 
 /** The lock's text: stages in `order` (others after, by name), fields in a fixed order. */
 export function formatLock(lock: Lock, order: readonly string[]): string {
+  return formatted(lock, order).text;
+}
+
+/** The lock's text and the document it is the YAML of. */
+function formatted(lock: Lock, order: readonly string[]): { text: string; doc: object } {
   const names = [...order.filter((n) => Object.hasOwn(lock.stages, n)), ...Object.keys(lock.stages).filter((n) => !order.includes(n)).sort()];
   const overrides = sorted(lock.overrides ?? {});
   const used = new Set(names.map((n) => (lock.stages[n] as LockEntry).code));
   const code = Object.entries(lock.code_files ?? {}).filter(([d]) => used.has(d)).sort(([a], [b]) => (a < b ? -1 : 1));
   // The document {version, overrides, stages, code_files?}, each stage's block formatted once (stageText).
-  const stages = names.length === 0 ? stringify({ stages: {} }, YAML_OPTIONS) : 'stages:\n' + names.map((n) => stageText(n, lock.stages[n] as LockEntry)).join('');
-  const codeFiles = code.length ? stringify({ code_files: Object.fromEntries(code.map(([d, f]) => [d, sorted(f)])) }, YAML_OPTIONS) : '';
-  return HEADER + overridesLine(overrides) + stringify({ version: 1, overrides }, YAML_OPTIONS) + stages + codeFiles;
+  const blocks = names.map((n) => [n, stageText(n, lock.stages[n] as LockEntry)] as const);
+  const stages = names.length === 0 ? stringify({ stages: {} }, YAML_OPTIONS) : 'stages:\n' + blocks.map(([, b]) => b.text).join('');
+  const codeDoc = code.length ? { code_files: Object.fromEntries(code.map(([d, f]) => [d, sorted(f)])) } : undefined;
+  const codeFiles = codeDoc ? stringify(codeDoc, YAML_OPTIONS) : '';
+  const text = HEADER + overridesLine(overrides) + stringify({ version: 1, overrides }, YAML_OPTIONS) + stages + codeFiles;
+  return { text, doc: { version: 1, overrides, stages: Object.fromEntries(blocks.map(([n, b]) => [n, b.doc])), ...codeDoc } };
 }
 
 /**
@@ -234,7 +291,11 @@ export class LockWriter {
   private flush(): Promise<void> {
     const snapshot: Lock = this.lock;
     // A failed write (disk full) fails its own caller only: the next one writes every entry again.
-    this.chain = this.chain.catch(() => undefined).then(() => writeFileAtomic(this.path, formatLock(snapshot, this.order)));
+    this.chain = this.chain.catch(() => undefined).then(async () => {
+      const { text, doc } = formatted(snapshot, this.order);
+      await writeFileAtomic(this.path, text);
+      await writeMirror(this.path, text, doc);
+    });
     return this.chain;
   }
 }

@@ -11,9 +11,10 @@ import { FileState } from '../cache/file-state.js';
 import { RunCache } from '../cache/run-cache.js';
 import { ObjectStore } from '../cache/store.js';
 import { loadConfig, type Override } from './config.js';
+import { loadCodeMemo } from './fingerprint.js';
 import { buildGraph, type Graph, type KindRegistry } from './graph.js';
 import { projectLayout, runFolders, type ProjectLayout } from './layout.js';
-import { readLock, type Lock } from './lockfile.js';
+import { mirrorLocksIn, readLock, type Lock } from './lockfile.js';
 import type { PlanEnv } from './planner.js';
 import { fail, ok, type Failure, type Result } from './result.js';
 
@@ -46,8 +47,11 @@ export async function openProject(file: string, overrides: readonly Override[], 
   const { root, lockPath, dotDir } = layout;
   const graph = await buildGraph(config.value, root, registry);
   if (!graph.ok) return fail({ reason: 'invalid-config', diagnostics: graph.error });
+  // The lock's JSON mirror and the code fingerprints' memo of earlier commands, beside the file-hash state.
+  mirrorLocksIn(dirname(layout.stateFile));
   const read = lock === undefined ? readLock(lockPath) : { lock };
   if ('error' in read) return fail({ reason: 'usage', message: read.error });
+  loadCodeMemo(join(dirname(layout.stateFile), 'code.json'));
   const env: PlanEnv = {
     root,
     store: new ObjectStore(layout.cache.root),

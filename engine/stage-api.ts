@@ -126,6 +126,20 @@ export interface StageKind {
   /** Workspace paths the stage writes: stored in the cache and restored from it. */
   outs?(params: Params): readonly string[];
   /**
+   * A short run that loads no heavy module (no TF.js, no sharp) and keeps no
+   * state a later run could trip on: `pipe run` may give it a warm worker
+   * process that the run's other light stages share (engine/executors/local.ts),
+   * as `pipe sweep` does for every module stage, instead of a process of its own.
+   */
+  readonly light?: boolean;
+  /**
+   * Called in a warm worker ahead of a job that will likely come with these
+   * params and input paths (the engine's guess while it plans): may load and
+   * derive what `run` will need, memoised by input path (a cache object,
+   * named by its content). Writes nothing; what it throws is ignored.
+   */
+  prepare?(params: Params, inputs: Readonly<Record<string, string>>): Promise<void>;
+  /**
    * Does the work. Throw (or reject) to fail the stage: the message is shown
    * as the stage's failure. Must honour `ctx.signal` between units of work.
    */

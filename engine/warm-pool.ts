@@ -13,9 +13,10 @@ import { fileURLToPath } from 'node:url';
 import type { EventSink } from './events.js';
 import type { ResolvedStage } from './graph.js';
 import { lifelineSpawn } from './lifeline.js';
-import type { RunResult } from './run-stage.js';
+import type { GroupTracker, RunResult } from './run-stage.js';
 import type { WarmReply, WarmRequest } from './warm-worker.js';
 import type { WorkerJob } from './worker.js';
+import type { Params } from './stage-api.js';
 
 const WARM = fileURLToPath(new URL('./warm-worker.js', import.meta.url));
 
@@ -34,6 +35,21 @@ function affinity(slot: Slot, module: string, params: Readonly<Record<string, un
   return Object.keys(params).filter((k) => JSON.stringify(params[k]) === JSON.stringify(last[k])).length;
 }
 
+/** How a pool's workers run and report. */
+export interface WarmPoolOptions {
+  /** Drop the stages' log and progress lines (a sweep prints one line per point instead). */
+  readonly quiet?: boolean;
+  /** The workers' working folder (default: this process's). */
+  readonly cwd?: string;
+  /** Told about each worker's process group (the run lock records them), as for one-stage workers. */
+  readonly groups?: GroupTracker;
+  /** Called each time a job is handed to a worker (the engine's thread then waits: a moment to do other work). */
+  readonly onJob?: () => void;
+}
+
+/** Milliseconds between two progress events of one job that reach the logger. */
+const PROGRESS_EVERY_MS = 1000;
+
 /** A pool of warm workers. */
 export class WarmPool {
   private readonly slots: Slot[] = [];
@@ -43,21 +59,47 @@ export class WarmPool {
   private readonly busyMs = new Map<string, number>();
   private closed = false;
 
-  /** `quiet`: drop the stages' log lines (a sweep prints one line per point instead). */
-  constructor(private readonly size: number, private readonly threads: number, private readonly emit: EventSink, private readonly quiet = false) {}
+  private readonly quiet: boolean;
+
+  /** `options` (or `true`: quiet, as a sweep's pool). */
+  constructor(private readonly size: number, private readonly threads: number, private readonly emit: EventSink, options: WarmPoolOptions | boolean = {}) {
+    this.options = typeof options === 'boolean' ? { quiet: options } : options;
+    this.quiet = this.options.quiet ?? false;
+  }
+
+  private readonly options: WarmPoolOptions;
+
+  /**
+   * Starts a worker now if the pool has none idle and room for one, so that a
+   * job soon to come does not wait for Node's start-up; with `module`, the
+   * worker also imports that stage module ahead of the job, and with `expect`
+   * lets it prepare for the job's likely params and inputs (StageKind.prepare).
+   */
+  prewarm(module?: string, expect?: { readonly params: Params; readonly inputs: Readonly<Record<string, string>> }): void {
+    if (this.closed) return;
+    const slot = this.slots.find((s) => !s.current) ?? (this.slots.length < this.size ? this.spawn() : undefined);
+    if (slot === undefined || module === undefined) return;
+    slot.child.send({ type: 'preload', module, ...(expect !== undefined ? { expect } : {}) } satisfies WarmRequest);
+    // The job it prepares for goes preferably to this worker.
+    if (expect !== undefined) slot.last = { module, params: expect.params };
+  }
 
   private spawn(): Slot {
     // Its own process group with a lifeline (engine/lifeline.ts): it dies with the engine even if that is SIGKILLed.
     const child = fork(WARM, [], {
       stdio: ['ignore', 'pipe', 'pipe', 'pipe', 'ipc'], serialization: 'json', detached: true,
+      ...(this.options.cwd !== undefined ? { cwd: this.options.cwd } : {}),
       env: { ...process.env, PIPE_THREADS: process.env['PIPE_THREADS'] ?? String(this.threads), ...lifelineSpawn().env },
     });
     const slot: Slot = { child };
+    const pid = child.pid;
+    if (pid !== undefined) this.options.groups?.started('warm-worker', pid);
     child.on('message', (raw: unknown) => {
       const r = raw as WarmReply;
       if (slot.current?.id === r.id) slot.current.onMsg(r);
     });
     child.on('exit', (code, signal) => {
+      if (pid !== undefined) this.options.groups?.ended(pid);
       const i = this.slots.indexOf(slot);
       if (i >= 0) this.slots.splice(i, 1);
       slot.current?.onExit(code, signal);
@@ -94,10 +136,10 @@ export class WarmPool {
   }
 
   /** Runs a module stage in a warm worker; `tmp/out` receives its artifacts. */
-  async run(stage: ResolvedStage, module: string, inputs: Record<string, string>, tmp: string, root: string, signal: AbortSignal): Promise<RunResult> {
+  async run(stage: ResolvedStage, module: string, inputs: Record<string, string>, tmp: string, root: string, signal: AbortSignal, scratch?: string): Promise<RunResult> {
     if (this.closed) return { ok: false, failure: { reason: 'interrupted' } };
     const id = this.nextId++;
-    const job: WorkerJob = { name: stage.name, module, params: stage.config.params, inputs, outDir: join(tmp, 'out'), root };
+    const job: WorkerJob = { name: stage.name, module, params: stage.config.params, inputs, outDir: join(tmp, 'out'), root, ...(scratch !== undefined ? { scratchDir: scratch } : {}) };
     await mkdir(job.outDir, { recursive: true });
     // Claimed synchronously on acquisition, so two jobs never share a worker.
     const slot = await this.acquire(module, stage.config.params);
@@ -105,6 +147,8 @@ export class WarmPool {
     slot.last = { module, params: stage.config.params };
     const metrics: Record<string, number | string> = {};
     const info: Record<string, string> = {};
+    const t0 = performance.now();
+    let lastProgress = -Infinity;
     try {
       return await new Promise<RunResult>((resolve) => {
         const onAbort = (): void => void slot.child.send({ type: 'abort', id } satisfies WarmRequest);
@@ -118,7 +162,13 @@ export class WarmPool {
           onExit: (code, sig) => finish({ ok: false, failure: sig ? { reason: 'killed', signal: sig } : { reason: 'exit-code', code: code ?? 1 } }),
           onMsg: ({ msg: m }) => {
             switch (m.type) {
-              case 'progress': break; // sweep points are short: no progress lines
+              case 'progress': {
+                const now = performance.now();
+                if (this.quiet || (now - lastProgress < PROGRESS_EVERY_MS && m.progress.done < m.progress.total)) break;
+                lastProgress = now;
+                this.emit({ type: 'stage-progress', stage: stage.name, progress: m.progress, elapsedMs: now - t0 });
+                break;
+              }
               case 'log': if (!this.quiet) this.emit({ type: 'stage-output', stage: stage.name, line: m.message, stream: 'stdout' }); break;
               case 'metric': metrics[m.name] = m.value; break;
               case 'info': info[m.key] = m.value; break;
@@ -129,6 +179,7 @@ export class WarmPool {
         };
         this.sent.set(id, performance.now());
         slot.child.send({ type: 'job', id, job } satisfies WarmRequest);
+        this.options.onJob?.();
       });
     } finally {
       const sent = this.sent.get(id);

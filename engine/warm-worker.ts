@@ -11,11 +11,18 @@
  */
 import { holdLifeline } from './lifeline.js';
 import { loadStageKind } from './load-module.js';
-import type { StageContext } from './stage-api.js';
+import type { Params, StageContext } from './stage-api.js';
 import type { WorkerJob, WorkerMessage } from './worker.js';
 
-/** What the engine sends a warm worker. */
-export type WarmRequest = { readonly type: 'job'; readonly id: number; readonly job: WorkerJob } | { readonly type: 'abort'; readonly id: number };
+/**
+ * What the engine sends a warm worker (`preload`: import a stage module now,
+ * ahead of its job, and with `expect` let it prepare for the params and
+ * inputs the engine guesses the job will have: StageKind.prepare).
+ */
+export type WarmRequest =
+  | { readonly type: 'job'; readonly id: number; readonly job: WorkerJob }
+  | { readonly type: 'abort'; readonly id: number }
+  | { readonly type: 'preload'; readonly module: string; readonly expect?: { readonly params: Params; readonly inputs: Readonly<Record<string, string>> } };
 
 /** What a warm worker answers: a message of job `id`. */
 export interface WarmReply {
@@ -40,6 +47,7 @@ async function runJob(id: number, job: WorkerJob): Promise<void> {
   aborts.set(id, controller);
   const ctx: StageContext = {
     name: job.name, params: job.params, inputs: job.inputs, outDir: job.outDir, root: job.root, signal: controller.signal,
+    ...(job.scratchDir !== undefined ? { scratchDir: job.scratchDir } : {}),
     log: (message) => void send(id, { type: 'log', message }),
     progress: (progress) => void send(id, { type: 'progress', progress }),
     metric: (name, value) => void send(id, { type: 'metric', name, value }),
@@ -61,6 +69,17 @@ async function runJob(id: number, job: WorkerJob): Promise<void> {
 
 process.on('message', (raw: unknown) => {
   const m = raw as WarmRequest;
+  if (m.type === 'preload') {
+    // A failure to load is the job's to report, when it comes; a failure to prepare is the guess's.
+    const { module, expect } = m;
+    chain = chain.then(async () => {
+      try {
+        const kind = await loadStageKind(module);
+        if (expect !== undefined) await kind.prepare?.(expect.params, expect.inputs);
+      } catch { /* see above */ }
+    });
+    return;
+  }
   if (m.type === 'abort') {
     aborts.get(m.id)?.abort(new Error('interrupted'));
     return;

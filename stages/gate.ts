@@ -188,71 +188,92 @@ function memo<K, V>(map: Map<K, V>, k: K, make: () => V): V {
   return v;
 }
 
+/** What gate computes from its inputs: the masks artifact and the validation scores' parts. */
+interface Gated {
+  readonly out: { height: number; width: number; gate: GateApplied; val: Record<string, string>; test: Record<string, string> };
+  readonly truthRle: Record<string, string>;
+  readonly dice: number[];
+  readonly diceUnet: number[];
+  readonly predicted: boolean[];
+  readonly actual: boolean[];
+}
+
+/** Gate's work on `inputs` with `params`, through the memo of what it derived (a second call with the same ones is cheap). */
+async function gateMasks(params: Params, inputs: Readonly<Record<string, string>>, progress: StageContext['progress'], signal?: AbortSignal): Promise<Gated> {
+  const p = gateParams(params);
+  const { predictions, dataset } = inputs;
+  if (predictions === undefined || dataset === undefined) throw new Error('gate needs the input artifacts "predictions" and "dataset"');
+  const d = await derive(predictions, dataset);
+  const { ds, pred } = d;
+  const { h, w, origH, origW } = ds;
+  const plane = h * w;
+  const tensor = (name: string): Float32Array => {
+    const t = pred.tensors[name];
+    if (t === undefined || !(t.data instanceof Float32Array)) throw new Error(`predictions: no float32 tensor ${name}`);
+    return t.data;
+  };
+  const valProb = tensor('val_prob');
+  const testProb = tensor('test_prob');
+  const valCls = tensor('val_cls');
+  const testCls = tensor('test_cls');
+  if (valProb.length !== valCls.length * plane || testProb.length !== testCls.length * plane) {
+    throw new Error(`predictions: probability maps are not ${h}x${w} (the dataset's model size)`);
+  }
+  const valIds = stringList(pred.metadata, 'val_ids', valCls.length);
+  const testIds = stringList(pred.metadata, 'test_ids', testCls.length);
+  const indexOf = new Map(ds.trainIds.map((id, i) => [id, i]));
+  const total = valIds.length + testIds.length;
+  const map = (probs: Float32Array, i: number): Float32Array => probs.subarray(i * plane, (i + 1) * plane);
+  const upsampled = (set: 'val' | 'test', probs: Float32Array, i: number): Mask =>
+    memo(d.upsampled, `${set}:${i}@${p.threshold}`, () => mask(upsampleRuns(map(probs, i), h, w, origH, origW, p.threshold)));
+  const gated = (set: 'val' | 'test', probs: Float32Array, cls: Float32Array, i: number): Mask => {
+    const count = memo(d.counts, `${set}:${i}@${p.countThreshold}`, () => confidentPixels(map(probs, i), p));
+    return keeps(count, cls[i]!, p) ? upsampled(set, probs, i) : EMPTY;
+  };
+  const applied: GateApplied = {
+    threshold: p.threshold, cls_threshold: p.clsThreshold, count_threshold: p.countThreshold, min_pixels: p.minPixels, use_classifier: p.useClassifier,
+  };
+  const out = { height: origH, width: origW, gate: applied, val: {} as Record<string, string>, test: {} as Record<string, string> };
+  const truthRle: Record<string, string> = {};
+  const dice: number[] = [];
+  const diceUnet: number[] = [];
+  const predicted: boolean[] = [];
+  const actual: boolean[] = [];
+  for (let i = 0; i < valIds.length; i++) {
+    const id = valIds[i]!;
+    const index = indexOf.get(id);
+    if (index === undefined) throw new Error(`predictions: validation id ${id} is not in the dataset`);
+    const truth = memo(d.truth, index, () => mask(truthRuns(ds, index)));
+    const kept = gated('val', valProb, valCls, i);
+    const unet = upsampled('val', valProb, i);
+    out.val[id] = kept.rle;
+    truthRle[id] = truth.rle;
+    dice.push(diceRuns(kept.runs, truth.runs));
+    diceUnet.push(diceRuns(unet.runs, truth.runs));
+    predicted.push(kept.runs.length > 0);
+    actual.push(truth.runs.length > 0);
+    if (i % 50 === 0) progress({ done: i, total, unit: 'images' });
+  }
+  for (let i = 0; i < testIds.length; i++) {
+    if (signal?.aborted) throw new Error('gate aborted');
+    out.test[testIds[i]!] = gated('test', testProb, testCls, i).rle;
+    if (i % 200 === 0) progress({ done: valIds.length + i, total, unit: 'images' });
+  }
+  progress({ done: total, total, unit: 'images' });
+  return { out, truthRle, dice, diceUnet, predicted, actual };
+}
+
 export default defineStage({
   description: 'gate masks with the classifier and min_pixels, upsample, score on validation',
   params: GATE_PARAMS,
   artifacts: () => ['masks', 'val_pred.csv', 'val_truth.csv'],
+  light: true,
+  // In a warm worker ahead of its job: the same work, kept in the memo, while the engine plans.
+  async prepare(params, inputs) {
+    await gateMasks(params, inputs, () => undefined);
+  },
   async run(ctx: StageContext): Promise<void> {
-    const p = gateParams(ctx.params);
-    const { predictions, dataset } = ctx.inputs;
-    if (predictions === undefined || dataset === undefined) throw new Error('gate needs the input artifacts "predictions" and "dataset"');
-    const d = await derive(predictions, dataset);
-    const { ds, pred } = d;
-    const { h, w, origH, origW } = ds;
-    const plane = h * w;
-    const tensor = (name: string): Float32Array => {
-      const t = pred.tensors[name];
-      if (t === undefined || !(t.data instanceof Float32Array)) throw new Error(`predictions: no float32 tensor ${name}`);
-      return t.data;
-    };
-    const valProb = tensor('val_prob');
-    const testProb = tensor('test_prob');
-    const valCls = tensor('val_cls');
-    const testCls = tensor('test_cls');
-    if (valProb.length !== valCls.length * plane || testProb.length !== testCls.length * plane) {
-      throw new Error(`predictions: probability maps are not ${h}x${w} (the dataset's model size)`);
-    }
-    const valIds = stringList(pred.metadata, 'val_ids', valCls.length);
-    const testIds = stringList(pred.metadata, 'test_ids', testCls.length);
-    const indexOf = new Map(ds.trainIds.map((id, i) => [id, i]));
-    const total = valIds.length + testIds.length;
-    const map = (probs: Float32Array, i: number): Float32Array => probs.subarray(i * plane, (i + 1) * plane);
-    const upsampled = (set: 'val' | 'test', probs: Float32Array, i: number): Mask =>
-      memo(d.upsampled, `${set}:${i}@${p.threshold}`, () => mask(upsampleRuns(map(probs, i), h, w, origH, origW, p.threshold)));
-    const gated = (set: 'val' | 'test', probs: Float32Array, cls: Float32Array, i: number): Mask => {
-      const count = memo(d.counts, `${set}:${i}@${p.countThreshold}`, () => confidentPixels(map(probs, i), p));
-      return keeps(count, cls[i]!, p) ? upsampled(set, probs, i) : EMPTY;
-    };
-    const applied: GateApplied = {
-      threshold: p.threshold, cls_threshold: p.clsThreshold, count_threshold: p.countThreshold, min_pixels: p.minPixels, use_classifier: p.useClassifier,
-    };
-    const out = { height: origH, width: origW, gate: applied, val: {} as Record<string, string>, test: {} as Record<string, string> };
-    const truthRle: Record<string, string> = {};
-    const dice: number[] = [];
-    const diceUnet: number[] = [];
-    const predicted: boolean[] = [];
-    const actual: boolean[] = [];
-    for (let i = 0; i < valIds.length; i++) {
-      const id = valIds[i]!;
-      const index = indexOf.get(id);
-      if (index === undefined) throw new Error(`predictions: validation id ${id} is not in the dataset`);
-      const truth = memo(d.truth, index, () => mask(truthRuns(ds, index)));
-      const kept = gated('val', valProb, valCls, i);
-      const unet = upsampled('val', valProb, i);
-      out.val[id] = kept.rle;
-      truthRle[id] = truth.rle;
-      dice.push(diceRuns(kept.runs, truth.runs));
-      diceUnet.push(diceRuns(unet.runs, truth.runs));
-      predicted.push(kept.runs.length > 0);
-      actual.push(truth.runs.length > 0);
-      if (i % 50 === 0) ctx.progress({ done: i, total, unit: 'images' });
-    }
-    for (let i = 0; i < testIds.length; i++) {
-      if (ctx.signal.aborted) throw new Error('gate aborted');
-      out.test[testIds[i]!] = gated('test', testProb, testCls, i).rle;
-      if (i % 200 === 0) ctx.progress({ done: valIds.length + i, total, unit: 'images' });
-    }
-    ctx.progress({ done: total, total, unit: 'images' });
+    const { out, truthRle, dice, diceUnet, predicted, actual } = await gateMasks(ctx.params, ctx.inputs, ctx.progress, ctx.signal);
     await writeFile(join(ctx.outDir, 'masks'), JSON.stringify(out) + '\n');
     await writeFile(join(ctx.outDir, 'val_pred.csv'), validationCsv(out.val));
     await writeFile(join(ctx.outDir, 'val_truth.csv'), validationCsv(truthRle));

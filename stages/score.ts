@@ -104,6 +104,7 @@ export default defineStage({
   description: 'test Dice of the submission against the held-out test truth, and the all-empty baselines',
   params: SCORE_PARAMS,
   artifacts: () => ['test_dice.csv'],
+  light: true,
   deps: (params) => {
     const p = readParams(SCORE_PARAMS, params);
     return p.truth === '' ? [p.submission] : [p.submission, p.truth];

@@ -50,6 +50,7 @@ export default defineStage({
   params: SUBMIT_PARAMS,
   artifacts: () => [],
   outs: (params) => [readParams(SUBMIT_PARAMS, params).out],
+  light: true,
   async run(ctx: StageContext): Promise<void> {
     const { out, min_area: minArea } = readParams(SUBMIT_PARAMS, ctx.params);
     const masksPath = ctx.inputs['masks'];

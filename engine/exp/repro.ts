@@ -9,6 +9,7 @@
  *     per stage: identical | restored | differs (artifact, metrics old -> new, machine facts that differ)
  *   exit 1 when anything differs or fails.
  */
+import { saveCodeMemo } from '../fingerprint.js';
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { cpus } from 'node:os';
@@ -141,6 +142,7 @@ export async function cmdRepro(env: CommandEnv, o: ReproOptions): Promise<number
       emit: (e: EngineEvent) => log(e),
     });
     await p.env.files.save();
+    await saveCodeMemo();
     if (!o.signal.aborted && results.every((r) => r.status !== 'failed')) experiment = (await finishRun(p, env.file, lock, 'repro')).exp;
   } finally {
     await held.lock.release();

@@ -5,6 +5,7 @@
  * workers (sweep-run.ts). Each point is an experiment; the table sorted by the
  * metric is printed and saved with a chart per param (sweep-output.ts).
  */
+import { saveCodeMemo } from '../fingerprint.js';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { cmdRun, EXIT, pipeVersion, report, type CommandEnv } from '../commands.js';
@@ -19,6 +20,7 @@ import { textLogger } from '../logger.js';
 import { ensureDotDir, openProject } from '../project.js';
 import { acquireRunLock } from '../run-lock.js';
 import type { ParamValue } from '../stage-api.js';
+import { lightStageLikelyToRun } from '../executors/local.js';
 import { WarmPool } from '../warm-pool.js';
 import { apply } from './commands.js';
 import { machineInfo } from './machine.js';
@@ -98,8 +100,9 @@ export async function cmdSweep(env: CommandEnv, o: SweepOptions): Promise<number
   };
   const first = await graphOf(points[0] ?? []);
   if (!first.ok) return report(env, first.error);
-  // Charts come at the end: load their libraries while the points run.
-  const charts = import('../charts.js').then((m) => m.preload()).catch(() => undefined);
+  // Charts come at the end: their libraries load while the points run, once a worker has a job (not while the points are planned).
+  let charts: Promise<unknown> | undefined;
+  const loadCharts = (): Promise<unknown> => (charts ??= import('../charts.js').then((m) => m.preload()).catch(() => undefined));
   const tPoints = performance.now();
   const id = hashBytes(`${o.specs.join(' ')} ${Date.now()} ${process.pid}`).slice(7, 15);
   human.write(`sweep ${id}: ${points.length} point${points.length === 1 ? '' : 's'} of ${axes.map((a) => `${a.name} (${a.values.length})`).join(' x ')}, -j ${o.jobs}\n`);
@@ -112,7 +115,10 @@ export async function cmdSweep(env: CommandEnv, o: SweepOptions): Promise<number
   const base: Lock = 'lock' in workspace ? workspace.lock : { version: 1, stages: {} };
   const log = textLogger(human);
   const threads = Math.max(1, Math.floor(cpus().length / o.jobs));
-  const pool = new WarmPool(o.jobs, threads, log, true);
+  const pool = new WarmPool(o.jobs, threads, log, {
+    quiet: true, onJob: () => void loadCharts(),
+    groups: { started: (stage, pgid) => held.lock.track(stage, pgid), ended: (pgid) => held.lock.untrack(pgid) },
+  });
   // The workspace holds still while the sweep holds the run lock: hash each dep and out once, not once per point.
   const hashed = new Map<string, ReturnType<typeof p.env.files.hashPath>>();
   const stillFiles = Object.create(p.env.files) as typeof p.env.files;
@@ -127,6 +133,9 @@ export async function cmdSweep(env: CommandEnv, o: SweepOptions): Promise<number
     commands: new (await import('p-queue')).default({ concurrency: o.jobs }),
   };
   const scope = sweepScope(first.value.graph, base, o.metric, o.allStages);
+  // The first point's light stage (gate) most likely runs: a worker starts and prepares for it while the points are planned.
+  const expected = await lightStageLikelyToRun(first.value.graph, c.env, first.value.graph.order.filter((n) => scope?.has(n) ?? true));
+  if (expected !== undefined) pool.prewarm(expected.module, expected);
   if (scope) human.write(`each point runs what its metric needs: ${[...scope].join(', ')} (--all-stages: every stale stage)\n`);
   const commit = gitCommit(p.root) ?? null;
   const codeFiles = codeFilesOf(p.graph);
@@ -176,6 +185,7 @@ export async function cmdSweep(env: CommandEnv, o: SweepOptions): Promise<number
   } finally {
     await pool.close();
     await p.env.files.save().catch(() => undefined);
+    await saveCodeMemo();
     await held.lock.release();
   }
   if (o.metric !== undefined && metric === undefined) return report(env, { reason: 'usage', message: `no stage reported a metric "${o.metric}"` });
@@ -197,7 +207,7 @@ export async function cmdSweep(env: CommandEnv, o: SweepOptions): Promise<number
       timing: Object.fromEntries(Object.entries(r.timing ?? {}).map(([k, v]) => [k, { plan_ms: round1(v.plan), run_ms: round1(v.run), store_ms: round1(v.store) }])),
       ...(r.error ? { error: r.error } : {}) })),
   };
-  await charts;
+  await loadCharts();
   const tFiles = performance.now();
   const files = await writeOutputs(dir, axes, sorted, name, doc);
   const filesMs = performance.now() - tFiles;

@@ -1,0 +1,75 @@
+/**
+ * Light stage kinds (StageKind.light) in `pipe run`: they share a warm worker
+ * process for the run instead of a process each, the worker ends with the
+ * run, and when the engine guesses before planning that one will run (its
+ * params changed), the worker starts early and the kind prepares for the
+ * job's params and inputs (StageKind.prepare).
+ */
+import assert from 'node:assert/strict';
+import { after, describe, test } from 'node:test';
+import { parse } from 'yaml';
+import { isAlive } from '../cache/atomic.js';
+import { Rig, statuses } from './util/rig.js';
+
+/** A stage kind (plain JS) that records its process and what it was prepared for as metrics. */
+const kind = (light: boolean): string => `import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+export default {
+  description: 'records its pid',
+  light: ${light},
+  artifacts: () => ['out.json'],
+  async prepare(params, inputs) {
+    globalThis.prepared = JSON.stringify({ params, inputs: Object.keys(inputs).sort() });
+  },
+  async run(ctx) {
+    await writeFile(join(ctx.outDir, 'out.json'), JSON.stringify({ name: ctx.name, params: ctx.params }));
+    ctx.metric('pid', process.pid);
+    ctx.metric('prepared', globalThis.prepared ?? '');
+  },
+};
+`;
+
+const PIPELINE = `stages:
+  heavy:
+    uses: ./heavy.js
+    params: {x: 1}
+  light1:
+    uses: ./light.js
+    needs: [heavy]
+    params: {x: 1}
+  light2:
+    uses: ./light.js
+    needs: [light1]
+    params: {x: 1}
+`;
+
+describe('light stages in pipe run', () => {
+  const rig = new Rig({ 'pipeline.yaml': PIPELINE, 'heavy.js': kind(false), 'light.js': kind(true) });
+  after(() => rig.cleanup());
+  const metrics = (): Record<string, Record<string, number | string>> =>
+    Object.fromEntries(Object.entries(parse(rig.read('pipe.lock')).stages as Record<string, { metrics: Record<string, number | string> }>).map(([n, e]) => [n, e.metrics]));
+
+  test('two light stages run in one worker process, not the heavy one\'s; it ends with the run', async () => {
+    const r = await rig.json('run');
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(statuses(r.doc), { heavy: 'ran', light1: 'ran', light2: 'ran' });
+    const m = metrics();
+    assert.equal(m['light1']?.['pid'], m['light2']?.['pid'], 'light1 and light2 share a process');
+    assert.notEqual(m['light1']?.['pid'], m['heavy']?.['pid'], 'the heavy stage has a process of its own');
+    assert.equal(isAlive(Number(m['light1']?.['pid'])), false, 'the warm worker is gone when pipe run returns');
+  });
+
+  test('a changed param of a light stage: a worker starts early and the stage prepares for its params and inputs', async () => {
+    const r = await rig.json('run', '--set', 'light1.x=2');
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(statuses(r.doc), { heavy: 'fresh', light1: 'ran', light2: 'ran' });
+    const m = metrics();
+    assert.deepEqual(JSON.parse(String(m['light1']?.['prepared'])), { params: { x: 2 }, inputs: ['out.json'] });
+  });
+
+  test('the same overrides again: a no-op run', async () => {
+    const r = await rig.json('run', '--set', 'light1.x=2');
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(statuses(r.doc), { heavy: 'fresh', light1: 'fresh', light2: 'fresh' });
+  });
+});

@@ -1,0 +1,91 @@
+/**
+ * How the lock is written and read back fast: formatLock formats each stage's
+ * block on its own (memoised per entry) and must give exactly the YAML of the
+ * whole document; the JSON mirror beside the file-hash state must read back
+ * exactly what parsing the YAML gives, and only for the text it was written for.
+ * Also the experiment's git commit, read from .git without starting git.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { parse, stringify } from 'yaml';
+import { readGitHead } from '../engine/exp/git-head.js';
+import { formatLock, LockWriter, mirrorLocksIn, readLock, type Lock, type LockEntry } from '../engine/lockfile.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'pipe-lock-text-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+const entry = (over: Partial<LockEntry> = {}): LockEntry => ({
+  kind: 'gate', key: `sha256:${'a'.repeat(64)}` as LockEntry['key'], code: `sha256:${'b'.repeat(64)}`,
+  params: { threshold: 0.3, widths: [8, 16], nested: { a: 'x\ny', empty: {} }, text: "it's: #not a comment", yes: 'yes', num: '0.5', flag: true, none: null },
+  inputs: { 'infer/predictions': `sha256:${'c'.repeat(64)}` as never }, deps: {},
+  outputs: { masks: { digest: `sha256:${'d'.repeat(64)}` as never, kind: 'file', size: 12 } },
+  metrics: { val_dice: 0.5472, note: 'multi\nline\n\nwith blank  ', tiny: 5e-324 }, info: { backend: 'wasm' }, duration_ms: 12, finished_at: '2026-11-27T01:00:00.000Z',
+  ...over,
+});
+const lock: Lock = {
+  version: 1, overrides: { 'gate.threshold': 0.4 },
+  stages: { infer: entry({ kind: 'infer', params: {} }), gate: entry() },
+  code_files: { [`sha256:${'b'.repeat(64)}`]: { 'gate.js': `sha256:${'e'.repeat(64)}` } },
+};
+const order = ['infer', 'gate'];
+
+test('formatLock, stage by stage, is the YAML of the whole document', () => {
+  const text = formatLock(lock, order);
+  const body = text.split('\n').slice(2).join('\n');
+  // The reference: the whole document in one stringify (as formatLock wrote it before).
+  const doc = parse(body) as Record<string, unknown>;
+  assert.equal(body, stringify(doc, { lineWidth: 0, sortMapEntries: false }));
+  assert.equal(formatLock(lock, order), text, 'memoised blocks give the same text');
+});
+
+test('the JSON mirror reads back what the YAML parses to, and only for its own text', async () => {
+  mkdirSync(join(dir, 'state'));
+  mirrorLocksIn(join(dir, 'state'));
+  const path = join(dir, 'pipe.lock');
+  const w = new LockWriter(path, lock, order);
+  await w.save();
+  const text = readFileSync(path, 'utf8');
+  const mirror = JSON.parse(readFileSync(join(dir, 'state', 'pipe.lock.json'), 'utf8'));
+  assert.deepEqual(mirror.data, parse(text));
+  const read = readLock(path);
+  assert.ok('lock' in read);
+  assert.deepEqual(JSON.parse(JSON.stringify(read.lock.stages)), JSON.parse(JSON.stringify(lock.stages)));
+  // A hand edit of the lock: the mirror is not for this text, so the YAML is read.
+  writeFileSync(path, text.replaceAll('val_dice: 0.5472', 'val_dice: 0.9'));
+  const edited = readLock(path);
+  assert.ok('lock' in edited);
+  assert.equal(edited.lock.stages['gate']?.metrics['val_dice'], 0.9);
+  // A value JSON cannot keep (NaN): no mirror is left to be wrong.
+  await new LockWriter(path, { ...lock, stages: { gate: entry({ metrics: { bad: Number.NaN } }) } }, order).save();
+  assert.throws(() => readFileSync(join(dir, 'state', 'pipe.lock.json')), /ENOENT/);
+  assert.match(readFileSync(path, 'utf8'), /bad: \.nan/);
+});
+
+test('readGitHead: the commit git names, loose or packed, on a branch or detached; none outside git', () => {
+  const repo = join(dir, 'repo');
+  mkdirSync(repo);
+  const git = (...args: string[]): string => execFileSync('git', ['-C', repo, '-c', 'user.email=t@t', '-c', 'user.name=t', ...args], { encoding: 'utf8' }).trim();
+  git('init', '-q');
+  assert.ok(!('commit' in readGitHead(repo)), 'no commit yet');
+  git('commit', '-q', '--allow-empty', '-m', 'one');
+  assert.deepEqual(readGitHead(join(repo)), { commit: git('rev-parse', 'HEAD') });
+  git('pack-refs', '--all');
+  git('commit', '-q', '--allow-empty', '-m', 'two');
+  git('pack-refs', '--all');
+  mkdirSync(join(repo, 'sub'));
+  assert.deepEqual(readGitHead(join(repo, 'sub')), { commit: git('rev-parse', 'HEAD') }, 'packed, from a subfolder');
+  git('checkout', '-q', '--detach', 'HEAD~1');
+  assert.deepEqual(readGitHead(repo), { commit: git('rev-parse', 'HEAD') }, 'detached');
+  // Outside a checkout (unless the temp folder is in one): as git says.
+  let outside: string | undefined;
+  try {
+    outside = execFileSync('git', ['-C', dir, 'rev-parse', '--verify', '-q', 'HEAD'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    outside = undefined;
+  }
+  assert.deepEqual(readGitHead(dir), outside === undefined ? { none: true } : { commit: outside });
+});
