@@ -114,7 +114,7 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
   if (o.dryRun) {
     const plan = await planStages(p.graph, p.env, selected, force);
     await p.env.files.save().catch(() => undefined);
-    await saveCodeMemo();
+    await saveCodeMemo(p.layout.codeMemo);
     if (env.json) env.stdout.write(JSON.stringify({ ok: true, dry_run: true, stages: plan }, null, 2) + '\n');
     else for (const s of plan) human.write(`${planWord(s.action)} ${s.stage}${s.why.length ? `: ${s.why.join('; ')}` : ''}\n`);
     if (!env.json) human.write('(dry run: nothing was run)\n');
@@ -157,7 +157,7 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
     }
     // How long each stage took last time, for the whole-pipeline ETA (before the lock changes).
     const eta = runEta(q.graph, q.env.lock, selected, o.jobs);
-    const lock = new LockWriter(q.lockPath, { version: 1, stages: q.env.lock }, q.graph.order);
+    const lock = new LockWriter(q.lockPath, { version: 1, stages: q.env.lock }, q.graph.order, q.layout.lockMirror);
     await lock.prune(new Set(q.graph.order));
     prepareLock(q, env.file, lock, env.overrides, selected);
     results = await execute(q.graph, { ...q.env, lock: lock.stages }, lock, {
@@ -173,7 +173,7 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
       ...(remote ? { remote: remoteLookup(remote, q.env.store, q.env.runs, q.graph.config.remote?.jobs ?? DEFAULT_REMOTE_JOBS, o.signal, (e) => log(e)) } : {}),
     });
     await q.env.files.save();
-    await saveCodeMemo();
+    await saveCodeMemo(q.layout.codeMemo);
     if (!o.signal.aborted && !results.some((r) => r.status === 'failed')) experiment = await finishRun(q, env.file, lock, 'run');
   } finally {
     remote?.close();
@@ -223,7 +223,7 @@ export async function cmdStatus(env: CommandEnv, targets: readonly string[]): Pr
   if (bad) return report(env, bad);
   const plan = await planStages(p.graph, p.env, selectStages(p.graph, targets), new Set());
   await p.env.files.save().catch(() => undefined);
-  await saveCodeMemo();
+  await saveCodeMemo(p.layout.codeMemo);
   if (env.json) {
     const entries = plan.map((s) => {
       const last = p.env.lock[s.stage];

@@ -49,27 +49,28 @@ const fileCache = new Map<string, ModuleEntry>();
 const RACY_MS = 2000;
 
 /**
- * The memo kept between commands (`.pipe/state/code.json`): every command
- * fingerprints every module stage, and reading and tokenising all their
- * files (the models, the kernels) costs more than the rest of a short
- * command's planning. Same rule: an entry serves only while its file's stamp
- * is unchanged.
+ * The memo kept between commands (ProjectLayout.codeMemo, `.pipe/state/code.json`):
+ * every command fingerprints every module stage, and reading and tokenising
+ * all their files (the models, the kernels) costs more than the rest of a
+ * short command's planning. Same rule: an entry serves only while its file's
+ * stamp is unchanged. `generation` counts the entries this process made; a
+ * memo file is rewritten only when it has not seen them all.
  */
-let memoFile: string | undefined;
-let memoDirty = false;
+let generation = 0;
+const savedAt = new Map<string, number>();
 
-/** Loads the memo kept in `path` (a missing or unreadable file is an empty memo); {@link saveCodeMemo} writes it back there. */
+/** Adds the memo kept in `path` (a missing or unreadable file adds nothing). */
 export function loadCodeMemo(path: string): void {
-  if (memoFile === path) return;
-  memoFile = path;
+  if (savedAt.has(path)) return;
+  savedAt.set(path, generation);
   let data: unknown;
   try {
     data = JSON.parse(readFileSync(path, 'utf8'));
   } catch {
     return;
   }
-  const files = (data as { v?: unknown; files?: unknown } | null)?.files;
-  if ((data as { v?: unknown }).v !== 1 || files === null || typeof files !== 'object') return;
+  const files = (data as { files?: unknown } | null)?.files;
+  if ((data as { v?: unknown } | null)?.v !== 1 || files === null || typeof files !== 'object') return;
   for (const [file, e] of Object.entries(files as Record<string, unknown>)) {
     if (!Array.isArray(e) || e.length !== 3 || fileCache.has(file)) continue;
     const [stamp, digest, imports] = e as unknown[];
@@ -78,12 +79,12 @@ export function loadCodeMemo(path: string): void {
   }
 }
 
-/** Writes the memo back (atomically) when this process added to it; a failure only costs the next command the re-reading. */
-export async function saveCodeMemo(): Promise<void> {
-  if (memoFile === undefined || !memoDirty) return;
-  memoDirty = false;
+/** Writes the memo to `path` (atomically) when this process made entries it lacks; a failure only costs a later command the re-reading. */
+export async function saveCodeMemo(path: string): Promise<void> {
+  if (savedAt.get(path) === generation) return;
+  savedAt.set(path, generation);
   const files = Object.fromEntries([...fileCache].map(([f, m]) => [f, [m.stamp, m.digest, m.imports]]));
-  await writeFileAtomic(memoFile, JSON.stringify({ v: 1, files }) + '\n').catch(() => undefined);
+  await writeFileAtomic(path, JSON.stringify({ v: 1, files }) + '\n').catch(() => undefined);
 }
 
 function readModule(path: string): ModuleEntry {
@@ -100,7 +101,7 @@ function readModule(path: string): ModuleEntry {
   const m = { stamp, digest: hashBytes(text), imports };
   if (Date.now() - Number(st.ctimeMs) > RACY_MS) fileCache.set(path, m);
   else fileCache.delete(path);
-  memoDirty = true;
+  generation++;
   return m;
 }
 

@@ -8,6 +8,8 @@
  * <root>/pipe.lock               its lock (X.yaml has X.lock)
  * <root>/.pipe/cache/            objects, run records, views, tmp, quarantine, stamps
  * <root>/.pipe/state/files       the file-hash state
+ * <root>/.pipe/state/<lock>.json  the lock's JSON mirror (engine/lockfile.ts)
+ * <root>/.pipe/state/code.json   the code fingerprints' memo (engine/fingerprint.ts)
  * <root>/.pipe/tmp/              stage work folders (`<stage>-<pid>-<time>`)
  * <root>/.pipe/scratch/<stage>/<key>/  a stage's scratch space (training checkpoints), kept
  *                                across interrupted attempts with the same key
@@ -28,6 +30,8 @@ export interface DotLayout {
   readonly cache: CachePaths;
   /** The file-hash state. */
   readonly stateFile: string;
+  /** The code fingerprints' memo of file digests, kept between commands. */
+  readonly codeMemo: string;
   /** Stage work folders. */
   readonly workTmp: string;
   /** Scratch space of stages, by stage and key (kept until the stage succeeds). */
@@ -48,6 +52,8 @@ export interface ProjectLayout extends DotLayout {
   readonly file: string;
   /** Its lock: pipeline.yaml -> pipe.lock, X.yaml -> X.lock. */
   readonly lockPath: string;
+  /** The lock's JSON mirror (read instead of parsing the YAML when it is for the lock's text). */
+  readonly lockMirror: string;
 }
 
 /** The layout of the project whose pipeline file is `file`. */
@@ -57,7 +63,8 @@ export function projectLayout(file: string): ProjectLayout {
   const name = basename(abs);
   // pipeline.yaml -> pipe.lock; another pipeline file gets its own lock (pipeline.kaggle.yaml -> pipeline.kaggle.lock).
   const lock = name === 'pipeline.yaml' ? 'pipe.lock' : `${name.replace(/\.ya?ml$/i, '')}.lock`;
-  return { root, file: abs, lockPath: join(root, lock), ...dotLayout(join(root, '.pipe')) };
+  const dot = dotLayout(join(root, '.pipe'));
+  return { root, file: abs, lockPath: join(root, lock), lockMirror: join(dirname(dot.stateFile), `${lock}.json`), ...dot };
 }
 
 /** The paths inside the `.pipe/` folder `dotDir` (for code that is handed only that folder). */
@@ -66,6 +73,7 @@ export function dotLayout(dotDir: string): DotLayout {
     dotDir,
     cache: cachePaths(join(dotDir, 'cache')),
     stateFile: join(dotDir, 'state', 'files'),
+    codeMemo: join(dotDir, 'state', 'code.json'),
     workTmp: join(dotDir, 'tmp'),
     scratch: join(dotDir, 'scratch'),
     runLock: join(dotDir, 'run.lock'),

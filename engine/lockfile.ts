@@ -8,7 +8,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { basename, join } from 'node:path';
 import { parse, stringify } from 'yaml';
 import { writeFileAtomic } from '../cache/atomic.js';
 import { hashBytes, isDigest } from '../cache/digest.js';
@@ -59,27 +58,17 @@ function overridesLine(overrides: Readonly<Record<string, ParamValue>>): string 
     : `# made with overrides: ${sets.join(' ')} (the pipeline file says otherwise for these)\n`;
 }
 
-/**
- * Where JSON mirrors of lock files are kept (the project's `.pipe/state`, set
- * by openProject): `<lock file name>.json` holds the digest of the lock's text
- * and the data that text parses to, written with the lock. A command whose
- * lock text has that digest reads the JSON (well under a millisecond) instead
- * of parsing the YAML (tens of milliseconds, most of a short command's CPU
- * after start-up). Any other text (edited by hand, a crash between the two
- * writes) is parsed as YAML.
+/*
+ * A lock's JSON mirror (ProjectLayout.lockMirror, in `.pipe/state`) holds the
+ * digest of the lock's text and the data that text parses to, written with
+ * the lock. A command whose lock text has that digest reads the JSON (well
+ * under a millisecond) instead of parsing the YAML (tens of milliseconds,
+ * most of a short command's CPU after start-up). Any other text (edited by
+ * hand, a crash between the two writes) is parsed as YAML.
  */
-let mirrorDir: string | undefined;
 
-/** Keep and read lock mirrors in `dir` from now on (see {@link readLock}). */
-export function mirrorLocksIn(dir: string): void {
-  mirrorDir = dir;
-}
-
-const mirrorOf = (path: string): string | undefined => (mirrorDir === undefined ? undefined : join(mirrorDir, `${basename(path)}.json`));
-
-/** The data of the mirror of `path` if it was written for exactly `text`. */
-function readMirror(path: string, text: string): unknown {
-  const m = mirrorOf(path);
+/** The data of the mirror `m` if it was written for exactly `text`. */
+function readMirror(m: string | undefined, text: string): unknown {
   if (m === undefined) return undefined;
   try {
     const j = JSON.parse(readFileSync(m, 'utf8')) as { text?: unknown; data?: unknown } | null;
@@ -96,9 +85,8 @@ function jsonSafe(v: unknown): boolean {
   return Object.values(v).every(jsonSafe);
 }
 
-/** Writes the mirror of the lock at `path` (text and the document it was formatted from), or removes a mirror that could not be right. */
-async function writeMirror(path: string, text: string, doc: unknown): Promise<void> {
-  const m = mirrorOf(path);
+/** Writes the mirror `m` of a lock (its text and the document it was formatted from), or removes a mirror that could not be right. */
+async function writeMirror(m: string | undefined, text: string, doc: unknown): Promise<void> {
   if (m === undefined) return;
   if (jsonSafe(doc)) await writeFileAtomic(m, JSON.stringify({ text: hashBytes(text), data: doc }) + '\n').catch(() => undefined);
   else await rm(m, { force: true }).catch(() => undefined);
@@ -111,7 +99,7 @@ async function writeMirror(path: string, text: string, doc: unknown): Promise<vo
  * command keeps the lock its project was opened with (`Project.lock`)
  * instead of reading it again.
  */
-export function readLock(path: string): { lock: Lock } | { error: string } {
+export function readLock(path: string, mirror?: string): { lock: Lock } | { error: string } {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -123,7 +111,7 @@ export function readLock(path: string): { lock: Lock } | { error: string } {
   const startOver = '(fix it, or delete it to start over: outputs are rebuilt or restored from the cache)';
   let data: unknown;
   try {
-    data = readMirror(path, text) ?? parse(text, { maxAliasCount: 100, uniqueKeys: true, logLevel: 'error' });
+    data = readMirror(mirror, text) ?? parse(text, { maxAliasCount: 100, uniqueKeys: true, logLevel: 'error' });
   } catch (e) {
     return { error: `${path} is not valid YAML: ${e instanceof Error ? e.message.split('\n')[0] : String(e)} ${startOver}` };
   }
@@ -243,7 +231,8 @@ export class LockWriter {
   private overrides: Readonly<Record<string, ParamValue>>;
   private codeFiles: Readonly<Record<string, Readonly<Record<string, string>>>>;
 
-  constructor(readonly path: string, initial: Lock, private readonly order: readonly string[]) {
+  /** `mirror`: where to keep the lock's JSON mirror (ProjectLayout.lockMirror), if anywhere. */
+  constructor(readonly path: string, initial: Lock, private readonly order: readonly string[], private readonly mirror?: string) {
     this.current = nullProto(initial.stages);
     this.overrides = initial.overrides ?? {};
     this.codeFiles = initial.code_files ?? {};
@@ -294,7 +283,7 @@ export class LockWriter {
     this.chain = this.chain.catch(() => undefined).then(async () => {
       const { text, doc } = formatted(snapshot, this.order);
       await writeFileAtomic(this.path, text);
-      await writeMirror(this.path, text, doc);
+      await writeMirror(this.mirror, text, doc);
     });
     return this.chain;
   }

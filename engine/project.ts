@@ -14,7 +14,7 @@ import { loadConfig, type Override } from './config.js';
 import { loadCodeMemo } from './fingerprint.js';
 import { buildGraph, type Graph, type KindRegistry } from './graph.js';
 import { projectLayout, runFolders, type ProjectLayout } from './layout.js';
-import { mirrorLocksIn, readLock, type Lock } from './lockfile.js';
+import { readLock, type Lock } from './lockfile.js';
 import type { PlanEnv } from './planner.js';
 import { fail, ok, type Failure, type Result } from './result.js';
 
@@ -47,11 +47,10 @@ export async function openProject(file: string, overrides: readonly Override[], 
   const { root, lockPath, dotDir } = layout;
   const graph = await buildGraph(config.value, root, registry);
   if (!graph.ok) return fail({ reason: 'invalid-config', diagnostics: graph.error });
-  // The lock's JSON mirror and the code fingerprints' memo of earlier commands, beside the file-hash state.
-  mirrorLocksIn(dirname(layout.stateFile));
-  const read = lock === undefined ? readLock(lockPath) : { lock };
+  const read = lock === undefined ? readLock(lockPath, layout.lockMirror) : { lock };
   if ('error' in read) return fail({ reason: 'usage', message: read.error });
-  loadCodeMemo(join(dirname(layout.stateFile), 'code.json'));
+  // What earlier commands hashed of the stages' code (by file stamp).
+  loadCodeMemo(layout.codeMemo);
   const env: PlanEnv = {
     root,
     store: new ObjectStore(layout.cache.root),

@@ -52,6 +52,7 @@ describe('pipe show and pipe export', () => {
       'gate/masks  json',
       '  height  number',
       '  width   number',
+      '  gate    object  5 keys',
       '  val     object  2 keys',
       '  test    object  1 key',
       'gate/val_pred.csv  csv',
@@ -64,7 +65,8 @@ describe('pipe show and pipe export', () => {
     ].join('\n'));
     const j = await rig.json('show', 'gate');
     assert.deepEqual(j.doc.artifacts.map((a: { name: string }) => a.name), ['masks', 'val_pred.csv', 'val_truth.csv']);
-    assert.deepEqual(j.doc.artifacts[0].keys[2], { key: 'val', type: 'object', size: 2 });
+    assert.deepEqual(j.doc.artifacts[0].keys[2], { key: 'gate', type: 'object', size: 5 });
+    assert.deepEqual(j.doc.artifacts[0].keys[3], { key: 'val', type: 'object', size: 2 });
     assert.deepEqual(j.doc.artifacts[1].header, ['img', 'pixels']);
   });
 

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { readGitHead } from '../engine/exp/git-head.js';
-import { formatLock, LockWriter, mirrorLocksIn, readLock, type Lock, type LockEntry } from '../engine/lockfile.js';
+import { formatLock, LockWriter, readLock, type Lock, type LockEntry } from '../engine/lockfile.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pipe-lock-text-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -44,23 +44,23 @@ test('formatLock, stage by stage, is the YAML of the whole document', () => {
 
 test('the JSON mirror reads back what the YAML parses to, and only for its own text', async () => {
   mkdirSync(join(dir, 'state'));
-  mirrorLocksIn(join(dir, 'state'));
+  const mirror = join(dir, 'state', 'pipe.lock.json');
   const path = join(dir, 'pipe.lock');
-  const w = new LockWriter(path, lock, order);
+  const w = new LockWriter(path, lock, order, mirror);
   await w.save();
   const text = readFileSync(path, 'utf8');
-  const mirror = JSON.parse(readFileSync(join(dir, 'state', 'pipe.lock.json'), 'utf8'));
-  assert.deepEqual(mirror.data, parse(text));
-  const read = readLock(path);
+  const written = JSON.parse(readFileSync(mirror, 'utf8'));
+  assert.deepEqual(written.data, parse(text));
+  const read = readLock(path, mirror);
   assert.ok('lock' in read);
   assert.deepEqual(JSON.parse(JSON.stringify(read.lock.stages)), JSON.parse(JSON.stringify(lock.stages)));
   // A hand edit of the lock: the mirror is not for this text, so the YAML is read.
   writeFileSync(path, text.replaceAll('val_dice: 0.5472', 'val_dice: 0.9'));
-  const edited = readLock(path);
+  const edited = readLock(path, mirror);
   assert.ok('lock' in edited);
   assert.equal(edited.lock.stages['gate']?.metrics['val_dice'], 0.9);
   // A value JSON cannot keep (NaN): no mirror is left to be wrong.
-  await new LockWriter(path, { ...lock, stages: { gate: entry({ metrics: { bad: Number.NaN } }) } }, order).save();
+  await new LockWriter(path, { ...lock, stages: { gate: entry({ metrics: { bad: Number.NaN } }) } }, order, mirror).save();
   assert.throws(() => readFileSync(join(dir, 'state', 'pipe.lock.json')), /ENOENT/);
   assert.match(readFileSync(path, 'utf8'), /bad: \.nan/);
 });

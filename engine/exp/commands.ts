@@ -225,7 +225,7 @@ export async function apply(env: CommandEnv, p0: Project, e: Experiment, o: ExpO
         }
       }
     }
-    await new LockWriter(p.lockPath, { ...e.lock, overrides }, p.graph.order).save();
+    await new LockWriter(p.lockPath, { ...e.lock, overrides }, p.graph.order, p.layout.lockMirror).save();
     if (env.json) env.stdout.write(JSON.stringify({ ok: true, experiment: { id: e.id, name: e.name }, restored, written: o.write, overrides }, null, 2) + '\n');
     human.write(`workspace holds ${e.name} (${e.id}) now: ${restored} output${restored === 1 ? '' : 's'} restored` +
       `${o.write ? `, params written into ${env.file}` : Object.keys(overrides).length ? ` (overrides ${formatOverrides(overrides)}; --write puts them into ${env.file})` : ''}\n`);

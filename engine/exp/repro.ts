@@ -129,7 +129,7 @@ export async function cmdRepro(env: CommandEnv, o: ReproOptions): Promise<number
     await rm(p.layout.workTmp, { recursive: true, force: true });
     ensureDotDir(p);
     // The lock being reproduced is the reference: a stage whose key and objects match it is fresh.
-    lock = new LockWriter(p.lockPath, target, p.graph.order);
+    lock = new LockWriter(p.lockPath, target, p.graph.order, p.layout.lockMirror);
     lock.setMeta(target.overrides ?? {}, codeFilesOf(p.graph));
     const log = textLogger(human);
     results = await execute(p.graph, { ...p.env, lock: target.stages }, lock, {
@@ -142,7 +142,7 @@ export async function cmdRepro(env: CommandEnv, o: ReproOptions): Promise<number
       emit: (e: EngineEvent) => log(e),
     });
     await p.env.files.save();
-    await saveCodeMemo();
+    await saveCodeMemo(p.layout.codeMemo);
     if (!o.signal.aborted && results.every((r) => r.status !== 'failed')) experiment = (await finishRun(p, env.file, lock, 'repro')).exp;
   } finally {
     await held.lock.release();

@@ -185,7 +185,7 @@ export async function cmdSweep(env: CommandEnv, o: SweepOptions): Promise<number
   } finally {
     await pool.close();
     await p.env.files.save().catch(() => undefined);
-    await saveCodeMemo();
+    await saveCodeMemo(p.layout.codeMemo);
     await held.lock.release();
   }
   if (o.metric !== undefined && metric === undefined) return report(env, { reason: 'usage', message: `no stage reported a metric "${o.metric}"` });
