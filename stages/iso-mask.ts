@@ -12,14 +12,23 @@
  *   `max_negative_overlap`, or that falls mostly off the image, is
  *   dropped and redrawn (up to 20 tries, then that negative is skipped), so
  *   no negative shows much of the nerve.
- * Params: {@link ISO_MASK_PARAMS}. Inputs `dataset`, `split`;
+ *
+ * With `predicted` (input `seg_model` from train-seg), the crops the
+ * classifier meets at inference are added: the U-Net's own mask of every
+ * image of the part (probability >= `mask_threshold`, as infer crops it),
+ * labelled 1 when the image has a nerve and that mask's Dice with it is at
+ * least `positive_dice`, else 0 (a blob on an image without a nerve, or
+ * beside the nerve). Images where the U-Net finds nothing give no crop.
+ * Params: {@link ISO_MASK_PARAMS}. Inputs `dataset`, `split` (and `seg_model`);
  * artifact `crops` (tensors train_x u8 [K,S,S], train_y u8 [K], val_x, val_y).
  */
 import { join } from 'node:path';
 import { defineStage, type Params, type StageContext } from '../engine/stage-api.js';
+import type { BackendPref } from './lib/backend.js';
 import { maskCrop } from './lib/crops.js';
 import { frame, readDataset, readSplit, type Dataset } from './lib/dataset.js';
-import { declareParams, int, num, readParams } from './lib/params.js';
+import { dice } from './lib/metric.js';
+import { BACKEND, bool, declareParams, int, num, readParams, THREADS, threadsOption } from './lib/params.js';
 import { makeRng, subSeed, type Rng } from './lib/prng.js';
 
 /** The resolved params of iso-mask. */
@@ -30,6 +39,9 @@ export interface IsoMaskParams {
   readonly maxNegativeOverlap: number;
   readonly shift: number;
   readonly seed: number;
+  readonly predicted: boolean;
+  readonly maskThreshold: number;
+  readonly positiveDice: number;
 }
 
 /** The params of iso-mask: its contract with pipeline.yaml. */
@@ -40,6 +52,11 @@ export const ISO_MASK_PARAMS = declareParams({
   max_negative_overlap: num('a moved mask whose IoU with the true mask exceeds this is redrawn', 0.3, { minimum: 0, maximum: 1 }),
   shift: int('largest move of a negative\'s mask, in pixels each way', 20, { minimum: 1 }),
   seed: int('seed of the moves', 1, { minimum: 0 }),
+  predicted: bool('add crops of the U-Net\'s own masks of the same images (needs train-seg\'s seg_model)', false),
+  mask_threshold: num('with predicted: a pixel at or above this probability is in the U-Net\'s mask (infer\'s mask_threshold)', 0.3, { minimum: 0, maximum: 1 }),
+  positive_dice: num('with predicted: a U-Net mask is a positive when its image has a nerve and their Dice is at least this', 0.3, { minimum: 0, maximum: 1 }),
+  backend: BACKEND,
+  threads: THREADS,
 });
 
 /** Validates iso-mask params (throws naming the param). */
@@ -52,6 +69,9 @@ export function isoMaskParams(params: Params): IsoMaskParams {
     maxNegativeOverlap: p.max_negative_overlap,
     shift: p.shift,
     seed: p.seed,
+    predicted: p.predicted,
+    maskThreshold: p.mask_threshold,
+    positiveDice: p.positive_dice,
   };
 }
 
@@ -120,8 +140,75 @@ export function buildCrops(ds: Dataset, indices: readonly number[], negatives: n
   return { x, y: Uint8Array.from(labels) };
 }
 
+/**
+ * Crops of the U-Net's masks: `probs` holds one `h x w` probability map per
+ * entry of `indices`. Each non-empty mask (probability >= `maskThreshold`)
+ * gives its `maskCrop`, labelled 1 when the image's true mask is non-empty
+ * and the Dice of the two is at least `positiveDice`, else 0.
+ */
+export function predictedCrops(
+  ds: Dataset, indices: readonly number[], probs: Float32Array, p: Pick<IsoMaskParams, 'cropSize' | 'maskThreshold' | 'positiveDice'>,
+): { x: Uint8Array; y: Uint8Array } {
+  const { h, w } = ds;
+  const px = h * w;
+  const crops: Uint8Array[] = [];
+  const labels: number[] = [];
+  const mask = new Uint8Array(px);
+  indices.forEach((i, k) => {
+    let area = 0;
+    for (let j = 0; j < px; j++) {
+      mask[j] = probs[k * px + j]! >= p.maskThreshold ? 1 : 0;
+      area += mask[j]!;
+    }
+    if (area === 0) return;
+    const truth = frame(ds.trainMasks, i, h, w);
+    const nerve = truth.some((v) => v !== 0);
+    crops.push(maskCrop(frame(ds.trainImages, i, h, w), mask, h, w, p.cropSize));
+    labels.push(nerve && dice(mask, truth) >= p.positiveDice ? 1 : 0);
+  });
+  const x = new Uint8Array(crops.length * p.cropSize * p.cropSize);
+  crops.forEach((c, k) => x.set(c, k * p.cropSize * p.cropSize));
+  return { x, y: Uint8Array.from(labels) };
+}
+
+/** `a` then `b`, crops and labels. */
+function concatCrops(a: { x: Uint8Array; y: Uint8Array }, b: { x: Uint8Array; y: Uint8Array }): { x: Uint8Array; y: Uint8Array } {
+  const x = new Uint8Array(a.x.length + b.x.length);
+  x.set(a.x);
+  x.set(b.x, a.x.length);
+  const y = new Uint8Array(a.y.length + b.y.length);
+  y.set(a.y);
+  y.set(b.y, a.y.length);
+  return { x, y };
+}
+
+/** The U-Net's probability maps of the training images of each part (seg_model's own normalisation). */
+async function unetProbs(
+  ctx: StageContext, segPath: string, ds: Dataset, parts: readonly (readonly number[])[], p: { backend: BackendPref; threads: number },
+): Promise<Float32Array[]> {
+  const { loadTf } = await import('./lib/backend.js');
+  const { loadModel } = await import('./models/model-io.js');
+  const { predictMasks, factsNorm } = await import('./models/predict.js');
+  const h = await loadTf(p.backend, (m) => ctx.log(m), threadsOption(p.threads));
+  const seg = await loadModel(h.tf, segPath);
+  try {
+    const shape = seg.model.inputs[0]?.shape ?? [];
+    if (shape[1] !== ds.h || shape[2] !== ds.w) throw new Error(`seg_model takes ${shape[1]}x${shape[2]} images, the dataset has ${ds.h}x${ds.w}`);
+    const px = ds.h * ds.w;
+    const out: Float32Array[] = [];
+    for (const indices of parts) {
+      const images = new Uint8Array(indices.length * px);
+      indices.forEach((i, k) => images.set(frame(ds.trainImages, i, ds.h, ds.w), k * px));
+      out.push(await predictMasks(h.tf, seg.model, images, ds.h, ds.w, factsNorm(seg.facts), { batchSize: 32, signal: ctx.signal }));
+    }
+    return out;
+  } finally {
+    seg.model.dispose();
+  }
+}
+
 export default defineStage({
-  description: 'build the crop classifier training set: mask crops (1) and moved-mask crops (0)',
+  description: 'build the crop classifier training set: mask crops (1), moved-mask crops (0) and the U-Net\'s own masks',
   params: ISO_MASK_PARAMS,
   artifacts: () => ['crops'],
   async run(ctx: StageContext): Promise<void> {
@@ -131,11 +218,24 @@ export default defineStage({
     if (dsPath === undefined || splitPath === undefined) throw new Error('iso-mask needs the input artifacts "dataset" and "split"');
     const ds = await readDataset(dsPath);
     const split = await readSplit(splitPath, ds.trainIds.length);
-    const train = buildCrops(ds, split.train, p.negativesTrain, p);
+    const pos = (y: Uint8Array): number => y.reduce((a, b) => a + b, 0);
+    let train = buildCrops(ds, split.train, p.negativesTrain, p);
     ctx.progress({ done: 1, total: 2, unit: 'parts' });
     if (ctx.signal.aborted) throw new Error('iso-mask aborted');
-    const val = buildCrops(ds, split.val, p.negativesVal, p);
+    let val = buildCrops(ds, split.val, p.negativesVal, p);
     ctx.progress({ done: 2, total: 2, unit: 'parts' });
+    if (p.predicted) {
+      const segPath = ctx.inputs['seg_model'];
+      if (segPath === undefined) throw new Error('param predicted: iso-mask needs the seg_model artifact (add train-seg to its needs)');
+      const raw = readParams(ISO_MASK_PARAMS, ctx.params);
+      const [trainProbs = new Float32Array(0), valProbs = new Float32Array(0)] = await unetProbs(ctx, segPath, ds, [split.train, split.val], raw);
+      const predTrain = predictedCrops(ds, split.train, trainProbs, p);
+      const predVal = predictedCrops(ds, split.val, valProbs, p);
+      ctx.metric('predicted_train_crops', predTrain.y.length);
+      ctx.metric('predicted_train_positive', pos(predTrain.y));
+      train = concatCrops(train, predTrain);
+      val = concatCrops(val, predVal);
+    }
     const { writeTensors } = await import('../cache/tensors.js');
     const S = p.cropSize;
     await writeTensors(join(ctx.outDir, 'crops'), {
@@ -144,7 +244,6 @@ export default defineStage({
       val_x: { dtype: 'uint8', shape: [val.y.length, S, S], data: val.x },
       val_y: { dtype: 'uint8', shape: [val.y.length], data: val.y },
     });
-    const pos = (y: Uint8Array): number => y.reduce((a, b) => a + b, 0);
     ctx.metric('train_crops', train.y.length);
     ctx.metric('train_positive', pos(train.y));
     ctx.metric('val_crops', val.y.length);

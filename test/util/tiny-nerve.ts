@@ -4,8 +4,8 @@
  * benches that run the ML stages end to end. One builder, so each caller
  * states only where its pipeline differs:
  *
- *   synth -> ingest -> split -> train-seg ------------> infer -> gate -> submit | report | score
- *                          \--> iso-mask -> train-cls ---/
+ *   synth -> ingest -> split -> train-seg ---------------------------> infer -> gate -> submit | report | score
+ *                                          \--> iso-mask -> train-cls ---/
  */
 
 /** A param value as written in the flow map (strings are written as is: `${data}` stays a reference). */
@@ -35,8 +35,8 @@ const STAGES: readonly (readonly [string, readonly string[], Readonly<Record<str
   ['synth', [], { out: DATA, subjects: 4, images_per_subject: 6, test_images: 6, seed: SEED }],
   ['ingest', ['synth'], { data: DATA, height: 32, width: 40 }],
   ['split', ['ingest'], { val_fraction: 0.25, seed: SEED }],
-  ['iso-mask', ['ingest', 'split'], { crop_size: 32, negatives_train: 2, negatives_val: 1, shift: 8, seed: SEED }],
   ['train-seg', ['ingest', 'split'], { backend: 'wasm', base_filters: 4, depth: 2, epochs: 2, batch_size: 8, seed: SEED }],
+  ['iso-mask', ['ingest', 'split', 'train-seg'], { crop_size: 32, negatives_train: 2, negatives_val: 1, shift: 8, predicted: 'true', backend: 'wasm', seed: SEED }],
   ['train-cls', ['iso-mask'], { backend: 'wasm', widths: [4, 8], epochs: 2, batch_size: 8, seed: SEED }],
   ['infer', ['ingest', 'split', 'train-seg', 'train-cls'], { backend: 'wasm' }],
   ['gate', ['infer', 'ingest', 'split'], { threshold: 0.3, min_pixels: 10 }],
