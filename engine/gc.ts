@@ -51,14 +51,17 @@ export function keptEntries(root: string, keptLocks: readonly Lock[]): { entries
 
 /**
  * The digests `entries` need: every output, and of a folder its manifest and
- * every file in it (`filesOf` reads a manifest: locally, or from a remote).
+ * every file in it (`filesOf` reads a manifest, once each: locally, or from a remote).
  */
 export async function keptDigests(entries: readonly LockEntry[], filesOf: (manifest: Digest) => Promise<readonly Digest[]>): Promise<Set<Digest>> {
   const keep = new Set<Digest>();
+  const read = new Set<Digest>(); // manifests already read: the locks share most folders
   for (const e of entries) {
     for (const ref of Object.values(e.outputs)) {
       keep.add(ref.digest);
-      if (ref.kind === 'dir') for (const f of await filesOf(ref.digest)) keep.add(f);
+      if (ref.kind !== 'dir' || read.has(ref.digest)) continue;
+      read.add(ref.digest);
+      for (const f of await filesOf(ref.digest)) keep.add(f);
     }
   }
   return keep;

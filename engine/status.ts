@@ -11,6 +11,8 @@
 import type { Override } from './config.js';
 import { heldExperiment, type Held } from './exp/status.js';
 import type { KindRegistry } from './graph.js';
+import { projectLayout } from './layout.js';
+import { readLock } from './lockfile.js';
 import type { PlannedStage } from './plan.js';
 import { openProject, type Project } from './project.js';
 import { ok, unreachable, type Failure, type Result } from './result.js';
@@ -38,16 +40,19 @@ export interface StatusProject {
 }
 
 /**
- * Opens the project; with no `--set` given, a lock made with overrides opens
- * again with them applied (`held` then says which). A failure is the plain
- * open's; when the reopen fails the plain project is used.
+ * Opens the project once: with no `--set` given, as the workspace's lock was
+ * made (`held` then says with which overrides); when that open fails, or
+ * there is nothing held, the plain project (whose failure is the one returned).
  */
 export async function openForStatus(file: string, overrides: readonly Override[], registry: KindRegistry): Promise<Result<StatusProject, Failure>> {
-  const opened = await openProject(file, overrides, registry);
-  if (!opened.ok) return opened;
-  const p = opened.value;
-  const held = overrides.length === 0 ? heldExperiment(p) : undefined;
-  if (!held || held.asOverrides.length === 0) return ok({ project: p });
-  const withHeld = await openProject(file, held.asOverrides, registry, p.lock);
-  return ok(withHeld.ok ? { project: withHeld.value, held } : { project: p });
+  const layout = projectLayout(file);
+  const read = readLock(layout.lockPath);
+  const lock = 'lock' in read ? read.lock : undefined;
+  const held = overrides.length === 0 && lock ? heldExperiment(lock, layout.dotDir) : undefined;
+  if (held && held.asOverrides.length > 0) {
+    const withHeld = await openProject(file, held.asOverrides, registry, lock);
+    if (withHeld.ok) return ok({ project: withHeld.value, held });
+  }
+  const opened = await openProject(file, overrides, registry, lock);
+  return opened.ok ? ok({ project: opened.value }) : opened;
 }

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { Rig, statuses, trackRigs } from './util/rig.js';
-import { lockDigests, tinyRig } from './util/remote-rig.js';
+import { lockDigests, TINY_MODULE, tinyRig } from './util/remote-rig.js';
 import { until } from './util/until.js';
 
 // Needs the one-node cluster of test/services/slurm.sh (started by .ci/run).
@@ -31,10 +31,17 @@ describe('executor: slurm (one-node cluster)', () => {
     assert.equal(l.code, 0, l.stderr);
 
     const rig = track(tinyRig('executor: slurm\n', `    resources: { cpus: 1, mem: 256M, time: "10" }\n`));
+    // The module stage also reports 40 progress steps at once: they reach the log throttled, timed from the stage's start.
+    rig.write({ 'sum.mjs': TINY_MODULE.replace("ctx.log('module stage ran');", "ctx.log('module stage ran');\n    for (let i = 1; i <= 40; i++) ctx.progress({ done: i, total: 40, unit: 'steps' });") });
     const r = await rig.json('run');
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(statuses(r.doc), { hello: 'ran', words: 'ran', sum: 'ran', join: 'ran' });
     assert.match(r.stderr, /\[sum\] module stage ran/, 'the job log is streamed under the stage name');
+    const progress = [...r.stderr.matchAll(/^\[sum\] (\d+)\/40 steps \(\d+%(?:, ETA ([^)]+))?\)$/gm)];
+    assert.ok(progress.length >= 2 && progress.length < 10, `throttled progress lines: ${progress.map((m) => m[0]).join(' | ')}`);
+    assert.equal(progress.at(-1)?.[1], '40', 'the last step always shows');
+    const eta = progress[0]?.[2];
+    assert.ok(eta !== undefined && eta !== '0ms', `the first step's ETA counts the time since the stage started: ${progress[0]?.[0]}`);
     const ids = jobIds(r.stderr);
     assert.equal(ids.length, 4);
     const rows = sacct(ids);

@@ -6,7 +6,7 @@
  */
 import type { Override } from '../config.js';
 import { loadConfig } from '../config.js';
-import type { Project } from '../project.js';
+import type { Lock } from '../lockfile.js';
 import type { ParamValue } from '../stage-api.js';
 import { fileValue, formatOverrides, overridesOf } from './overrides.js';
 import { ExperimentStore, experimentId, type Experiment } from './store.js';
@@ -23,17 +23,23 @@ export interface Held {
   readonly exp?: Experiment;
 }
 
-/** What the workspace's lock was made with (undefined when there is no readable lock). */
-export function heldExperiment(p: Project): Held | undefined {
-  if (Object.keys(p.lock.stages).length === 0) return undefined;
-  const overrides = p.lock.overrides ?? {};
-  const exp = new ExperimentStore(p.dotDir).get(experimentId(p.lock));
+/** What the workspace's lock was made with (undefined for an empty lock); `dotDir`: the project's `.pipe`. */
+export function heldExperiment(lock: Lock, dotDir: string): Held | undefined {
+  if (Object.keys(lock.stages).length === 0) return undefined;
+  const overrides = lock.overrides ?? {};
+  const exp = new ExperimentStore(dotDir).get(experimentId(lock));
   return { overrides, asOverrides: overridesOf(overrides), ...(exp ? { exp } : {}) };
 }
 
+/** "workspace holds experiment brisk-otter (1a2b3c4d) with overrides gate.min_pixels=200". */
+export function heldHeader(h: Held): string {
+  const name = h.exp ? `experiment ${h.exp.name} (${h.exp.id})` : 'a lock';
+  return `workspace holds ${name}${describeOverrides(h.overrides)}`;
+}
+
 /**
- * The status header: "workspace holds experiment brisk-otter (1a2b3c4d) with
- * overrides gate.min_pixels=200 (pipeline.yaml: 100)".
+ * The status header: {@link heldHeader}, then what the pipeline file says of
+ * those params and how to go back to it or write them into it.
  */
 export function heldLine(h: Held, file: string): string {
   const plain = loadConfig(file);
@@ -41,8 +47,7 @@ export function heldLine(h: Held, file: string): string {
     const v = plain.ok ? fileValue(plain.value, k.split('.')) : undefined;
     return `${k}: ${v === undefined ? 'unset' : JSON.stringify(v)}`;
   });
-  const name = h.exp ? `experiment ${h.exp.name} (${h.exp.id})` : 'a lock';
   const apply = h.exp ? `\`pipe exp apply ${h.exp.name} --write\`` : '`pipe exp apply ID --write`';
-  return `workspace holds ${name}${describeOverrides(h.overrides)}\n` +
+  return `${heldHeader(h)}\n` +
     `  (${file} says ${was.join(', ')}: \`pipe run\` goes back to the file, ${apply} writes them into it)\n`;
 }

@@ -14,7 +14,7 @@ import { EXIT, report as reportFailure } from '../../engine/commands.js';
 import { selectStages } from '../../engine/executor.js';
 import type { LockEntry } from '../../engine/lockfile.js';
 import { planStages } from '../../engine/plan.js';
-import { heldLine } from '../../engine/exp/status.js';
+import { heldHeader } from '../../engine/exp/status.js';
 import { openForStatus, stageState } from '../../engine/status.js';
 import { REPORT_DEFAULTS } from '../report.js';
 import { esc } from './html.js';
@@ -87,7 +87,7 @@ export async function runReport(args: readonly string[], env: ExtraCommandEnv): 
     samples: num(rp.samples, REPORT_DEFAULTS.samples), worst: num(rp.worst, REPORT_DEFAULTS.worst), seed: num(rp.seed, REPORT_DEFAULTS.seed),
     title: `pipe report: ${basename(p.root)}`,
     subtitle: `${source} of <code>${relative(process.cwd(), env.file) || env.file}</code>` +
-      (held ? ` · ${esc(heldLine(held, env.file).split('\n')[0] ?? '')} (states as planned with them)` : '') +
+      (held ? ` · ${esc(heldHeader(held))} (states as planned with them)` : '') +
       ` · built ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
     before: [pipelineSection(rows, relative(p.root, resolve(env.file)), basename(p.lockPath))],
     after: [await experimentsSection(exps)],

@@ -2,9 +2,7 @@
  * Bounded polling for tests: wait for something another process does (a file
  * written, a process gone) without a fixed sleep, and never forever.
  */
-
-/** Resolves after `ms` milliseconds. */
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+import { sleep } from '../../engine/proc.js';
 
 /**
  * Polls `cond` every `every` ms until it holds or `ms` have passed; resolves
