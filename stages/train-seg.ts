@@ -10,7 +10,7 @@
  */
 import { defineStage } from '../engine/stage-api.js';
 import type { StageContext } from '../engine/stage-api.js';
-import { BACKEND, bool, declareParams, int, num, readParams, THREADS, threadsOption } from './lib/params.js';
+import { BACKEND, bool, declareParams, int, num, oneOf, readParams, THREADS, threadsOption } from './lib/params.js';
 
 /**
  * The params of train-seg: its contract with pipeline.yaml. Defaults are the
@@ -30,7 +30,8 @@ export const TRAIN_SEG_PARAMS = declareParams({
   epochs: int('most epochs to train', 12, { minimum: 1 }),
   batch_size: int('images per training step', 8, { minimum: 1 }),
   lr: num('Adam learning rate', 3e-3, { exclusiveMinimum: 0 }),
-  patience: int('stop after this many epochs without a better validation loss; 0 = never', 5, { minimum: 0 }),
+  patience: int('stop after this many epochs without a better monitored value; 0 = never', 5, { minimum: 0 }),
+  monitor: oneOf('what picks the epoch kept and drives early stopping: the lowest validation loss, or the highest mean per-image Dice on validation (the Kaggle metric at model size)', ['val_loss', 'val_image_dice'], 'val_loss'),
   augment: bool('random flips and shifts of the training images', false),
   shift: int('largest shift in pixels, with augment', 4, { minimum: 0 }),
   normalise: bool('standardise inputs with the training images\' mean and deviation', true),
@@ -48,7 +49,7 @@ async function run(ctx: StageContext): Promise<void> {
   const p = readParams(TRAIN_SEG_PARAMS, ctx.params);
   const o = {
     backend: p.backend, baseFilters: p.base_filters, depth: p.depth, epochs: p.epochs, batchSize: p.batch_size, lr: p.lr,
-    patience: p.patience, augment: p.augment, shift: p.shift, normalise: p.normalise, outputPrior: p.output_prior, seed: p.seed,
+    patience: p.patience, monitor: p.monitor, augment: p.augment, shift: p.shift, normalise: p.normalise, outputPrior: p.output_prior, seed: p.seed,
     lossWeights: { bce: p.bce_weight, presence: p.presence_weight }, presenceHead: p.presence_head,
   };
   if (o.baseFilters % 4 !== 0) throw new Error(`param base_filters must be a multiple of 4, got ${o.baseFilters}`);
@@ -93,6 +94,7 @@ async function run(ctx: StageContext): Promise<void> {
       tf, model, train: set(split.train), val: set(split.val),
       loss: (y, p) => segLoss(tf, y, p, o.lossWeights), evaluator: segEvaluator(0.5),
       epochs: o.epochs, batchSize: o.batchSize, lr: o.lr, patience: o.patience, seed: o.seed, norm,
+      ...(o.monitor === 'val_loss' ? {} : { monitor: o.monitor }),
       ...(o.augment ? { augment: { flip: true, shift: o.shift } } : {}),
       signal: ctx.signal,
       ...trainingHooks(ctx, backendInfo(h)),

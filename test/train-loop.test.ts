@@ -6,7 +6,7 @@ import { buildClassifier } from '../stages/models/classifier.js';
 import { diceLoss, focalLoss } from '../stages/models/losses.js';
 import { makeBatch } from '../stages/models/batches.js';
 import type { SampleSet } from '../stages/models/batches.js';
-import { trainLoop } from '../stages/models/train-loop.js';
+import { trainLoop, type Evaluator } from '../stages/models/train-loop.js';
 import { segEvaluator } from '../stages/models/evaluators.js';
 import type * as TfModule from '@tensorflow/tfjs';
 
@@ -76,6 +76,35 @@ test('U-Net dice loss decreases on a tiny set; no tensor leaks; best weights res
   });
   assert.ok(Math.abs(again - best.valLoss) < 1e-5, `${again} vs ${best.valLoss}`);
   model.dispose();
+});
+
+test('monitor: the epoch with the highest metric is kept (not the lowest val loss), and patience counts from it', async () => {
+  const { tf } = await loadTf('cpu');
+  const { x, y } = discs(6);
+  const set = (index: number[]): SampleSet => ({ x, y, h: H, w: W, yPerSample: H * W, index });
+  const loss = (a: TfModule.Tensor, b: TfModule.Tensor) => diceLoss(tf, a, b);
+  // A scripted metric per epoch: best at epoch 2, then no better for 2 epochs.
+  const script = [0.2, 0.9, 0.5, 0.9];
+  const scripted = (): Evaluator => {
+    let epoch = 0;
+    return { batch: () => {}, result: () => ({ score: script[epoch++] ?? 0 }) };
+  };
+  const opts = { tf, train: set([0, 1, 2, 3]), val: set([4, 5]), loss, epochs: 6, batchSize: 4, lr: 1e-2, seed: 1, norm: { mean: 0, std: 1 } };
+  const model = buildUnet(tf, { inputShape: [H, W, 1], baseFilters: 4, depth: 2, seed: 1 });
+  const r = await trainLoop({ ...opts, model, evaluator: scripted(), patience: 2, monitor: 'score' });
+  assert.equal(r.bestEpoch, 2, 'a tie (epoch 4) does not replace the first best');
+  assert.deepEqual(r.history.map((e) => e.improved), [true, true, false, false]);
+  assert.equal(r.epochsRun, 4);
+  assert.ok(r.stoppedEarly);
+  assert.equal(r.bestValLoss, r.history[1]!.valLoss, 'bestValLoss is the kept epoch\'s');
+  // The model holds epoch 2's weights: a fresh model trained 2 epochs the same way has the same weights.
+  const two = buildUnet(tf, { inputShape: [H, W, 1], baseFilters: 4, depth: 2, seed: 1 });
+  await trainLoop({ ...opts, model: two, epochs: 2, patience: 0 });
+  const bytes = (m: TfModule.LayersModel) => m.getWeights().map((w) => Buffer.from(w.dataSync().buffer).toString('base64')).join();
+  assert.equal(bytes(model), bytes(two));
+  await assert.rejects(trainLoop({ ...opts, model, epochs: 1, patience: 0, evaluator: scripted(), monitor: 'nope' }), /monitor: the evaluator reports no metric nope \(it has: score\)/);
+  model.dispose();
+  two.dispose();
 });
 
 test('classifier focal loss decreases on a tiny set', async () => {

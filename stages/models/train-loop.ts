@@ -1,14 +1,16 @@
 /**
  * The custom training loop shared by train-seg and train-cls (not
  * `model.fit`): seeded shuffling, Adam, validation each epoch, early stopping
- * on validation loss with patience, best weights restored at the end.
+ * with patience on the validation loss (or, with `monitor`, on an evaluator
+ * metric to maximise), best weights restored at the end.
  *
  * ```
  * trainer = createTrainer(model, loss, lr)            (Adam; the one training step)
  * for epoch in 1..epochs:
  *   shuffle(train, seed·epoch) -> batches -> trainer.step(x, y)   (abortable per batch)
  *   val: loss + evaluator metrics (inference mode)
- *   val_loss < best ? snapshot weights, wait = 0 : wait++ ; wait >= patience -> stop
+ *   score = monitor ? -metrics[monitor] : val_loss
+ *   score < best ? snapshot weights, wait = 0 : wait++ ; wait >= patience -> stop
  * restore best snapshot
  * ```
  *
@@ -55,7 +57,7 @@ export interface EpochReport {
   /** Evaluator metrics on the validation set (e.g. `val_dice`). */
   readonly metrics: Readonly<Record<string, number>>;
   readonly seconds: number;
-  /** Whether this epoch improved the best validation loss. */
+  /** Whether this epoch improved the best monitored value (validation loss, or the `monitor` metric). */
   readonly improved: boolean;
 }
 
@@ -72,8 +74,13 @@ export interface TrainLoopOptions {
   readonly epochs: number;
   readonly batchSize: number;
   readonly lr: number;
-  /** Stop after this many epochs without a better validation loss (0 = never stop early). */
+  /** Stop after this many epochs without a better monitored value (0 = never stop early). */
   readonly patience: number;
+  /**
+   * An evaluator metric (e.g. `val_image_dice`) whose highest value picks the
+   * epoch kept and drives early stopping; undefined = the lowest validation loss.
+   */
+  readonly monitor?: string;
   readonly seed: number;
   readonly norm: Normalisation;
   /** Training-time augmentation; undefined = none. */
@@ -177,6 +184,14 @@ function checkAbort(signal: AbortSignal | undefined): void {
  * @throws the signal's reason (or an Error) when aborted between batches;
  *   the model then holds whatever weights it had reached.
  */
+/** The value early stopping minimises: the validation loss, or minus the `monitor` metric. */
+function monitored(monitor: string | undefined, valLoss: number, metrics: Readonly<Record<string, number>>): number {
+  if (monitor === undefined) return valLoss;
+  const v = metrics[monitor];
+  if (v === undefined) throw new Error(`monitor: the evaluator reports no metric ${monitor} (it has: ${Object.keys(metrics).join(', ') || 'none'})`);
+  return -v;
+}
+
 export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
   const { tf, model, train, val } = o;
   if (train.index.length === 0) throw new Error('no training samples');
@@ -228,9 +243,10 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
       }
       const loss = lossSum / order.length;
       const { valLoss, metrics } = evaluate(o);
-      const improved = val.index.length === 0 || valLoss < best;
+      const score = monitored(o.monitor, valLoss, metrics);
+      const improved = val.index.length === 0 || score < best;
       if (improved) {
-        best = val.index.length === 0 ? NaN : valLoss;
+        best = val.index.length === 0 ? NaN : score;
         bestEpoch = epoch;
         wait = 0;
         if (val.index.length > 0 && epoch < o.epochs) bestWeights = readWeights(model);
@@ -254,7 +270,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
     const last = history.length;
     if (bestWeights !== null && bestEpoch !== last) writeWeights(tf, model, bestWeights);
     return {
-      history, bestEpoch, bestValLoss: best, epochsRun: last, stoppedEarly, msPerStep: steps > 0 ? stepMs / steps : 0,
+      history, bestEpoch, bestValLoss: history[bestEpoch - 1]?.valLoss ?? NaN, epochsRun: last, stoppedEarly, msPerStep: steps > 0 ? stepMs / steps : 0,
     };
   } finally {
     trainer.dispose();
