@@ -57,8 +57,9 @@ export async function dataSection(ds: Dataset, st: DataStats, draw: Draw, sample
 export async function modelsCurves(seg: History | undefined, cls: History | undefined, draw: Draw): Promise<string> {
   const out: string[] = [];
   if (seg) {
-    out.push(await draw.chart(lossSpec(seg.epochs, seg.best_epoch, 'U-Net: dice loss per epoch')));
-    out.push(await draw.chart(metricSpec(seg.epochs, 'val_dice', seg.best_epoch, 'U-Net: validation Dice per epoch')));
+    // The loss is train-seg's (dice, plus BCE with bce_weight); the Dice is per image, as Kaggle scores (and `monitor: val_image_dice` picks by).
+    out.push(await draw.chart(lossSpec(seg.epochs, seg.best_epoch, 'U-Net: loss per epoch')));
+    out.push(await draw.chart(metricSpec(seg.epochs, 'val_image_dice', seg.best_epoch, 'U-Net: validation Dice per image, per epoch')));
   }
   if (cls) {
     out.push(await draw.chart(lossSpec(cls.epochs, cls.best_epoch, 'Classifier: focal loss per epoch')));
