@@ -102,6 +102,24 @@ test('wasm conv gradients equal the cpu backend to 1e-4 relative, with no leaks'
   assert.equal(tf.engine().backend.numDataIds(), dataIds);
 });
 
+/**
+ * `compute` on the cpu backend, then on wasm: asserts every array of wasm's
+ * equals cpu's to `tolerance` relative and that wasm's run left no tensor
+ * behind. Returns wasm's arrays and the data-id count from before its run.
+ */
+async function wasmAgainstCpu(compute: (tf: Tf) => Arrays, tolerance: number): Promise<{ tf: Tf; got: Arrays; dataIds: number }> {
+  const { tf } = await loadTf('cpu');
+  const expected = compute(tf);
+  await loadTf('wasm');
+  const tensors = tf.memory().numTensors;
+  const dataIds = tf.engine().backend.numDataIds();
+  const got = compute(tf);
+  const failures = got.map((g, i) => [i, maxRelDiff(g, expected[i]!)] as const).filter(([, d]) => !(d <= tolerance));
+  assert.deepEqual(failures, []);
+  assert.equal(tf.memory().numTensors, tensors);
+  return { tf, got, dataIds };
+}
+
 /** Max-pool gradients, copies (concat, split, tile) and a fused 1x3/2 'same' conv. */
 function computeOthers(tf: Tf): Arrays {
   return tf.tidy(() => {
@@ -132,14 +150,7 @@ function computeOthers(tf: Tf): Arrays {
 }
 
 test('wasm max-pool gradient, concat, split, tile, identity and fused conv equal cpu', async () => {
-  const { tf } = await loadTf('cpu');
-  const expected = computeOthers(tf);
-  await loadTf('wasm');
-  const tensors = tf.memory().numTensors;
-  const got = computeOthers(tf);
-  const failures = got.map((g, i) => [i, maxRelDiff(g, expected[i]!)] as const).filter(([, d]) => !(d <= 1e-6));
-  assert.deepEqual(failures, []);
-  assert.equal(tf.memory().numTensors, tensors);
+  await wasmAgainstCpu(computeOthers, 1e-6);
 });
 
 /**
@@ -171,15 +182,8 @@ function computeBatchNorm(tf: Tf): Arrays {
 }
 
 test('wasm batch-norm and mean gradients (and square) equal cpu to 1e-4 relative', async () => {
-  const { tf } = await loadTf('cpu');
-  const expected = computeBatchNorm(tf);
-  await loadTf('wasm');
-  const tensors = tf.memory().numTensors;
-  const got = computeBatchNorm(tf);
+  const { tf, got } = await wasmAgainstCpu(computeBatchNorm, 1e-4);
   assert.equal(got.length, 24);
-  const failures = got.map((g, i) => [i, maxRelDiff(g, expected[i]!)] as const).filter(([, d]) => !(d <= 1e-4));
-  assert.deepEqual(failures, []);
-  assert.equal(tf.memory().numTensors, tensors);
   // The fused kernels really ran (a regression to the stock gradients would pass the comparison).
   const profile = await tf.profile(() => { computeBatchNorm(tf); });
   const names = new Set(profile.kernels.map((k) => k.name));
@@ -201,16 +205,8 @@ function computeChannelOps(tf: Tf): Arrays {
 }
 
 test('wasm per-channel broadcast and reductions equal cpu to 1e-4 relative', async () => {
-  const { tf } = await loadTf('cpu');
-  const expected = computeChannelOps(tf);
-  await loadTf('wasm');
-  const tensors = tf.memory().numTensors;
-  const dataIds = tf.engine().backend.numDataIds();
-  const got = computeChannelOps(tf);
+  const { tf, got, dataIds } = await wasmAgainstCpu(computeChannelOps, 1e-4);
   assert.equal(got.length, 14);
-  const failures = got.map((g, i) => [i, maxRelDiff(g, expected[i]!)] as const).filter(([, d]) => !(d <= 1e-4));
-  assert.deepEqual(failures, []);
-  assert.equal(tf.memory().numTensors, tensors);
   assert.equal(tf.engine().backend.numDataIds(), dataIds);
 });
 
@@ -231,15 +227,7 @@ function computeSaved(tf: Tf): Arrays {
 }
 
 test('wasm: saved tensors are shared without an Identity kernel; first- and second-order gradients equal cpu', async () => {
-  const { tf } = await loadTf('cpu');
-  const expected = computeSaved(tf);
-  await loadTf('wasm');
-  const tensors = tf.memory().numTensors;
-  const dataIds = tf.engine().backend.numDataIds();
-  const got = computeSaved(tf);
-  const failures = got.map((g, i) => [i, maxRelDiff(g, expected[i]!)] as const).filter(([, d]) => !(d <= 1e-4));
-  assert.deepEqual(failures, []);
-  assert.equal(tf.memory().numTensors, tensors);
+  const { tf, dataIds } = await wasmAgainstCpu(computeSaved, 1e-4);
   assert.equal(tf.engine().backend.numDataIds(), dataIds);
   // The engine's clone (what kernels' saveFunc calls) runs no kernel and shares the data.
   const t = tf.ones([2, 3]);
