@@ -42,6 +42,8 @@ export interface IsoMaskParams {
   readonly predicted: boolean;
   readonly maskThreshold: number;
   readonly positiveDice: number;
+  readonly backend: BackendPref;
+  readonly threads: number;
 }
 
 /** The params of iso-mask: its contract with pipeline.yaml. */
@@ -72,6 +74,8 @@ export function isoMaskParams(params: Params): IsoMaskParams {
     predicted: p.predicted,
     maskThreshold: p.mask_threshold,
     positiveDice: p.positive_dice,
+    backend: p.backend,
+    threads: p.threads,
   };
 }
 
@@ -219,20 +223,23 @@ export default defineStage({
     const ds = await readDataset(dsPath);
     const split = await readSplit(splitPath, ds.trainIds.length);
     const pos = (y: Uint8Array): number => y.reduce((a, b) => a + b, 0);
+    const parts = p.predicted ? 3 : 2; // moved-mask crops of train and val; the U-Net's masks of both
     let train = buildCrops(ds, split.train, p.negativesTrain, p);
-    ctx.progress({ done: 1, total: 2, unit: 'parts' });
+    ctx.progress({ done: 1, total: parts, unit: 'parts' });
     if (ctx.signal.aborted) throw new Error('iso-mask aborted');
     let val = buildCrops(ds, split.val, p.negativesVal, p);
-    ctx.progress({ done: 2, total: 2, unit: 'parts' });
+    ctx.progress({ done: 2, total: parts, unit: 'parts' });
     if (p.predicted) {
       const segPath = ctx.inputs['seg_model'];
       if (segPath === undefined) throw new Error('param predicted: iso-mask needs the seg_model artifact (add train-seg to its needs)');
-      const raw = readParams(ISO_MASK_PARAMS, ctx.params);
-      const [trainProbs = new Float32Array(0), valProbs = new Float32Array(0)] = await unetProbs(ctx, segPath, ds, [split.train, split.val], raw);
+      const [trainProbs = new Float32Array(0), valProbs = new Float32Array(0)] = await unetProbs(ctx, segPath, ds, [split.train, split.val], p);
       const predTrain = predictedCrops(ds, split.train, trainProbs, p);
       const predVal = predictedCrops(ds, split.val, valProbs, p);
       ctx.metric('predicted_train_crops', predTrain.y.length);
       ctx.metric('predicted_train_positive', pos(predTrain.y));
+      ctx.metric('predicted_val_crops', predVal.y.length);
+      ctx.metric('predicted_val_positive', pos(predVal.y));
+      ctx.progress({ done: 3, total: parts, unit: 'parts' });
       train = concatCrops(train, predTrain);
       val = concatCrops(val, predVal);
     }

@@ -73,6 +73,18 @@ describe('training checkpoints (the loop, in process)', () => {
     resumed.weights.forEach((w, i) => assert.ok(Buffer.from(w.buffer).equals(Buffer.from(straight.weights[i]!.buffer)), `weight ${i} differs`));
   });
 
+  test('with monitor (the best per-image Dice picks the epoch), a resumed run equals a straight one too', async () => {
+    const m = { monitor: 'val_image_dice' } as const;
+    const straight = await train(m);
+    const path = join(dir, 'm.ckpt');
+    const stop = new AbortController();
+    await assert.rejects(train({ ...m, signal: stop.signal, checkpoint: { path, tag: 'm' }, onEpoch: (e) => { if (e.epoch === 3) stop.abort(new Error('stop')); } }), /stop/);
+    const resumed = await train({ ...m, checkpoint: { path, tag: 'm' } });
+    assert.deepEqual(resumed.losses, straight.losses);
+    assert.equal(resumed.best, straight.best);
+    resumed.weights.forEach((w, i) => assert.ok(Buffer.from(w.buffer).equals(Buffer.from(straight.weights[i]!.buffer)), `weight ${i} differs`));
+  });
+
   test('a checkpoint with another tag (backend, threads) is ignored: training starts over', async () => {
     const path = join(dir, 'b.ckpt');
     const stop = new AbortController();

@@ -177,13 +177,6 @@ function checkAbort(signal: AbortSignal | undefined): void {
   if (signal?.aborted === true) throw signal.reason instanceof Error ? signal.reason : new Error('training aborted');
 }
 
-/**
- * Trains `model` in place and leaves it holding the weights of the epoch with
- * the lowest validation loss.
- *
- * @throws the signal's reason (or an Error) when aborted between batches;
- *   the model then holds whatever weights it had reached.
- */
 /** The value early stopping minimises: the validation loss, or minus the `monitor` metric. */
 function monitored(monitor: string | undefined, valLoss: number, metrics: Readonly<Record<string, number>>): number {
   if (monitor === undefined) return valLoss;
@@ -192,6 +185,14 @@ function monitored(monitor: string | undefined, valLoss: number, metrics: Readon
   return -v;
 }
 
+/**
+ * Trains `model` in place and leaves it holding the weights of the epoch with
+ * the best monitored value (the lowest validation loss, or the highest
+ * `monitor` metric); without validation, the last epoch's.
+ *
+ * @throws the signal's reason (or an Error) when aborted between batches;
+ *   the model then holds whatever weights it had reached.
+ */
 export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
   const { tf, model, train, val } = o;
   if (train.index.length === 0) throw new Error('no training samples');
@@ -243,7 +244,7 @@ export async function trainLoop(o: TrainLoopOptions): Promise<TrainResult> {
       }
       const loss = lossSum / order.length;
       const { valLoss, metrics } = evaluate(o);
-      const score = monitored(o.monitor, valLoss, metrics);
+      const score = val.index.length === 0 ? NaN : monitored(o.monitor, valLoss, metrics);
       const improved = val.index.length === 0 || score < best;
       if (improved) {
         best = val.index.length === 0 ? NaN : score;
