@@ -21,7 +21,7 @@
  * gradient.
  */
 import type { TfHandle } from '../lib/backend.js';
-import { makeCtx, reshape } from './wasm-util.js';
+import { makeCtx, reshape, shareData } from './wasm-util.js';
 import type { Info, KernelArgs } from './wasm-util.js';
 
 type Tf = TfHandle['tf'];
@@ -51,22 +51,14 @@ function reduceToKernel(tf: Tf): (args: KernelArgs) => Info {
 }
 
 interface EngineLike {
-  state: { gradientDepth: number; tensorInfo: { get(dataId: object): { backend: unknown } | undefined } };
-  makeTensorFromTensorInfo(info: { dataId: object; shape: number[]; dtype: string }, backend: unknown): Tensor;
+  state: { gradientDepth: number };
 }
 
 /** Registers PipeReduceTo on wasm and overrides the three gradients (falling back to the stock ones). */
 export function registerGradAliases(tf: Tf): string[] {
   const engine = tf.engine() as unknown as EngineLike;
-  let wasm: unknown;
   /** A tensor of `shape` sharing t's data, as the wasm Reshape kernel makes it; undefined off wasm. */
-  const alias = (t: Tensor, shape: number[]): Tensor | undefined => {
-    wasm ??= tf.findBackend('wasm') ?? undefined;
-    const backend = engine.state.tensorInfo.get(t.dataId)?.backend as { incRef?: (d: object) => void } | undefined;
-    if (wasm === undefined || backend !== wasm || typeof backend.incRef !== 'function') return undefined;
-    backend.incRef(t.dataId);
-    return engine.makeTensorFromTensorInfo({ dataId: t.dataId, shape: shape.slice(), dtype: t.dtype }, backend);
-  };
+  const alias = (t: Tensor, shape: number[]): Tensor | undefined => shareData(tf, t, shape.slice());
   const usable = (...ts: Tensor[]) =>
     engine.state.gradientDepth === 0 && tf.getBackend() === 'wasm' && ts.every((t) => t.dtype === 'float32');
   /**

@@ -13,14 +13,14 @@
  * take the original path.
  */
 import type { TfHandle } from '../lib/backend.js';
+import { shareData } from './wasm-util.js';
 
 type Tf = TfHandle['tf'];
 
 interface TensorLike { dataId: object; shape: number[]; dtype: string }
 interface EngineLike {
   clone(x: TensorLike): TensorLike;
-  state: { tensorInfo: { get(dataId: object): { backend: unknown } | undefined }; activeScope: { name: string } };
-  makeTensorFromTensorInfo(info: TensorLike, backend: unknown): TensorLike;
+  state: { activeScope: { name: string } };
   addTapeNode(scope: string, inputs: Record<string, TensorLike>, outputs: TensorLike[], grad: unknown, saved: TensorLike[], attrs: Record<string, unknown>): void;
   runKernel(name: string, inputs: Record<string, unknown>, attrs: Record<string, unknown>): TensorLike;
 }
@@ -33,15 +33,9 @@ export function installLightClone(tf: Tf): void {
   installed = true;
   const engine = tf.engine() as unknown as EngineLike;
   const original = engine.clone;
-  let wasm: unknown;
   engine.clone = function clone(this: EngineLike, x: TensorLike): TensorLike {
-    wasm ??= tf.findBackend('wasm') ?? undefined;
-    const backend = this.state.tensorInfo.get(x.dataId)?.backend as { incRef?: (d: object) => void } | undefined;
-    if (wasm === undefined || backend !== wasm || typeof backend.incRef !== 'function' || x.dtype === 'string') {
-      return original.call(this, x);
-    }
-    backend.incRef(x.dataId);
-    const y = this.makeTensorFromTensorInfo({ dataId: x.dataId, shape: x.shape, dtype: x.dtype }, backend);
+    const y = shareData(tf, x, x.shape);
+    if (y === undefined) return original.call(this, x);
     const grad = (dy: TensorLike) => ({ x: () => this.runKernel('Cast', { x: dy }, { dtype: 'float32' }) });
     this.addTapeNode(this.state.activeScope.name, { x }, [y], grad, [], {});
     return y;

@@ -78,3 +78,26 @@ export function makeCtx(tf: TfHandle['tf'], backend: unknown): Ctx {
 export function reshape(ctx: Ctx, x: Info, shape: number[]): Info {
   return ctx.run('Reshape', { x }, { shape });
 }
+
+/** The engine internals {@link shareData} uses. */
+interface EngineShare {
+  state: { tensorInfo: { get(dataId: object): { backend: unknown } | undefined } };
+  makeTensorFromTensorInfo(info: Info, backend: unknown): unknown;
+}
+
+let wasmBackend: unknown;
+
+/**
+ * A new tensor of `shape` sharing t's data, the way the wasm Reshape kernel
+ * makes one (the backend's reference count goes up; nothing is copied and no
+ * kernel or tape node is run), or undefined when t is not a non-string
+ * tensor of the wasm backend. The caller records any tape node it needs.
+ */
+export function shareData<T extends Info>(tf: TfHandle['tf'], t: T, shape: number[]): T | undefined {
+  wasmBackend ??= tf.findBackend('wasm') ?? undefined;
+  const engine = tf.engine() as unknown as EngineShare;
+  const backend = engine.state.tensorInfo.get(t.dataId)?.backend as { incRef?: (d: object) => void } | undefined;
+  if (wasmBackend === undefined || backend !== wasmBackend || typeof backend.incRef !== 'function' || t.dtype === 'string') return undefined;
+  backend.incRef(t.dataId);
+  return engine.makeTensorFromTensorInfo({ dataId: t.dataId, shape, dtype: t.dtype }, backend) as T;
+}
