@@ -7,7 +7,7 @@ steps (Adam, as there), records every Conv2d / ConvTranspose2d / Linear call of 
 training forward pass (input shape, whether the input needs a gradient), then replays
 each layer alone on its exact shape: its forward pass and the gradients the step
 computes (weight always, input only when the step needs it; bias not, as ours sums it
-outside the convolution), `reps` times, and sums the per-layer medians.
+outside the convolution), `reps` times, and sums the per-layer least times.
 
 Prints one JSON line: {"torch": version, "results": {name: {"step_wall_ms", "step_cpu_ms",
 "conv_wall_ms", "conv_cpu_ms", "conv_flop", "layers"}}}. CPU figures are
@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from torch_models import Classifier, Unet, dice_loss, focal_loss, median
+from torch_models import Classifier, Unet, dice_loss, focal_loss, median  # noqa: F401
 
 
 def build(cfg):
@@ -85,8 +85,8 @@ def bench(cfg, steps, reps):
             if r >= 1:
                 ws.append((time.perf_counter() - t) * 1000)
                 cs.append((time.process_time() - c) * 1000)
-        conv_wall += median(ws)
-        conv_cpu += median(cs)
+        conv_wall += min(ws)
+        conv_cpu += min(cs)
         flop += layer_flop(m, xs, ys, need_dx)
     return {"step_wall_ms": median(wall), "step_cpu_ms": median(cpu), "conv_wall_ms": conv_wall,
             "conv_cpu_ms": conv_cpu, "conv_flop": flop, "layers": len(calls)}

@@ -8,7 +8,7 @@
  *    ours:  tile v to t's shape with doubling copyWithin, same-shape kernel
  * Sum/Mean(t [..., C], every axis but the last)
  *    stock: ~2.5 ms per million elements
- *    ours:  JS loop, four channels per pass, float64 accumulators, ~0.5 ms
+ *    ours:  JS loop, up to eight channels per pass, float64 accumulators, ~0.5 ms
  * ```
  *
  * Small tensors (< {@link MIN_ELEMENTS}) and anything else go to the stock kernel.
@@ -70,13 +70,29 @@ export function channelReduceKernel(tf: TfHandle['tf'], stock: Kernel, mean: boo
 
 /**
  * Per-channel sums of a [rows, c] array, each channel accumulated in row
- * order in a float64 scalar; four channels per pass over the rows (~2x
- * fewer passes and more independent adds than one channel at a time, same
- * result bit for bit).
+ * order in a float64 scalar; eight, four, two, then one channel per pass
+ * over the rows (fewer passes and more independent adds than one channel at
+ * a time, same result bit for bit; the two-channel pass is for the 2-channel
+ * tower outputs of the default U-Net's first level).
  */
 export function channelSum(x: Float32Array, c: number, out: Float64Array): void {
   const n = x.length;
   let k = 0;
+  for (; k + 8 <= c; k += 8) {
+    let s0 = 0, s1 = 0, s2 = 0, s3 = 0, s4 = 0, s5 = 0, s6 = 0, s7 = 0;
+    for (let i = k; i < n; i += c) {
+      s0 += x[i]!;
+      s1 += x[i + 1]!;
+      s2 += x[i + 2]!;
+      s3 += x[i + 3]!;
+      s4 += x[i + 4]!;
+      s5 += x[i + 5]!;
+      s6 += x[i + 6]!;
+      s7 += x[i + 7]!;
+    }
+    out[k] = s0; out[k + 1] = s1; out[k + 2] = s2; out[k + 3] = s3;
+    out[k + 4] = s4; out[k + 5] = s5; out[k + 6] = s6; out[k + 7] = s7;
+  }
   for (; k + 4 <= c; k += 4) {
     let s0 = 0, s1 = 0, s2 = 0, s3 = 0;
     for (let i = k; i < n; i += c) {
@@ -86,6 +102,14 @@ export function channelSum(x: Float32Array, c: number, out: Float64Array): void 
       s3 += x[i + 3]!;
     }
     out[k] = s0; out[k + 1] = s1; out[k + 2] = s2; out[k + 3] = s3;
+  }
+  for (; k + 2 <= c; k += 2) {
+    let s0 = 0, s1 = 0;
+    for (let i = k; i < n; i += c) {
+      s0 += x[i]!;
+      s1 += x[i + 1]!;
+    }
+    out[k] = s0; out[k + 1] = s1;
   }
   for (; k < c; k++) {
     let s = 0;
