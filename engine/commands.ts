@@ -6,7 +6,8 @@
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import type { ExecutorName, Override } from './config.js';
-import { lightStageLikelyToRun, localExecutor, localRun, type LocalRun } from './executors/local.js';
+import { laterGroups, lightStageLikelyToRun, localExecutor, localRun, type LocalRun } from './executors/local.js';
+import { projectLayout } from './layout.js';
 import { openExecutor } from './executors/open.js';
 import { DEFAULT_REMOTE_JOBS, projectRemote, remoteLookup } from './remote.js';
 import { formatDiagnostic, LineIndex } from './diagnostic.js';
@@ -100,6 +101,35 @@ export interface RunOptions {
 /** `pipe run`: runs stale stages (or, with dryRun, says which would run). */
 export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
   const t0 = performance.now();
+  const human = env.json ? env.stderr : env.stdout;
+  const log = textLogger(human);
+  const threadsPerStage = Math.max(1, Math.floor(cpus().length / o.jobs));
+  // A --set run most likely runs a light stage (gate at a new threshold): its warm worker starts
+  // now, Node's start-up overlapping the planning; the run lock learns of it once held.
+  const earlyGroups = laterGroups();
+  // While a job runs in a warm worker, the lock's unchanged entries are formatted (once) for its next write.
+  const waiting = { onJob: (): void => undefined };
+  const onJob = (): void => waiting.onJob();
+  const early = !o.dryRun && env.overrides.length > 0 && (o.executor ?? 'local') === 'local'
+    ? localRun({ jobs: o.jobs, threads: threadsPerStage, emit: log, root: projectLayout(env.file).root, groups: earlyGroups, onJob })
+    : undefined;
+  void early?.start();
+  try {
+    return await runProject(env, o, { t0, human, log, threadsPerStage, early, earlyGroups, onJob, waiting });
+  } finally {
+    await early?.close();
+  }
+}
+
+/** cmdRun once its early warm worker (if any) is started. */
+async function runProject(
+  env: CommandEnv, o: RunOptions,
+  s: {
+    t0: number; human: Out; log: ReturnType<typeof textLogger>; threadsPerStage: number; early: LocalRun | undefined; earlyGroups: ReturnType<typeof laterGroups>;
+    onJob: () => void; waiting: { onJob(): void };
+  },
+): Promise<number> {
+  const { t0, human, log, threadsPerStage } = s;
   const opened = await openProject(env.file, env.overrides, env.registry);
   if (!opened.ok) return report(env, opened.error);
   const p = opened.value;
@@ -109,7 +139,6 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
   const force = o.force ? downstreamOf(p.graph, o.targets.length ? o.targets : p.graph.order) : new Set<string>();
   const targets = o.force && o.targets.length ? [...force] : o.targets;
   const selected = selectStages(p.graph, targets);
-  const human = env.json ? env.stderr : env.stdout;
 
   if (o.dryRun) {
     const plan = await planStages(p.graph, p.env, selected, force);
@@ -129,22 +158,28 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
     remote?.close();
     return report(env, { reason: 'usage', message: executor.error });
   }
+  // Light stages (gate, submit, score) share warm workers; one starts now when one of them will likely
+  // run, and prepares for it (a guess from the lock: reading it needs no run lock) while pipe plans.
+  const groups = s.earlyGroups;
+  const local: LocalRun | undefined = executor !== localExecutor ? undefined
+    : s.early ?? localRun({ jobs: o.jobs, threads: threadsPerStage, emit: log, root: p.root, groups, onJob: s.onJob });
+  if (local !== s.early) await s.early?.close();
+  const warm = local && await lightStageLikelyToRun(p.graph, p.env, selected);
+  if (warm !== undefined) void local?.prewarm(warm);
   ensureDotDir(p);
   const held = await acquireRunLock(p.layout.runLock, {
     wait: o.wait, signal: o.signal, onWait: (who) => human.write(`waiting: ${who}\n`),
   });
-  if (!held.ok) return report(env, { reason: 'io', message: held.message });
+  if (!held.ok) {
+    remote?.close();
+    await local?.close();
+    return report(env, { reason: 'io', message: held.message });
+  }
+  groups.attach({ started: (stage: string, pgid: number) => held.lock.track(stage, pgid), ended: (pgid: number) => held.lock.untrack(pgid) });
   if (held.reaped > 0) human.write(`stopped ${held.reaped} process group${held.reaped > 1 ? 's' : ''} left by a killed run\n`);
   let results: StageResult[];
   let experiment: Awaited<ReturnType<typeof finishRun>> | undefined;
-  const log = textLogger(human);
-  const groups = { started: (stage: string, pgid: number) => held.lock.track(stage, pgid), ended: (pgid: number) => held.lock.untrack(pgid) };
-  const threadsPerStage = Math.max(1, Math.floor(cpus().length / o.jobs));
-  // Light stages (gate, submit, score) share warm workers; one starts now when one of them will likely run.
-  const local: LocalRun | undefined = executor === localExecutor ? localRun({ jobs: o.jobs, threads: threadsPerStage, emit: log, root: p.root, groups }) : undefined;
   try {
-    const warm = local && await lightStageLikelyToRun(p.graph, p.env, selected);
-    if (warm !== undefined) void local?.prewarm(warm);
     // What killed runs left (their stages are dead now: acquireRunLock killed them).
     await cleanLeftovers(p);
     ensureDotDir(p);
@@ -160,6 +195,7 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
     const lock = new LockWriter(q.lockPath, { version: 1, stages: q.env.lock }, q.graph.order, q.layout.lockMirror);
     await lock.prune(new Set(q.graph.order));
     prepareLock(q, env.file, lock, env.overrides, selected);
+    s.waiting.onJob = () => setImmediate(() => lock.prime());
     results = await execute(q.graph, { ...q.env, lock: lock.stages }, lock, {
       targets, force, jobs: o.jobs, signal: o.signal, tmpDir: q.layout.workTmp, scratchDir: q.layout.scratch,
       versions: { pipe: pipeVersion(), ...machineInfo() },

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { isAlive } from '../cache/atomic.js';
+import { laterGroups } from '../engine/executors/local.js';
 import { Rig, statuses } from './util/rig.js';
 
 /** A stage kind (plain JS) that records its process and what it was prepared for as metrics. */
@@ -71,5 +72,19 @@ describe('light stages in pipe run', () => {
     const r = await rig.json('run', '--set', 'light1.x=2');
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(statuses(r.doc), { heavy: 'fresh', light1: 'fresh', light2: 'fresh' });
+  });
+});
+
+describe('a worker started before the run lock is held', () => {
+  test('laterGroups keeps its process group until the run lock\'s tracker is attached, then forwards', () => {
+    const g = laterGroups();
+    g.started('warm-worker', 11);
+    g.started('warm-worker', 12);
+    g.ended(11);
+    const seen: string[] = [];
+    g.attach({ started: (s, pgid) => void seen.push(`+${s}:${pgid}`), ended: (pgid) => void seen.push(`-${pgid}`) });
+    g.started('warm-worker', 13);
+    g.ended(12);
+    assert.deepEqual(seen, ['+warm-worker:12', '+warm-worker:13', '-12']);
   });
 });

@@ -15,7 +15,7 @@ import { stageKey } from '../fingerprint.js';
 import type { LockEntry } from '../lockfile.js';
 import { keyMaterial, type PlanEnv } from '../planner.js';
 import { runCommand, runModule, type GroupTracker } from '../run-stage.js';
-import type { WarmPool } from '../warm-pool.js';
+import { WarmPool } from '../warm-pool.js';
 import type { Params } from '../stage-api.js';
 import type { StageExecutor } from './types.js';
 
@@ -26,6 +26,8 @@ export const localExecutor: StageExecutor = { name: 'local', runCommand, runModu
 export interface LocalRun extends StageExecutor {
   /** Starts a warm worker now and has it import (and prepare) the light stage expected to run. */
   prewarm(expected: ExpectedStage): Promise<void>;
+  /** Starts a warm worker now, before anything is known of the stage it will run (Node's start-up overlaps planning). */
+  start(): Promise<void>;
   /** Ends the run's warm workers (resolves when they have exited). */
   close(): Promise<void>;
 }
@@ -37,23 +39,46 @@ export interface LocalRunOptions {
   readonly emit: EventSink;
   readonly root: string;
   readonly groups?: GroupTracker;
+  /** Called each time a job is handed to a warm worker (pipe then waits: a moment for other work). */
+  readonly onJob?: () => void;
 }
 
 /** A local executor for one run; close it when the run ends. */
 export function localRun(o: LocalRunOptions): LocalRun {
-  let pool: Promise<WarmPool> | undefined;
-  const poolOf = (): Promise<WarmPool> =>
-    (pool ??= import('../warm-pool.js').then(({ WarmPool }) => new WarmPool(Math.max(1, o.jobs), o.threads, o.emit, { cwd: o.root, ...(o.groups ? { groups: o.groups } : {}) })));
+  let pool: WarmPool | undefined;
+  // Made synchronously: a worker `start`ed first thing begins before pipe's own work does.
+  const poolOf = (): WarmPool => (pool ??= new WarmPool(Math.max(1, o.jobs), o.threads, o.emit, { cwd: o.root, ...(o.groups ? { groups: o.groups } : {}), ...(o.onJob ? { onJob: o.onJob } : {}) }));
   return {
     name: 'local',
     runCommand,
     runModule: async (stage, module, inputs, tmp, root, signal, emit, threads, groups, scratch) =>
       stage.runner.type === 'module' && stage.runner.kind.light === true
-        ? (await poolOf()).run(stage, module, inputs, tmp, root, signal, scratch)
+        ? poolOf().run(stage, module, inputs, tmp, root, signal, scratch)
         : runModule(stage, module, inputs, tmp, root, signal, emit, threads, groups, scratch),
-    prewarm: async (e) => (await poolOf()).prewarm(e.module, { params: e.params, inputs: e.inputs }),
+    prewarm: async (e) => poolOf().prewarm(e.module, { params: e.params, inputs: e.inputs }),
+    start: async () => poolOf().prewarm(),
     close: async () => {
-      if (pool !== undefined) await (await pool).close();
+      if (pool !== undefined) await pool.close();
+    },
+  };
+}
+
+/**
+ * A process-group tracker for workers started before the run lock is held:
+ * it keeps the groups it is told about until `attach` hands it the run lock's
+ * tracker, then forwards everything there. (Such a worker still dies with pipe
+ * meanwhile: it holds a lifeline, engine/lifeline.ts.)
+ */
+export function laterGroups(): GroupTracker & { attach(to: GroupTracker): void } {
+  const pending = new Map<number, string>();
+  let target: GroupTracker | undefined;
+  return {
+    started: (stage, pgid) => (target ? target.started(stage, pgid) : void pending.set(pgid, stage)),
+    ended: (pgid) => (target ? target.ended(pgid) : void pending.delete(pgid)),
+    attach(to) {
+      target = to;
+      for (const [pgid, stage] of pending) to.started(stage, pgid);
+      pending.clear();
     },
   };
 }

@@ -20,7 +20,7 @@ import { textLogger } from '../logger.js';
 import { ensureDotDir, openProject } from '../project.js';
 import { acquireRunLock } from '../run-lock.js';
 import type { ParamValue } from '../stage-api.js';
-import { lightStageLikelyToRun } from '../executors/local.js';
+import { laterGroups, lightStageLikelyToRun } from '../executors/local.js';
 import { WarmPool } from '../warm-pool.js';
 import { apply } from './commands.js';
 import { machineInfo } from './machine.js';
@@ -83,6 +83,25 @@ export async function cmdSweep(env: CommandEnv, o: SweepOptions): Promise<number
   }
   const all = grid(axes);
   const points = o.random === undefined ? all : sample(all, o.random, o.specs.join(' '));
+  // The points' warm workers: the first starts now, its Node start-up overlapping the set-up below
+  // (it dies with pipe meanwhile: a lifeline); the run lock learns of them once held.
+  const groups = laterGroups();
+  const hooks = { onJob: (): void => undefined };
+  const pool = new WarmPool(o.jobs, Math.max(1, Math.floor(cpus().length / o.jobs)), textLogger(human), { quiet: true, onJob: () => hooks.onJob(), groups });
+  pool.prewarm();
+  try {
+    return await sweepWith(env, o, { t0, human, axes, points, pool, groups, hooks });
+  } finally {
+    await pool.close();
+  }
+}
+
+/** cmdSweep once its grid is parsed and its first worker is starting. */
+async function sweepWith(
+  env: CommandEnv, o: SweepOptions,
+  s: { t0: number; human: CommandEnv['stdout']; axes: SweepAxis[]; points: ParamValue[][]; pool: WarmPool; groups: ReturnType<typeof laterGroups>; hooks: { onJob(): void } },
+): Promise<number> {
+  const { t0, human, axes, points, pool } = s;
   const opened = await openProject(env.file, env.overrides, env.registry);
   if (!opened.ok) return report(env, opened.error);
   const p = opened.value;
@@ -100,6 +119,11 @@ export async function cmdSweep(env: CommandEnv, o: SweepOptions): Promise<number
   };
   const first = await graphOf(points[0] ?? []);
   if (!first.ok) return report(env, first.error);
+  // The first point's light stage (gate) most likely runs: the worker prepares for it while the points are
+  // planned (a guess from the lock as opened: reading it needs no run lock).
+  const guessScope = sweepScope(first.value.graph, p.lock, o.metric, o.allStages);
+  const expected = await lightStageLikelyToRun(first.value.graph, p.env, first.value.graph.order.filter((n) => guessScope?.has(n) ?? true));
+  if (expected !== undefined) pool.prewarm(expected.module, expected);
   // Charts come at the end: their libraries load while the points run, once a worker has a job (not while the points are planned).
   let charts: Promise<unknown> | undefined;
   const loadCharts = (): Promise<unknown> => (charts ??= import('../charts.js').then((m) => m.preload()).catch(() => undefined));
@@ -114,11 +138,8 @@ export async function cmdSweep(env: CommandEnv, o: SweepOptions): Promise<number
   const workspace = readLock(p.lockPath);
   const base: Lock = 'lock' in workspace ? workspace.lock : { version: 1, stages: {} };
   const log = textLogger(human);
-  const threads = Math.max(1, Math.floor(cpus().length / o.jobs));
-  const pool = new WarmPool(o.jobs, threads, log, {
-    quiet: true, onJob: () => void loadCharts(),
-    groups: { started: (stage, pgid) => held.lock.track(stage, pgid), ended: (pgid) => held.lock.untrack(pgid) },
-  });
+  s.groups.attach({ started: (stage, pgid) => held.lock.track(stage, pgid), ended: (pgid) => held.lock.untrack(pgid) });
+  s.hooks.onJob = () => void loadCharts();
   // The workspace holds still while the sweep holds the run lock: hash each dep and out once, not once per point.
   const hashed = new Map<string, ReturnType<typeof p.env.files.hashPath>>();
   const stillFiles = Object.create(p.env.files) as typeof p.env.files;
@@ -133,9 +154,6 @@ export async function cmdSweep(env: CommandEnv, o: SweepOptions): Promise<number
     commands: new (await import('p-queue')).default({ concurrency: o.jobs }),
   };
   const scope = sweepScope(first.value.graph, base, o.metric, o.allStages);
-  // The first point's light stage (gate) most likely runs: a worker starts and prepares for it while the points are planned.
-  const expected = await lightStageLikelyToRun(first.value.graph, c.env, first.value.graph.order.filter((n) => scope?.has(n) ?? true));
-  if (expected !== undefined) pool.prewarm(expected.module, expected);
   if (scope) human.write(`each point runs what its metric needs: ${[...scope].join(', ')} (--all-stages: every stale stage)\n`);
   const commit = gitCommit(p.root) ?? null;
   const codeFiles = codeFilesOf(p.graph);
