@@ -201,6 +201,15 @@ function stageText(name: string, e: LockEntry): { text: string; doc: object } {
   return made;
 }
 
+/** The last `code_files` section formatted, by its JSON (which is far cheaper to make than its YAML). */
+let codeFilesMemo: { json: string; text: string } | undefined;
+
+function codeFilesText(doc: object): string {
+  const json = JSON.stringify(doc);
+  if (codeFilesMemo?.json !== json) codeFilesMemo = { json, text: stringify(doc, YAML_OPTIONS) };
+  return codeFilesMemo.text;
+}
+
 /** The lock's text: stages in `order` (others after, by name), fields in a fixed order. */
 export function formatLock(lock: Lock, order: readonly string[]): string {
   return formatted(lock, order).text;
@@ -216,7 +225,7 @@ function formatted(lock: Lock, order: readonly string[]): { text: string; doc: o
   const blocks = names.map((n) => [n, stageText(n, lock.stages[n] as LockEntry)] as const);
   const stages = names.length === 0 ? stringify({ stages: {} }, YAML_OPTIONS) : 'stages:\n' + blocks.map(([, b]) => b.text).join('');
   const codeDoc = code.length ? { code_files: Object.fromEntries(code.map(([d, f]) => [d, sorted(f)])) } : undefined;
-  const codeFiles = codeDoc ? stringify(codeDoc, YAML_OPTIONS) : '';
+  const codeFiles = codeDoc ? codeFilesText(codeDoc) : '';
   const text = HEADER + overridesLine(overrides) + stringify({ version: 1, overrides }, YAML_OPTIONS) + stages + codeFiles;
   return { text, doc: { version: 1, overrides, stages: Object.fromEntries(blocks.map(([n, b]) => [n, b.doc])), ...codeDoc } };
 }
@@ -270,6 +279,15 @@ export class LockWriter {
     const before = Object.keys(this.current).length;
     this.current = nullProto(Object.fromEntries(Object.entries(this.current).filter(([n]) => keep.has(n))));
     return Object.keys(this.current).length === before ? this.chain : this.flush();
+  }
+
+  /**
+   * Formats the lock as it is now without writing it, so that the next write
+   * formats only what changed (each entry's block is kept): for a moment when
+   * pipe waits anyway (a stage running in a worker).
+   */
+  prime(): void {
+    formatted(this.lock, this.order);
   }
 
   /** Rewrites the file now (e.g. after {@link setMeta}); resolves when written. */
