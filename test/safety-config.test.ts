@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { parseConfig } from '../engine/config.js';
+import { parseConfig, parseOverride, type Override } from '../engine/config.js';
 import { readLock } from '../engine/lockfile.js';
 import { Rig, trackRigs } from './util/rig.js';
 
@@ -87,6 +87,27 @@ describe('bad values are located errors, never a crash', () => {
     const lines = Array.from({ length: 1000 }, (_, i) => `${' '.repeat(6 + i)}k:`).join('\n');
     const block = await refused(`stages:\n  a:\n    cmd: echo\n    params:\n${lines} 1\n`);
     assert.match(block[0]!.message, /indented more than 512 columns/);
+  });
+});
+
+describe('the same pipeline text parsed again', () => {
+  test('with other overrides gives its own config: one parse never leaks into another', () => {
+    const text = 'params:\n  seed: 1\nstages:\n  s:\n    cmd: echo ${seed}\n    params:\n      t: 0.3\n    outs: [o.txt]\n';
+    const set = (t: string): Override => {
+      const o = parseOverride(t);
+      assert.ok(o.ok);
+      return o.value;
+    };
+    const a = parseConfig('p.yaml', text, [set('s.t=0.5'), set('seed=2')]);
+    const b = parseConfig('p.yaml', text);
+    const c = parseConfig('p.yaml', text, [set('s.t=0.7')]);
+    assert.ok(a.ok && b.ok && c.ok);
+    assert.deepEqual([a.value.stages.get('s')?.params, a.value.stages.get('s')?.cmd], [{ t: 0.5 }, 'echo 2']);
+    assert.deepEqual([b.value.stages.get('s')?.params, b.value.stages.get('s')?.cmd], [{ t: 0.3 }, 'echo 1']);
+    assert.deepEqual([c.value.stages.get('s')?.params, c.value.stages.get('s')?.cmd], [{ t: 0.7 }, 'echo 1']);
+    // An edited text is parsed anew (a located error, not the last good parse).
+    const bad = parseConfig('p.yaml', text.replace('t: 0.3', 't: .nan'));
+    assert.equal(bad.ok, false);
   });
 });
 
