@@ -12,8 +12,8 @@ import type { ObjectEntry, ObjectProblem, StoredRef } from './object-problem.js'
 
 /**
  * Applies `check` to the artifact's objects (a folder: its manifest, then
- * each file, several at once) and compares sizes with the reference; the
- * first problem, or undefined.
+ * each distinct object of its files once, several at once) and compares sizes
+ * with the reference; the first problem, or undefined.
  */
 export async function walkArtifact(
 ref: StoredRef,
@@ -33,9 +33,13 @@ check: (digest: Digest) => Promise<number | ObjectProblem>,
   }
   let first: ObjectProblem | undefined;
   let total = 0;
+  // Members with the same content (empty masks, say) share one object: check each object once.
+  const checked = new Map<Digest, Promise<number | ObjectProblem>>();
   await mapLimit(manifest.files, PARALLEL, async (f) => {
     if (first !== undefined) return;
-    const got = await check(f.digest);
+    let pending = checked.get(f.digest);
+    if (pending === undefined) checked.set(f.digest, (pending = check(f.digest)));
+    const got = await pending;
     if (typeof got !== 'number') first ??= { ...got, member: f.path };
     else if (got !== f.size) first ??= { problem: 'mismatch', digest: f.digest, member: f.path, detail: `listed as ${f.size} bytes, the object has ${got}` };
     total += f.size;

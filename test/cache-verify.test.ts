@@ -104,6 +104,24 @@ describe('objects are verified before they leave the store', () => {
     await tamper(store.filePath(hashBytes('bbb')), 'BBB');
     await assert.rejects(new ObjectStore(join(dir, 'c6')).view(ref), /\(file "b\.txt"\) is corrupt/);
   });
+
+  test('members with the same content are checked once, and a corrupt shared object is still caught', async () => {
+    const root = join(dir, 'c7');
+    const src = join(dir, 'src7');
+    await mkdir(src, { recursive: true });
+    for (const n of ['a', 'b', 'c', 'd']) await writeFile(join(src, `${n}.txt`), 'same');
+    await writeFile(join(src, 'e.txt'), 'other');
+    const ref = await new ObjectStore(root).putDir(src);
+    // Unstamped objects are hashed when checked: the shared one once, not four times.
+    await rm(join(root, 'stamps'), { recursive: true, force: true });
+    const store = new ObjectStore(root);
+    assert.equal(await store.check(ref), undefined);
+    assert.equal(store.counters.hashed, 3);
+    await tamper(store.filePath(hashBytes('same')), 'SAME');
+    const problem = await new ObjectStore(root).check(ref);
+    assert.equal(problem?.problem, 'corrupt');
+    assert.equal(problem?.digest, hashBytes('same'));
+  });
 });
 
 describe('temp files live in the cache and are cleaned after a dead run', () => {
