@@ -34,8 +34,9 @@ async function run(ctx: StageContext): Promise<void> {
   const { backendInfo, loadTf } = await import('./lib/backend.js');
   const { readDataset, readSplit } = await import('./models/artifacts.js');
   const { loadModel } = await import('./models/model-io.js');
-  const { predictMasks, predictCrops, factsNorm } = await import('./models/predict.js');
+  const { predictCrops, factsNorm } = await import('./models/predict.js');
   const { maskCrop } = await import('./lib/crops.js');
+  const { frames, segProbs, thresholdMask } = await import('./lib/unet-masks.js');
   const { writeTensors } = await import('../cache/tensors.js');
 
   const h = await loadTf(backend, (m) => ctx.log(m), threadsOption(p.threads));
@@ -43,58 +44,47 @@ async function run(ctx: StageContext): Promise<void> {
   for (const [k, v] of Object.entries(backendInfo(h))) ctx.info(k, v);
   const ds = await readDataset(dataset);
   const sp = await readSplit(split, ds.n);
-  const seg = await loadModel(tf, segPath);
+  const cls = await loadModel(tf, clsPath);
   try {
-    const cls = await loadModel(tf, clsPath);
-    try {
-      const segShape = seg.model.inputs[0]?.shape ?? [];
-      if (segShape[1] !== ds.h || segShape[2] !== ds.w) {
-        throw new Error(`seg_model takes ${segShape[1]}x${segShape[2]} images, the dataset has ${ds.h}x${ds.w}`);
-      }
-      const size = cls.model.inputs[0]?.shape[1];
-      if (typeof size !== 'number') throw new Error('cls_model has no fixed input size');
-      if (cropParam !== 0 && cropParam !== size) {
-        throw new Error(`param crop_size ${cropParam} differs from the classifier's input size ${size}`);
-      }
-      const px = ds.h * ds.w;
-      const valImages = new Uint8Array(sp.val.length * px);
-      sp.val.forEach((i, k) => valImages.set(ds.trainImages.subarray(i * px, (i + 1) * px), k * px));
-      const total = sp.val.length + ds.m;
-      let done = 0;
-      const onBatch = (n: number) => {
-        done += n;
-        ctx.progress({ done, total: 2 * total, unit: 'images', note: done <= total ? 'masks' : 'classifier' });
-      };
-      const segNorm = factsNorm(seg.facts);
-      const opts = { batchSize, signal: ctx.signal, onBatch };
-      const valProb = await predictMasks(tf, seg.model, valImages, ds.h, ds.w, segNorm, opts);
-      const testProb = await predictMasks(tf, seg.model, ds.testImages, ds.h, ds.w, segNorm, opts);
-      const cropsOf = (images: Uint8Array, probs: Float32Array, n: number): Uint8Array => {
-        const out = new Uint8Array(n * size * size);
-        const mask = new Uint8Array(px);
-        for (let i = 0; i < n; i++) {
-          for (let j = 0; j < px; j++) mask[j] = probs[i * px + j]! >= threshold ? 1 : 0;
-          out.set(maskCrop(images.subarray(i * px, (i + 1) * px), mask, ds.h, ds.w, size), i * size * size);
-        }
-        return out;
-      };
-      const clsNorm = factsNorm(cls.facts);
-      const valCls = await predictCrops(tf, cls.model, cropsOf(valImages, valProb, sp.val.length), size, clsNorm, opts);
-      const testCls = await predictCrops(tf, cls.model, cropsOf(ds.testImages, testProb, ds.m), size, clsNorm, opts);
-      const valIds = sp.val.map((i) => ds.trainIds[i]!);
-      await writeTensors(`${ctx.outDir}/predictions`, {
-        val_prob: { dtype: 'float32', shape: [sp.val.length, ds.h, ds.w], data: valProb },
-        test_prob: { dtype: 'float32', shape: [ds.m, ds.h, ds.w], data: testProb },
-        val_cls: { dtype: 'float32', shape: [sp.val.length], data: valCls },
-        test_cls: { dtype: 'float32', shape: [ds.m], data: testCls },
-      }, { val_ids: JSON.stringify(valIds), test_ids: JSON.stringify(ds.testIds) });
-      ctx.metric('val_images', sp.val.length);
-      ctx.metric('test_images', ds.m);
-    } finally {
-      cls.model.dispose();
+    const size = cls.model.inputs[0]?.shape[1];
+    if (typeof size !== 'number') throw new Error('cls_model has no fixed input size');
+    if (cropParam !== 0 && cropParam !== size) {
+      throw new Error(`param crop_size ${cropParam} differs from the classifier's input size ${size}`);
     }
+    const px = ds.h * ds.w;
+    const valImages = frames(ds.trainImages, sp.val, ds.h, ds.w);
+    const total = sp.val.length + ds.m;
+    let done = 0;
+    const onBatch = (n: number) => {
+      done += n;
+      ctx.progress({ done, total: 2 * total, unit: 'images', note: done <= total ? 'masks' : 'classifier' });
+    };
+    const opts = { batchSize, signal: ctx.signal, onBatch };
+    const [valProb = new Float32Array(0), testProb = new Float32Array(0)] =
+      await segProbs(tf, segPath, ds.h, ds.w, [valImages, ds.testImages], opts);
+    const cropsOf = (images: Uint8Array, probs: Float32Array, n: number): Uint8Array => {
+      const out = new Uint8Array(n * size * size);
+      const mask = new Uint8Array(px);
+      for (let i = 0; i < n; i++) {
+        thresholdMask(probs, i, threshold, mask);
+        out.set(maskCrop(images.subarray(i * px, (i + 1) * px), mask, ds.h, ds.w, size), i * size * size);
+      }
+      return out;
+    };
+    const clsNorm = factsNorm(cls.facts);
+    const valCls = await predictCrops(tf, cls.model, cropsOf(valImages, valProb, sp.val.length), size, clsNorm, opts);
+    const testCls = await predictCrops(tf, cls.model, cropsOf(ds.testImages, testProb, ds.m), size, clsNorm, opts);
+    const valIds = sp.val.map((i) => ds.trainIds[i]!);
+    await writeTensors(`${ctx.outDir}/predictions`, {
+      val_prob: { dtype: 'float32', shape: [sp.val.length, ds.h, ds.w], data: valProb },
+      test_prob: { dtype: 'float32', shape: [ds.m, ds.h, ds.w], data: testProb },
+      val_cls: { dtype: 'float32', shape: [sp.val.length], data: valCls },
+      test_cls: { dtype: 'float32', shape: [ds.m], data: testCls },
+    }, { val_ids: JSON.stringify(valIds), test_ids: JSON.stringify(ds.testIds) });
+    ctx.metric('val_images', sp.val.length);
+    ctx.metric('test_images', ds.m);
   } finally {
-    seg.model.dispose();
+    cls.model.dispose();
   }
 }
 

@@ -30,6 +30,7 @@ import { frame, readDataset, readSplit, type Dataset } from './lib/dataset.js';
 import { dice } from './lib/metric.js';
 import { BACKEND, bool, declareParams, int, num, readParams, THREADS, threadsOption } from './lib/params.js';
 import { makeRng, subSeed, type Rng } from './lib/prng.js';
+import { frames, segProbs, thresholdMask } from './lib/unet-masks.js';
 
 /** The resolved params of iso-mask. */
 export interface IsoMaskParams {
@@ -154,17 +155,11 @@ export function predictedCrops(
   ds: Dataset, indices: readonly number[], probs: Float32Array, p: Pick<IsoMaskParams, 'cropSize' | 'maskThreshold' | 'positiveDice'>,
 ): { x: Uint8Array; y: Uint8Array } {
   const { h, w } = ds;
-  const px = h * w;
   const crops: Uint8Array[] = [];
   const labels: number[] = [];
-  const mask = new Uint8Array(px);
+  const mask = new Uint8Array(h * w);
   indices.forEach((i, k) => {
-    let area = 0;
-    for (let j = 0; j < px; j++) {
-      mask[j] = probs[k * px + j]! >= p.maskThreshold ? 1 : 0;
-      area += mask[j]!;
-    }
-    if (area === 0) return;
+    if (thresholdMask(probs, k, p.maskThreshold, mask) === 0) return;
     const truth = frame(ds.trainMasks, i, h, w);
     const nerve = truth.some((v) => v !== 0);
     crops.push(maskCrop(frame(ds.trainImages, i, h, w), mask, h, w, p.cropSize));
@@ -191,24 +186,9 @@ async function unetProbs(
   ctx: StageContext, segPath: string, ds: Dataset, parts: readonly (readonly number[])[], p: { backend: BackendPref; threads: number },
 ): Promise<Float32Array[]> {
   const { loadTf } = await import('./lib/backend.js');
-  const { loadModel } = await import('./models/model-io.js');
-  const { predictMasks, factsNorm } = await import('./models/predict.js');
   const h = await loadTf(p.backend, (m) => ctx.log(m), threadsOption(p.threads));
-  const seg = await loadModel(h.tf, segPath);
-  try {
-    const shape = seg.model.inputs[0]?.shape ?? [];
-    if (shape[1] !== ds.h || shape[2] !== ds.w) throw new Error(`seg_model takes ${shape[1]}x${shape[2]} images, the dataset has ${ds.h}x${ds.w}`);
-    const px = ds.h * ds.w;
-    const out: Float32Array[] = [];
-    for (const indices of parts) {
-      const images = new Uint8Array(indices.length * px);
-      indices.forEach((i, k) => images.set(frame(ds.trainImages, i, ds.h, ds.w), k * px));
-      out.push(await predictMasks(h.tf, seg.model, images, ds.h, ds.w, factsNorm(seg.facts), { batchSize: 32, signal: ctx.signal }));
-    }
-    return out;
-  } finally {
-    seg.model.dispose();
-  }
+  const stacks = parts.map((indices) => frames(ds.trainImages, indices, ds.h, ds.w));
+  return segProbs(h.tf, segPath, ds.h, ds.w, stacks, { batchSize: 32, signal: ctx.signal });
 }
 
 export default defineStage({

@@ -14,6 +14,8 @@ import { loadTf } from '../stages/lib/backend.js';
 import trainSeg from '../stages/train-seg.js';
 import trainCls from '../stages/train-cls.js';
 import infer from '../stages/infer.js';
+import isoMask, { isoMaskParams, predictedCrops } from '../stages/iso-mask.js';
+import { readDataset, readSplit } from '../stages/lib/dataset.js';
 import { readHistory } from '../stages/models/history.js';
 import { readModelFile } from '../stages/models/model-io.js';
 
@@ -155,6 +157,24 @@ test('train-seg, train-cls and infer produce their contracted artifacts', async 
     assert.deepEqual(JSON.parse(metadata.val_ids!), ['2_1', '2_2', '2_3', '2_4']);
     assert.deepEqual(JSON.parse(metadata.test_ids!), ['1', '2', '3']);
     assert.equal(inf.progress.at(-1)!.done, inf.progress.at(-1)!.total);
+
+    // iso-mask's predicted crops come from the very maps infer writes (one loader, one threshold rule).
+    const isoParams = { crop_size: S, negatives_train: 0, negatives_val: 0, predicted: true, mask_threshold: 0.3, backend: 'cpu' };
+    const iso = await rig(root, 'iso-mask', isoParams, { dataset: inputs.dataset!, split: inputs.split!, seg_model: inf.ctx.inputs.seg_model! });
+    await isoMask.run(iso.ctx);
+    assert.equal(tf.memory().numTensors, tensors, 'iso-mask leaks no tensors');
+    const crops = (await readTensors(join(iso.ctx.outDir, 'crops'))).tensors;
+    const ds = await readDataset(inputs.dataset!);
+    const sp = await readSplit(inputs.split!);
+    const fromInfer = predictedCrops(ds, sp.val, out.val_prob!.data as Float32Array, isoMaskParams(isoParams));
+    assert.ok(fromInfer.y.length > 0, 'the U-Net masks something at 0.3');
+    // val_x: the true-mask crops of the val images with a nerve (2 of 4; no negatives asked), then the U-Net's.
+    assert.equal(crops.val_y!.data.length, 2 + fromInfer.y.length);
+    assert.deepEqual(crops.val_x!.data.subarray(2 * S * S), fromInfer.x);
+    assert.deepEqual(crops.val_y!.data.subarray(2), fromInfer.y);
+    const wrongSize = await rig(root, 'infer-wrong-seg', { backend: 'cpu' }, { ...inf.ctx.inputs, seg_model: join(cls.ctx.outDir, 'cls_model') });
+    await assert.rejects(infer.run(wrongSize.ctx), /seg_model takes 16x16 images, the dataset has 16x24/);
+    assert.equal(tf.memory().numTensors, tensors, 'a seg_model of the wrong size leaks no tensors');
 
     const bad = await rig(root, 'infer-bad', { backend: 'cpu', crop_size: 32 }, inf.ctx.inputs);
     await assert.rejects(infer.run(bad.ctx), /param crop_size 32 differs from the classifier's input size 16/);
