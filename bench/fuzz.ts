@@ -8,7 +8,7 @@
  * Prints cases/s, exit codes, the largest CPU time of a case, the defects
  * found and the case seeds that reproduce them. Exits 1 if there are defects.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';

@@ -5,7 +5,6 @@
  *   node dist/bench/rle-encode.js
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { decodeRle, encodeRle } from '../stages/lib/rle.js';
 import { kaggleFile } from '../test/util/paths.js';
 

@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { decodeRle, encodeRle, parseRle } from '../stages/lib/rle.js';
 import { kaggleFile } from './util/paths.js';
 

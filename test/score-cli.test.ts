@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { kaggleFile } from './util/paths.js';
 import { Rig } from './util/rig.js';
