@@ -11,8 +11,10 @@
  *   ConvTranspose2d and Linear layer of the step replayed alone on its exact
  *   shapes (forward, weight gradient, input gradient where the step needs it);
  * - GFLOP/s of both on the same nominal FLOP count, and the bound: the ratio
- *   (ours / PyTorch images/s, CPU time) we would reach if everything but our
- *   convolutions cost nothing, `torch step / our conv time`.
+ *   (ours / PyTorch images/s) we would reach if everything but our
+ *   convolutions cost nothing, `torch step / our conv time`, with PyTorch's
+ *   step the lesser of its CPU and wall time (its CPU time can exceed its
+ *   wall time: it uses more than the one thread asked).
  *
  *   node dist/bench/train-throughput-bound.js [--threads 1] [--steps 5] [--rounds 2]
  *
@@ -180,7 +182,10 @@ async function main(): Promise<void> {
     console.log(`\n${c.name} (batch ${c.batch}), conv/matmul work ${(o.flop / 1e9).toFixed(3)} GFLOP per step (PyTorch count ${(tFlop / 1e9).toFixed(3)})`);
     console.log(`  ours:    step ${oStep.toFixed(1)} ms (wall ${median(o.stepWall).toFixed(1)}), conv ${oConv.toFixed(1)} ms (${(100 * oConv / oStep).toFixed(0)} % of the step; XNNPACK calls ${oXnn.toFixed(1)} ms) in ${o.calls} calls, ${gflops(o.flop, oConv)} GFLOP/s (XNNPACK alone ${gflops(o.flop, oXnn)})`);
     console.log(`  PyTorch: step ${tStep.toFixed(1)} ms (wall ${pm('step_wall_ms').toFixed(1)}), conv ${tConv.toFixed(1)} ms (wall ${Math.min(...p.map((x) => x.conv_wall_ms)).toFixed(1)}; ${(100 * tConv / tStep).toFixed(0)} % of its step) in ${pm('layers')} layers, ${gflops(tFlop, tConv)} GFLOP/s`);
-    console.log(`  ratio now ${(tStep / oStep).toFixed(2)}; bound with every non-conv cost zero ${(tStep / oConv).toFixed(2)} (XNNPACK calls only ${(tStep / oXnn).toFixed(2)}); target ${target} needs our conv <= ${(tStep / target).toFixed(1)} ms: ${tStep / oConv >= target ? 'reachable in principle' : 'OUT OF REACH on this backend'}`);
+    // PyTorch's CPU time can exceed its wall time (it uses more than the one thread asked): judge by the lesser.
+    const tRef = Math.min(tStep, pm('step_wall_ms'));
+    console.log(`  ratio now ${(tStep / oStep).toFixed(2)} (wall ${(pm('step_wall_ms') / median(o.stepWall)).toFixed(2)}); bound with every non-conv cost zero ${(tRef / oConv).toFixed(2)} (XNNPACK calls only ${(tRef / oXnn).toFixed(2)}), PyTorch's step taken as ${tRef.toFixed(1)} ms (the lesser of CPU and wall)`);
+    console.log(`  target ${target} needs our whole step <= ${(tRef / target).toFixed(1)} ms, so everything but the convolutions <= ${(tRef / target - oConv).toFixed(1)} ms (now ${(oStep - oConv).toFixed(1)} ms; PyTorch's own non-conv ${(tStep - tConv).toFixed(1)} ms): ${tRef / oConv >= target ? 'reachable in principle' : 'OUT OF REACH on this backend'}`);
   }
 }
 
