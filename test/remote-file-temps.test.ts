@@ -5,22 +5,12 @@
  * hour), never a live writer's or a blob.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { DEAD_TEMP_AGE_MS, FileRemote } from '../cache/remote/file.js';
-
-const dirs: string[] = [];
-after(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-/** The pid of a process that has exited. */
-async function deadPid(): Promise<number> {
-  const p = spawn(process.execPath, ['-e', '0']);
-  await new Promise((r) => p.on('exit', r));
-  return p.pid!;
-}
 
 const hex = (c: string): string => c.repeat(64);
 
@@ -33,35 +23,38 @@ function aged(path: string, ageMs: number): void {
 
 test('a write to a file:// remote first removes the dead temps of both areas, once', async () => {
   const root = mkdtempSync(join(tmpdir(), 'pipe-remote-temps-'));
-  dirs.push(root);
-  for (const area of ['cas', 'ac']) mkdirSync(join(root, area));
-  const dead = await deadPid();
-  const old = DEAD_TEMP_AGE_MS + 60_000;
-  aged(join(root, 'cas', `.${hex('a')}.${dead}.0123456789ab.tmp`), old); // crashed push: removed
-  aged(join(root, 'ac', `.${hex('b')}.${dead}.0123456789ab.tmp`), old); // removed
-  aged(join(root, 'cas', `.${hex('c')}.${dead}.0123456789ab.tmp`), 1000); // maybe another host's write in progress: kept
-  aged(join(root, 'cas', `.${hex('d')}.${process.pid}.0123456789ab.tmp`), old); // a live process's: kept
-  aged(join(root, 'cas', hex('e')), old); // a blob: kept
-  aged(join(root, 'cas', `.notes.${dead}.0123456789ab.tmp`), old); // not a blob's temp: kept
+  try {
+    for (const area of ['cas', 'ac']) mkdirSync(join(root, area));
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid; // a process that has exited
+    const old = DEAD_TEMP_AGE_MS + 60_000;
+    aged(join(root, 'cas', `.${hex('a')}.${dead}.0123456789ab.tmp`), old); // crashed push: removed
+    aged(join(root, 'ac', `.${hex('b')}.${dead}.0123456789ab.tmp`), old); // removed
+    aged(join(root, 'cas', `.${hex('c')}.${dead}.0123456789ab.tmp`), 1000); // maybe another host's write in progress: kept
+    aged(join(root, 'cas', `.${hex('d')}.${process.pid}.0123456789ab.tmp`), old); // a live process's: kept
+    aged(join(root, 'cas', hex('e')), old); // a blob: kept
+    aged(join(root, 'cas', `.notes.${dead}.0123456789ab.tmp`), old); // not a blob's temp: kept
 
-  const remote = new FileRemote(root);
-  const src = join(root, 'src');
-  writeFileSync(src, 'bytes');
-  await remote.write('cas', hex('f'), src);
-  assert.deepEqual(readdirSync(join(root, 'cas')).sort(), [
-    `.${hex('c')}.${dead}.0123456789ab.tmp`,
-    `.${hex('d')}.${process.pid}.0123456789ab.tmp`,
-    `.notes.${dead}.0123456789ab.tmp`,
-    hex('e'),
-    hex('f'),
-  ].sort());
-  assert.deepEqual(readdirSync(join(root, 'ac')), []);
-  assert.equal(await remote.removeDeadTemps(), 2, 'counted once, not repeated');
+    const remote = new FileRemote(root);
+    const src = join(root, 'src');
+    writeFileSync(src, 'bytes');
+    await remote.write('cas', hex('f'), src);
+    assert.deepEqual(readdirSync(join(root, 'cas')).sort(), [
+      `.${hex('c')}.${dead}.0123456789ab.tmp`,
+      `.${hex('d')}.${process.pid}.0123456789ab.tmp`,
+      `.notes.${dead}.0123456789ab.tmp`,
+      hex('e'),
+      hex('f'),
+    ].sort());
+    assert.deepEqual(readdirSync(join(root, 'ac')), []);
+    assert.equal(await remote.removeDeadTemps(), 2, 'counted once, not repeated');
 
-  // A second remote opened on the folder (the next push) cleans again; removal cleans too.
-  aged(join(root, 'ac', `.${hex('b')}.${dead}.0123456789ab.tmp`), old);
-  await new FileRemote(root).remove('cas', hex('e'));
-  assert.deepEqual(readdirSync(join(root, 'ac')), []);
-  assert.ok(!readdirSync(join(root, 'cas')).includes(hex('e')));
-  remote.close();
+    // A second remote opened on the folder (the next push) cleans again; removal cleans too.
+    aged(join(root, 'ac', `.${hex('b')}.${dead}.0123456789ab.tmp`), old);
+    await new FileRemote(root).remove('cas', hex('e'));
+    assert.deepEqual(readdirSync(join(root, 'ac')), []);
+    assert.ok(!readdirSync(join(root, 'cas')).includes(hex('e')));
+    remote.close();
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });
