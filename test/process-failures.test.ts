@@ -48,8 +48,10 @@ describe('stage failures in --json', () => {
     assert.equal(by.nodep.message, 'dependency "missing.txt" does not exist');
     assert.equal(by.boom.failure.reason, 'threw');
     assert.equal(by.boom.failure.message, 'bad pixel');
+    assert.equal(by.boom.message, 'bad pixel');
     assert.match(by.boom.failure.stack, /bad pixel\n\s+at /);
     assert.deepEqual(by.lazy.failure, { reason: 'output-missing', output: 'y', artifact: true });
+    assert.equal(by.lazy.message, 'stage did not write its artifact "y"');
     assert.deepEqual(by.noout.failure, { reason: 'output-missing', output: 'never.txt' });
     assert.equal(by.noout.message, 'stage did not write its output "never.txt"');
     assert.deepEqual(by.killed.failure, { reason: 'killed', signal: 'SIGKILL' });
