@@ -24,6 +24,25 @@ function lockStages(): string[] {
   return Object.keys((parse(rig.read('pipe.lock')) as { stages: object }).stages);
 }
 
+/** pipeline.yaml: stage `a` writes a.txt; `name` needs it, runs `cmd` and writes `out`. */
+function twoStages(name: string, cmd: string, out: string): string {
+  return `stages:\n  a:\n    cmd: echo a > a.txt\n    outs: [a.txt]\n  ${name}:\n    cmd: ${cmd}\n    needs: [a]\n    outs: [${out}]\n`;
+}
+
+/**
+ * Runs the {@link twoStages} pipeline and checks the failure every test here
+ * expects: exit 1, `a` with status `aStatus` and in the lock, `name` failed
+ * with a message and no stack trace. Returns `name`'s message.
+ */
+async function runFailing(name: string, aStatus: 'ran' | 'fresh'): Promise<string> {
+  const r = await rig.json('run');
+  assert.equal(r.code, 1, r.stderr);
+  assert.deepEqual(statuses(r.doc), { a: aStatus, [name]: 'failed' });
+  assert.doesNotMatch(r.stderr, /did not write|internal error|\n\s+at /);
+  assert.deepEqual(lockStages(), ['a']);
+  return r.doc.stages.find((s: { stage: string }) => s.stage === name).message;
+}
+
 function cacheTmp(): string[] {
   try {
     return readdirSync(join(rig.dir, '.pipe', 'cache', 'tmp'));
@@ -35,23 +54,9 @@ function cacheTmp(): string[] {
 describe('out of disk space', () => {
   test('an output too big to store: ENOSPC naming the file, the finished stage kept', async () => {
     rig.write({
-      'pipeline.yaml': `stages:
-  a:
-    cmd: echo a > a.txt
-    outs: [a.txt]
-  big:
-    cmd: head -c 1200000 /dev/zero > big.bin
-    needs: [a]
-    outs: [big.bin]
-`,
+      'pipeline.yaml': twoStages('big', 'head -c 1200000 /dev/zero > big.bin', 'big.bin'),
     });
-    const r = await rig.json('run');
-    assert.equal(r.code, 1, r.stderr);
-    assert.deepEqual(statuses(r.doc), { a: 'ran', big: 'failed' });
-    const big = r.doc.stages.find((s: { stage: string }) => s.stage === 'big');
-    assert.match(big.message, /^cannot store output "big\.bin" in the cache: cannot write \.pipe\/cache\/tmp\/\d+\.[0-9a-f]+\.obj: no space left on device \(ENOSPC\)$/);
-    assert.doesNotMatch(r.stderr, /did not write|internal error|\n\s+at /);
-    assert.deepEqual(lockStages(), ['a']);
+    assert.match(await runFailing('big', 'ran'), /^cannot store output "big\.bin" in the cache: cannot write \.pipe\/cache\/tmp\/\d+\.[0-9a-f]+\.obj: no space left on device \(ENOSPC\)$/);
     assert.deepEqual(cacheTmp(), [], 'the half-written object is removed');
     rmSync(join(rig.dir, 'big.bin'));
   });
@@ -60,23 +65,9 @@ describe('out of disk space', () => {
     // fill takes all the space, then writes a tiny (empty) output: storing it needs no block, its run record does.
     rig.write({ 'fill.flag': '' });
     rig.write({
-      'pipeline.yaml': `stages:
-  a:
-    cmd: echo a > a.txt
-    outs: [a.txt]
-  fill:
-    cmd: (test ! -f fill.flag || head -c 4000000 /dev/zero > filler.bin 2>/dev/null || true) && touch f.txt
-    needs: [a]
-    outs: [f.txt]
-`,
+      'pipeline.yaml': twoStages('fill', '(test ! -f fill.flag || head -c 4000000 /dev/zero > filler.bin 2>/dev/null || true) && touch f.txt', 'f.txt'),
     });
-    const r = await rig.json('run');
-    assert.equal(r.code, 1, r.stderr);
-    assert.deepEqual(statuses(r.doc), { a: 'fresh', fill: 'failed' });
-    const fill = r.doc.stages.find((s: { stage: string }) => s.stage === 'fill');
-    assert.match(fill.message, /^cannot write \.pipe\/cache\/runs\/[0-9a-f]{64}\.json: no space left on device \(ENOSPC\)$/);
-    assert.doesNotMatch(r.stderr, /internal error|\n\s+at /);
-    assert.deepEqual(lockStages(), ['a']);
+    assert.match(await runFailing('fill', 'fresh'), /^cannot write \.pipe\/cache\/runs\/[0-9a-f]{64}\.json: no space left on device \(ENOSPC\)$/);
     // Space again: the next run completes.
     rmSync(join(rig.dir, 'filler.bin'));
     rmSync(join(rig.dir, 'fill.flag'));
@@ -89,23 +80,11 @@ describe('out of disk space', () => {
   test('the lock cannot be written: a failure naming it, the lock keeps what it had, the next run restores', async () => {
     // One free page (the spare file's) left: the run record takes it, the lock finds none.
     rig.write({
-      'pipeline.yaml': `stages:
-  a:
-    cmd: echo a > a.txt
-    outs: [a.txt]
-  tight:
-    cmd: head -c 4096 /dev/zero > spare && (test ! -f fill.flag || head -c 4000000 /dev/zero > filler.bin 2>/dev/null || true) && rm spare && touch t.txt
-    needs: [a]
-    outs: [t.txt]
-`,
+      'pipeline.yaml': twoStages('tight', 'head -c 4096 /dev/zero > spare && (test ! -f fill.flag || head -c 4000000 /dev/zero > filler.bin 2>/dev/null || true) && rm spare && touch t.txt', 't.txt'),
       'fill.flag': '',
     });
-    const r = await rig.json('run');
-    assert.equal(r.code, 1, r.stderr);
-    assert.deepEqual(statuses(r.doc), { a: 'fresh', tight: 'failed' });
-    const tight = r.doc.stages.find((s: { stage: string }) => s.stage === 'tight');
-    assert.equal(tight.message, 'cannot write pipe.lock: no space left on device (ENOSPC)');
-    assert.deepEqual(lockStages(), ['a']); // fill left the pipeline (pruned before the disk filled)
+    // fill left the pipeline (pruned before the disk filled): the lock holds a only.
+    assert.equal(await runFailing('tight', 'fresh'), 'cannot write pipe.lock: no space left on device (ENOSPC)');
     rmSync(join(rig.dir, 'filler.bin'));
     rmSync(join(rig.dir, 'fill.flag'));
     const again = await rig.json('run');
