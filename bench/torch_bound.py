@@ -19,22 +19,8 @@ import time
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
-from torch_models import Classifier, Unet, dice_loss, focal_loss, median  # noqa: F401
-
-
-def build(cfg):
-    torch.manual_seed(1)
-    if cfg["kind"] == "unet":
-        model = Unet(cfg["base"], cfg["depth"])
-        x = torch.rand(cfg["batch"], 1, cfg["h"], cfg["w"])
-        y = (torch.rand(cfg["batch"], 1, cfg["h"], cfg["w"]) > 0.5).float()
-        return model, x, y, dice_loss
-    model = Classifier(cfg["widths"], cfg["blocks"])
-    x = torch.rand(cfg["batch"], 1, cfg["size"], cfg["size"])
-    y = (torch.rand(cfg["batch"], 1) > 0.5).float()
-    return model, x, y, focal_loss
+from torch_models import build, median, train_steps
 
 
 def layer_flop(m, x_shape, out_shape, need_dx):
@@ -52,19 +38,7 @@ def layer_flop(m, x_shape, out_shape, need_dx):
 
 def bench(cfg, steps, reps):
     model, x, y, loss_fn = build(cfg)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    model.train()
-    wall, cpu = [], []
-    for i in range(1 + steps):
-        t, c = time.perf_counter(), time.process_time()
-        opt.zero_grad()
-        loss = loss_fn(model(x), y)
-        loss.backward()
-        opt.step()
-        float(loss)
-        if i >= 1:
-            wall.append((time.perf_counter() - t) * 1000)
-            cpu.append((time.process_time() - c) * 1000)
+    wall, cpu = train_steps(model, x, y, loss_fn, 1, steps)
     calls = []
     hooks = [m.register_forward_hook(lambda m, i, o: calls.append((m, tuple(i[0].shape), tuple(o.shape), i[0].requires_grad)))
              for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear))]

@@ -132,21 +132,25 @@ def median(xs):
     return xs[len(xs) // 2]
 
 
-def bench(cfg, steps, warmup):
+def build(cfg):
+    """The PyTorch twin of a benchmark config, its input batch, target and loss (seeded)."""
     torch.manual_seed(1)
     if cfg["kind"] == "unet":
         model = Unet(cfg["base"], cfg["depth"])
         x = torch.rand(cfg["batch"], 1, cfg["h"], cfg["w"])
         y = (torch.rand(cfg["batch"], 1, cfg["h"], cfg["w"]) > 0.5).float()
-        loss_fn = dice_loss
-    else:
-        model = Classifier(cfg["widths"], cfg["blocks"])
-        x = torch.rand(cfg["batch"], 1, cfg["size"], cfg["size"])
-        y = (torch.rand(cfg["batch"], 1) > 0.5).float()
-        loss_fn = focal_loss
+        return model, x, y, dice_loss
+    model = Classifier(cfg["widths"], cfg["blocks"])
+    x = torch.rand(cfg["batch"], 1, cfg["size"], cfg["size"])
+    y = (torch.rand(cfg["batch"], 1) > 0.5).float()
+    return model, x, y, focal_loss
+
+
+def train_steps(model, x, y, loss_fn, warmup, steps):
+    """Times `steps` Adam training steps after `warmup` untimed ones: (wall ms, CPU ms) lists."""
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     model.train()
-    train, train_cpu = [], []
+    wall, cpu = [], []
     for i in range(warmup + steps):
         t, c = time.perf_counter(), time.process_time()
         opt.zero_grad()
@@ -155,8 +159,14 @@ def bench(cfg, steps, warmup):
         opt.step()
         float(loss)
         if i >= warmup:
-            train.append((time.perf_counter() - t) * 1000)
-            train_cpu.append((time.process_time() - c) * 1000)
+            wall.append((time.perf_counter() - t) * 1000)
+            cpu.append((time.process_time() - c) * 1000)
+    return wall, cpu
+
+
+def bench(cfg, steps, warmup):
+    model, x, y, loss_fn = build(cfg)
+    train, train_cpu = train_steps(model, x, y, loss_fn, warmup, steps)
     model.eval()
     infer, infer_cpu = [], []
     with torch.no_grad():
