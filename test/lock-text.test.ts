@@ -89,3 +89,24 @@ test('readGitHead: the commit git names, loose or packed, on a branch or detache
   }
   assert.deepEqual(readGitHead(dir), outside === undefined ? { none: true } : { commit: outside });
 });
+
+test('readGitHead: a loose ref that is not a commit id, or GIT_COMMON_DIR set, is unknown (git is asked), never the packed ref', () => {
+  const repo = join(dir, 'repo-odd');
+  mkdirSync(repo);
+  const git = (...args: string[]): string => execFileSync('git', ['-C', repo, '-c', 'user.email=t@t', '-c', 'user.name=t', ...args], { encoding: 'utf8' }).trim();
+  git('init', '-q', '-b', 'main');
+  git('commit', '-q', '--allow-empty', '-m', 'one');
+  git('pack-refs', '--all');
+  assert.deepEqual(readGitHead(repo), { commit: git('rev-parse', 'HEAD') });
+  // A loose ref beside the packed one that is no commit id (a symbolic ref): not the packed (older) commit.
+  writeFileSync(join(repo, '.git', 'refs', 'heads', 'main'), 'ref: refs/heads/other\n');
+  assert.deepEqual(readGitHead(repo), { unknown: true });
+  rmSync(join(repo, '.git', 'refs', 'heads', 'main'));
+  assert.deepEqual(readGitHead(repo), { commit: git('rev-parse', 'HEAD') });
+  process.env['GIT_COMMON_DIR'] = join(repo, '.git');
+  try {
+    assert.deepEqual(readGitHead(repo), { unknown: true });
+  } finally {
+    delete process.env['GIT_COMMON_DIR'];
+  }
+});

@@ -5,7 +5,8 @@
  * folder or a `.git` file (worktrees, submodules) pointing at the git dir,
  * HEAD as a symbolic ref or detached, the ref loose or in `packed-refs`, and
  * `commondir` (refs of a linked worktree live in the main repository).
- * Anything else (GIT_DIR set, the reftable format, an unreadable file) is
+ * Anything else (GIT_DIR, GIT_WORK_TREE or GIT_COMMON_DIR set, the reftable
+ * format, a loose ref that is not a commit id, an unreadable file) is
  * "unknown", and the caller asks git itself.
  */
 import { readFileSync, statSync } from 'node:fs';
@@ -39,13 +40,18 @@ function gitDirOf(root: string): string | undefined | 'odd' {
   }
 }
 
-/** The commit of a full ref name (`refs/heads/main`) in `gitDir`, loose or packed. */
-function refCommit(gitDir: string, ref: string): string | undefined {
+/**
+ * The commit of a full ref name (`refs/heads/main`) in `gitDir`, loose or
+ * packed; undefined when neither has it; 'unknown' for a loose ref that is not
+ * a commit id (a symbolic ref, a half-written file): the packed one, if any,
+ * is older than it, so only git can say.
+ */
+function refCommit(gitDir: string, ref: string): string | undefined | 'unknown' {
   const common = read(join(gitDir, 'commondir'));
   const dirs = [gitDir, ...(common !== undefined ? [resolve(gitDir, common.trim())] : [])];
   for (const d of dirs) {
     const loose = read(join(d, ref))?.trim();
-    if (loose !== undefined && SHA.test(loose)) return loose;
+    if (loose !== undefined) return SHA.test(loose) ? loose : 'unknown';
   }
   for (const d of dirs) {
     for (const line of (read(join(d, 'packed-refs')) ?? '').split('\n')) {
@@ -58,7 +64,7 @@ function refCommit(gitDir: string, ref: string): string | undefined {
 
 /** The commit HEAD names in the checkout holding `root`. */
 export function readGitHead(root: string): GitHead {
-  if (process.env['GIT_DIR'] !== undefined || process.env['GIT_WORK_TREE'] !== undefined) return { unknown: true };
+  if (['GIT_DIR', 'GIT_WORK_TREE', 'GIT_COMMON_DIR'].some((v) => process.env[v] !== undefined)) return { unknown: true };
   const gitDir = gitDirOf(root);
   if (gitDir === undefined) return { none: true };
   if (gitDir === 'odd') return { unknown: true };
@@ -69,5 +75,5 @@ export function readGitHead(root: string): GitHead {
   if (!m) return { unknown: true };
   const commit = refCommit(gitDir, m[1] as string);
   // A branch without a commit yet (a new repository) has no ref at all: let git say so.
-  return commit !== undefined ? { commit } : { unknown: true };
+  return commit !== undefined && commit !== 'unknown' ? { commit } : { unknown: true };
 }
