@@ -31,7 +31,11 @@ function moduleFile(path: string): string {
   return /\.m?js$/.test(path) && !existsSync(path) && existsSync(path.replace(/js$/, 'ts')) ? path.replace(/js$/, 'ts') : path;
 }
 
-/** A module file as last read: its identity (for the memo), digest and relative imports. */
+/**
+ * A module file as last read: its identity (for the memo), digest and
+ * relative imports as written (resolved on each use: which file `./u.js`
+ * names can change without this file changing, e.g. a new u.js beside u.ts).
+ */
 interface ModuleEntry {
   readonly stamp: string;
   readonly digest: Digest;
@@ -47,6 +51,7 @@ interface ModuleEntry {
  */
 const fileCache = new Map<string, ModuleEntry>();
 const RACY_MS = 2000;
+const RACY_NS = BigInt(RACY_MS) * 1_000_000n;
 
 /**
  * The memo kept between commands (ProjectLayout.codeMemo, `.pipe/state/code.json`):
@@ -64,17 +69,23 @@ export function loadCodeMemo(path: string): void {
   if (savedAt.has(path)) return;
   savedAt.set(path, generation);
   let data: unknown;
+  let written: bigint;
   try {
     data = JSON.parse(readFileSync(path, 'utf8'));
+    written = statSync(path, { bigint: true }).mtimeNs;
   } catch {
     return;
   }
   const files = (data as { files?: unknown } | null)?.files;
-  if ((data as { v?: unknown } | null)?.v !== 1 || files === null || typeof files !== 'object') return;
+  if ((data as { v?: unknown } | null)?.v !== 2 || files === null || typeof files !== 'object') return;
   for (const [file, e] of Object.entries(files as Record<string, unknown>)) {
     if (!Array.isArray(e) || e.length !== 3 || fileCache.has(file)) continue;
     const [stamp, digest, imports] = e as unknown[];
     if (typeof stamp !== 'string' || typeof digest !== 'string' || !isDigest(digest) || !Array.isArray(imports) || imports.some((i) => typeof i !== 'string')) continue;
+    // Racily clean against the memo file's own time (the file system's clock, not this machine's: NFS):
+    // a file changed shortly before the memo was written may have changed again within one clock tick.
+    const ctime = /:(\d+)$/.exec(stamp)?.[1];
+    if (ctime === undefined || BigInt(ctime) > written - RACY_NS) continue;
     fileCache.set(file, { stamp, digest, imports: imports as string[] });
   }
 }
@@ -84,7 +95,7 @@ export async function saveCodeMemo(path: string): Promise<void> {
   if (savedAt.get(path) === generation) return;
   savedAt.set(path, generation);
   const files = Object.fromEntries([...fileCache].map(([f, m]) => [f, [m.stamp, m.digest, m.imports]]));
-  await writeFileAtomic(path, JSON.stringify({ v: 1, files }) + '\n').catch(() => undefined);
+  await writeFileAtomic(path, JSON.stringify({ v: 2, files }) + '\n').catch(() => undefined);
 }
 
 function readModule(path: string): ModuleEntry {
@@ -96,7 +107,7 @@ function readModule(path: string): ModuleEntry {
   const imports: string[] = [];
   for (const match of text.matchAll(IMPORT_RE)) {
     const spec = match[1] ?? match[2];
-    if (spec) imports.push(moduleFile(resolve(dirname(path), spec)));
+    if (spec) imports.push(spec);
   }
   const m = { stamp, digest: hashBytes(text), imports };
   if (Date.now() - Number(st.ctimeMs) > RACY_MS) fileCache.set(path, m);
@@ -123,7 +134,7 @@ export function codeFingerprint(entry: string): { digest: Digest; files: string[
       throw new Error(from ? `${from} imports ${path}, which cannot be read` : `cannot read stage module ${path}: ${String(e)}`);
     }
     seen.set(path, m.digest);
-    for (const i of m.imports) visit(i, path);
+    for (const spec of m.imports) visit(moduleFile(resolve(dirname(path), spec)), path);
   };
   visit(entry);
   const entries = [...seen].map(([p, d]) => [relative(base, p).split(sep).join('/'), d] as const);
