@@ -137,7 +137,7 @@ export function paramEnv(stage: ResolvedStage, io: CommandIO = { inputs: {}, art
  * Stops a stage's process tree when `signal` aborts: SIGTERM to its process
  * group (a shell's children too), SIGKILL after `graceMs`. Returns a disposer.
  */
-function killOnAbort(pid: number | undefined, signal: AbortSignal, graceMs: number): () => void {
+export function killOnAbort(pid: number | undefined, signal: AbortSignal, graceMs: number): () => void {
   const kill = (sig: NodeJS.Signals): void => {
     if (pid === undefined) return;
     try {

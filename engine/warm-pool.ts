@@ -10,10 +10,10 @@ import { mkdir } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { EventSink } from './events.js';
+import type { EngineEvent, EventSink } from './events.js';
 import type { ResolvedStage } from './graph.js';
 import { lifelineSpawn } from './lifeline.js';
-import type { GroupTracker, RunResult } from './run-stage.js';
+import { killOnAbort, workerReport, type GroupTracker, type RunResult } from './run-stage.js';
 import type { WarmReply, WarmRequest } from './warm-worker.js';
 import type { WorkerJob } from './worker.js';
 import type { Params } from './stage-api.js';
@@ -47,8 +47,8 @@ export interface WarmPoolOptions {
   readonly onJob?: () => void;
 }
 
-/** Milliseconds between two progress events of one job that reach the logger. */
-const PROGRESS_EVERY_MS = 1000;
+/** How long a closed worker has between SIGTERM and SIGKILL. */
+const CLOSE_GRACE_MS = 2000;
 
 /** A pool of warm workers. */
 export class WarmPool {
@@ -61,13 +61,9 @@ export class WarmPool {
 
   private readonly quiet: boolean;
 
-  /** `options` (or `true`: quiet, as a sweep's pool). */
-  constructor(private readonly size: number, private readonly threads: number, private readonly emit: EventSink, options: WarmPoolOptions | boolean = {}) {
-    this.options = typeof options === 'boolean' ? { quiet: options } : options;
-    this.quiet = this.options.quiet ?? false;
+  constructor(private readonly size: number, private readonly threads: number, private readonly emit: EventSink, private readonly options: WarmPoolOptions = {}) {
+    this.quiet = options.quiet ?? false;
   }
-
-  private readonly options: WarmPoolOptions;
 
   /**
    * Starts a worker now if the pool has none idle and room for one, so that a
@@ -135,9 +131,13 @@ export class WarmPool {
     next?.take(this.slots.includes(slot) ? slot : this.spawn());
   }
 
-  /** Runs a module stage in a warm worker; `tmp/out` receives its artifacts. */
-  async run(stage: ResolvedStage, module: string, inputs: Record<string, string>, tmp: string, root: string, signal: AbortSignal, scratch?: string): Promise<RunResult> {
-    if (this.closed) return { ok: false, failure: { reason: 'interrupted' } };
+  /**
+   * Runs a module stage in a warm worker; `tmp/out` receives its artifacts.
+   * Its progress and log lines go to `emit` (default: the pool's), as a
+   * one-stage worker's do (run-stage.ts's workerReport), unless the pool is quiet.
+   */
+  async run(stage: ResolvedStage, module: string, inputs: Record<string, string>, tmp: string, root: string, signal: AbortSignal, scratch?: string, emit: EventSink = this.emit): Promise<RunResult> {
+    if (this.closed || signal.aborted) return { ok: false, failure: { reason: 'interrupted' } };
     const id = this.nextId++;
     const job: WorkerJob = { name: stage.name, module, params: stage.config.params, inputs, outDir: join(tmp, 'out'), root, ...(scratch !== undefined ? { scratchDir: scratch } : {}) };
     await mkdir(job.outDir, { recursive: true });
@@ -145,11 +145,13 @@ export class WarmPool {
     const slot = await this.acquire(module, stage.config.params);
     slot.current = { id, stage: stage.name, onMsg: () => undefined, onExit: () => undefined };
     slot.last = { module, params: stage.config.params };
-    const metrics: Record<string, number | string> = {};
-    const info: Record<string, string> = {};
-    const t0 = performance.now();
-    let lastProgress = -Infinity;
+    const quiet = (e: EngineEvent): void => {
+      if (e.type !== 'stage-progress' && e.type !== 'stage-output') emit(e);
+    };
+    const report = workerReport(stage.name, this.quiet ? quiet : emit);
     try {
+      // A Ctrl-C while it waited for a worker: the job is never sent.
+      if (signal.aborted) return { ok: false, failure: { reason: 'interrupted' } };
       return await new Promise<RunResult>((resolve) => {
         const onAbort = (): void => void slot.child.send({ type: 'abort', id } satisfies WarmRequest);
         signal.addEventListener('abort', onAbort, { once: true });
@@ -161,20 +163,11 @@ export class WarmPool {
           id, stage: stage.name,
           onExit: (code, sig) => finish({ ok: false, failure: sig ? { reason: 'killed', signal: sig } : { reason: 'exit-code', code: code ?? 1 } }),
           onMsg: ({ msg: m }) => {
-            switch (m.type) {
-              case 'progress': {
-                const now = performance.now();
-                if (this.quiet || (now - lastProgress < PROGRESS_EVERY_MS && m.progress.done < m.progress.total)) break;
-                lastProgress = now;
-                this.emit({ type: 'stage-progress', stage: stage.name, progress: m.progress, elapsedMs: now - t0 });
-                break;
-              }
-              case 'log': if (!this.quiet) this.emit({ type: 'stage-output', stage: stage.name, line: m.message, stream: 'stdout' }); break;
-              case 'metric': metrics[m.name] = m.value; break;
-              case 'info': info[m.key] = m.value; break;
-              case 'done': finish(signal.aborted ? { ok: false, failure: { reason: 'interrupted' } } : { ok: true, metrics, info }); break;
-              case 'failed': finish({ ok: false, failure: { reason: 'threw', message: m.message, ...(m.stack ? { stack: m.stack } : {}) } }); break;
-            }
+            report.onMessage(m);
+            const outcome = report.outcome;
+            if (outcome === undefined) return;
+            if (!outcome.ok) finish(outcome);
+            else finish(signal.aborted ? { ok: false, failure: { reason: 'interrupted' } } : { ok: true, metrics: report.metrics, info: report.info });
           },
         };
         this.sent.set(id, performance.now());
@@ -194,19 +187,23 @@ export class WarmPool {
     return Object.fromEntries(this.busyMs);
   }
 
-  /** Ends every worker; resolves when they have exited (at most ~2 s). */
+  /** Ends every worker (SIGTERM, then SIGKILL); resolves when they have exited (at most ~2.5 s). */
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.slots].map((s) => new Promise<void>((res) => {
       if (s.child.exitCode !== null || s.child.signalCode !== null) return res();
-      const timer = setTimeout(res, 2000);
+      const timer = setTimeout(res, CLOSE_GRACE_MS + 500);
       timer.unref();
       s.child.once('exit', () => {
         clearTimeout(timer);
         res();
       });
       if (s.child.connected) s.child.disconnect();
-      s.child.kill('SIGTERM');
+      // SIGTERM to its process group, SIGKILL if it is still there after a grace (a stage ignoring SIGTERM).
+      const stop = new AbortController();
+      const dispose = killOnAbort(s.child.pid, stop.signal, CLOSE_GRACE_MS);
+      s.child.once('exit', dispose);
+      stop.abort();
       s.child.stdio[3]?.destroy();
     })));
   }

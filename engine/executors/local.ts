@@ -53,7 +53,7 @@ export function localRun(o: LocalRunOptions): LocalRun {
     runCommand,
     runModule: async (stage, module, inputs, tmp, root, signal, emit, threads, groups, scratch) =>
       stage.runner.type === 'module' && stage.runner.kind.light === true
-        ? poolOf().run(stage, module, inputs, tmp, root, signal, scratch)
+        ? poolOf().run(stage, module, inputs, tmp, root, signal, scratch, emit)
         : runModule(stage, module, inputs, tmp, root, signal, emit, threads, groups, scratch),
     prewarm: async (e) => poolOf().prewarm(e.module, { params: e.params, inputs: e.inputs }),
     start: async () => poolOf().prewarm(),
