@@ -136,9 +136,10 @@ export interface StageKind {
    * Called in a warm worker ahead of a job that will likely come with these
    * params and input paths (the engine's guess while it plans): may load and
    * derive what `run` will need, memoised by input path (a cache object,
-   * named by its content). Writes nothing; what it throws is ignored.
+   * named by its content). Writes nothing; what it throws is ignored. It
+   * should stop soon after `signal` aborts (a job with other params came).
    */
-  prepare?(params: Params, inputs: Readonly<Record<string, string>>): Promise<void>;
+  prepare?(params: Params, inputs: Readonly<Record<string, string>>, signal?: AbortSignal): Promise<void>;
   /**
    * Does the work. Throw (or reject) to fail the stage: the message is shown
    * as the stage's failure. Must honour `ctx.signal` between units of work.

@@ -67,16 +67,23 @@ async function runJob(id: number, job: WorkerJob): Promise<void> {
   }
 }
 
+/** The preparations queued or running (StageKind.prepare), with the params they guessed. */
+const preparing = new Set<{ readonly params: string; readonly controller: AbortController }>();
+
 process.on('message', (raw: unknown) => {
   const m = raw as WarmRequest;
   if (m.type === 'preload') {
     // A failure to load is the job's to report, when it comes; a failure to prepare is the guess's.
     const { module, expect } = m;
+    const p = { params: JSON.stringify(expect?.params ?? null), controller: new AbortController() };
+    preparing.add(p);
     chain = chain.then(async () => {
       try {
         const kind = await loadStageKind(module);
-        if (expect !== undefined) await kind.prepare?.(expect.params, expect.inputs);
-      } catch { /* see above */ }
+        if (expect !== undefined && !p.controller.signal.aborted) await kind.prepare?.(expect.params, expect.inputs, p.controller.signal);
+      } catch { /* see above */ } finally {
+        preparing.delete(p);
+      }
     });
     return;
   }
@@ -84,6 +91,9 @@ process.on('message', (raw: unknown) => {
     aborts.get(m.id)?.abort(new Error('interrupted'));
     return;
   }
+  // A job the guess got wrong (other params) does not wait for the preparation: it is abandoned.
+  const params = JSON.stringify(m.job.params);
+  for (const p of preparing) if (p.params !== params) p.controller.abort(new Error('another job came'));
   aborts.set(m.id, new AbortController());
   chain = chain.then(() => runJob(m.id, m.job));
 });

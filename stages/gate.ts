@@ -240,6 +240,7 @@ async function gateMasks(params: Params, inputs: Readonly<Record<string, string>
   const predicted: boolean[] = [];
   const actual: boolean[] = [];
   for (let i = 0; i < valIds.length; i++) {
+    if (signal?.aborted) throw new Error('gate aborted');
     const id = valIds[i]!;
     const index = indexOf.get(id);
     if (index === undefined) throw new Error(`predictions: validation id ${id} is not in the dataset`);
@@ -269,8 +270,8 @@ export default defineStage({
   artifacts: () => ['masks', 'val_pred.csv', 'val_truth.csv'],
   light: true,
   // In a warm worker ahead of its job: the same work, kept in the memo, while the engine plans.
-  async prepare(params, inputs) {
-    await gateMasks(params, inputs, () => undefined);
+  async prepare(params, inputs, signal) {
+    await gateMasks(params, inputs, () => undefined, signal);
   },
   async run(ctx: StageContext): Promise<void> {
     const { out, truthRle, dice, diceUnet, predicted, actual } = await gateMasks(ctx.params, ctx.inputs, ctx.progress, ctx.signal);

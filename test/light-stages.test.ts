@@ -6,10 +6,13 @@
  * job's params and inputs (StageKind.prepare).
  */
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { isAlive } from '../cache/atomic.js';
 import { laterGroups } from '../engine/executors/local.js';
+import type { ResolvedStage } from '../engine/graph.js';
+import { WarmPool } from '../engine/warm-pool.js';
 import { Rig, statuses } from './util/rig.js';
 
 /** A stage kind (plain JS) that records its process and what it was prepared for as metrics. */
@@ -86,5 +89,52 @@ describe('a worker started before the run lock is held', () => {
     g.started('warm-worker', 13);
     g.ended(12);
     assert.deepEqual(seen, ['+warm-worker:12', '+warm-worker:13', '-12']);
+  });
+});
+
+describe('a warm worker whose guess was wrong', () => {
+  // prepare() holds the worker until its signal aborts (10 s at most), then says so in run's metrics.
+  const rig = new Rig({
+    'slow.js': `export default {
+  description: 'slow to prepare',
+  light: true,
+  artifacts: () => [],
+  async prepare(params, inputs, signal) {
+    globalThis.prepared = await new Promise((res) => {
+      const t = setTimeout(() => res('ran out'), 10000);
+      signal?.addEventListener('abort', () => { clearTimeout(t); res('abandoned'); });
+    });
+  },
+  async run(ctx) {
+    globalThis.jobs = (globalThis.jobs ?? 0) + 1;
+    ctx.metric('prepare', globalThis.prepared ?? 'not started');
+    ctx.metric('jobs', globalThis.jobs);
+  },
+};
+`,
+  });
+  after(() => rig.cleanup());
+
+  test('a job with other params abandons the preparation instead of waiting for it; an interrupted job is never sent', async () => {
+    const pool = new WarmPool(1, 1, () => undefined, { cwd: rig.dir });
+    const module = join(rig.dir, 'slow.js');
+    try {
+      pool.prewarm(module, { params: { x: 1 }, inputs: {} });
+      const stage = (x: number): ResolvedStage => ({ name: 'slow', config: { params: { x } } }) as unknown as ResolvedStage;
+      const r = await pool.run(stage(2), module, {}, join(rig.dir, 'tmp1'), rig.dir, new AbortController().signal);
+      assert.ok(r.ok, JSON.stringify(r));
+      // Abandoned while it ran, or before it began (the job came first): never waited for.
+      assert.ok(['abandoned', 'not started'].includes(String(r.metrics['prepare'])), String(r.metrics['prepare']));
+      assert.equal(r.metrics['jobs'], 1);
+      const stop = new AbortController();
+      stop.abort();
+      const r2 = await pool.run(stage(3), module, {}, join(rig.dir, 'tmp2'), rig.dir, stop.signal);
+      assert.deepEqual(r2, { ok: false, failure: { reason: 'interrupted' } });
+      const r3 = await pool.run(stage(4), module, {}, join(rig.dir, 'tmp3'), rig.dir, new AbortController().signal);
+      assert.ok(r3.ok, JSON.stringify(r3));
+      assert.equal(r3.metrics['jobs'], 2, 'the interrupted job never reached the worker');
+    } finally {
+      await pool.close();
+    }
   });
 });
