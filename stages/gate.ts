@@ -188,6 +188,25 @@ function memo<K, V>(map: Map<K, V>, k: K, make: () => V): V {
   return v;
 }
 
+/**
+ * The U-Net's test masks alone (upsampled, thresholded at `threshold`, no
+ * gating) by test id, as gate computes them and through its memo: in a warm
+ * worker where gate just ran on the same inputs (score, after gate and submit),
+ * nothing is read or upsampled again.
+ */
+export async function unetTestRuns(predictions: string, dataset: string, threshold: number): Promise<{ readonly ids: readonly string[]; readonly runs: readonly Run[][] }> {
+  const d = await derive(predictions, dataset);
+  const { h, w, origH, origW } = d.ds;
+  const plane = h * w;
+  const prob = d.pred.tensors['test_prob'];
+  if (prob === undefined || !(prob.data instanceof Float32Array)) throw new Error('predictions: no float32 tensor test_prob');
+  const data = prob.data;
+  const ids: unknown = JSON.parse(d.pred.metadata['test_ids'] ?? 'null');
+  if (!Array.isArray(ids) || ids.length * plane !== data.length) throw new Error(`predictions: test_ids do not match test_prob (${h}x${w} maps)`);
+  const runs = ids.map((_, i) => memo(d.upsampled, `test:${i}@${threshold}`, () => mask(upsampleRuns(data.subarray(i * plane, (i + 1) * plane), h, w, origH, origW, threshold))).runs);
+  return { ids: ids.map(String), runs };
+}
+
 /** What gate computes from its inputs: the masks artifact and the validation scores' parts. */
 interface Gated {
   readonly out: { height: number; width: number; gate: GateApplied; val: Record<string, string>; test: Record<string, string> };

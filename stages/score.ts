@@ -41,20 +41,12 @@ const normId = (id: string): string => id.split('_').map((d) => String(Number(d)
 async function unetRuns(ctx: StageContext): Promise<Map<string, Run[]> | undefined> {
   const { predictions, dataset, masks } = ctx.inputs;
   if (predictions === undefined || dataset === undefined || masks === undefined) return undefined;
-  const { readTensors } = await import('../cache/tensors.js');
-  const { readDataset } = await import('./lib/dataset.js');
-  const { gateApplied, upsampleRuns } = await import('./gate.js');
+  const { gateApplied, unetTestRuns } = await import('./gate.js');
   const { threshold } = gateApplied(JSON.parse(await readFile(masks, 'utf8')) as unknown, masks);
-  const [pred, ds] = [await readTensors(predictions), await readDataset(dataset)];
-  const prob = pred.tensors['test_prob'];
-  if (prob === undefined || !(prob.data instanceof Float32Array)) throw new Error('predictions: no float32 tensor test_prob');
-  const ids: unknown = JSON.parse(pred.metadata['test_ids'] ?? 'null');
-  const plane = ds.h * ds.w;
-  if (!Array.isArray(ids) || ids.length * plane !== prob.data.length) throw new Error(`predictions: test_ids do not match test_prob (${ds.h}x${ds.w} maps)`);
+  // Through gate's memo: in the warm worker gate ran in, its upsampled test maps are reused.
+  const unet = await unetTestRuns(predictions, dataset, threshold);
   const out = new Map<string, Run[]>();
-  ids.forEach((id, i) => {
-    out.set(normId(String(id)), upsampleRuns((prob.data as Float32Array).subarray(i * plane, (i + 1) * plane), ds.h, ds.w, ds.origH, ds.origW, threshold));
-  });
+  unet.ids.forEach((id, i) => out.set(normId(id), unet.runs[i] as Run[]));
   return out;
 }
 
