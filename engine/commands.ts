@@ -192,7 +192,7 @@ async function runProject(
     }
     // How long each stage took last time, for the whole-pipeline ETA (before the lock changes).
     const eta = runEta(q.graph, q.env.lock, selected, o.jobs);
-    const lock = new LockWriter(q.lockPath, { version: 1, stages: q.env.lock }, q.graph.order, q.layout.lockMirror);
+    const lock = new LockWriter(q.lockPath, q.lock, q.graph.order, q.layout.lockMirror);
     await lock.prune(new Set(q.graph.order));
     prepareLock(q, env.file, lock, env.overrides, selected);
     s.waiting.onJob = () => setImmediate(() => lock.prime());

@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { parse, stringify } from 'yaml';
 import { writeFileAtomic } from '../cache/atomic.js';
-import { hashBytes, isDigest } from '../cache/digest.js';
+import { canonicalJson, hashBytes, isDigest } from '../cache/digest.js';
 import type { StoredRef } from '../cache/store.js';
 import type { KeyMaterial, StageKey } from './fingerprint.js';
 import type { ParamValue } from './stage-api.js';
@@ -110,8 +110,11 @@ export function readLock(path: string, mirror?: string): { lock: Lock } | { erro
   }
   const startOver = '(fix it, or delete it to start over: outputs are rebuilt or restored from the cache)';
   let data: unknown;
+  let mirrored = false;
   try {
-    data = readMirror(mirror, text) ?? parse(text, { maxAliasCount: 100, uniqueKeys: true, logLevel: 'error' });
+    const fromMirror = readMirror(mirror, text);
+    mirrored = fromMirror !== undefined;
+    data = fromMirror ?? parse(text, { maxAliasCount: 100, uniqueKeys: true, logLevel: 'error' });
   } catch (e) {
     return { error: `${path} is not valid YAML: ${e instanceof Error ? e.message.split('\n')[0] : String(e)} ${startOver}` };
   }
@@ -121,7 +124,18 @@ export function readLock(path: string, mirror?: string): { lock: Lock } | { erro
   const stages = nullProto(d.stages);
   const overrides = isMap(d.overrides) ? (d.overrides as Record<string, ParamValue>) : {};
   const codeFiles = isMap(d.code_files) ? (d.code_files as Record<string, Record<string, string>>) : undefined;
-  return { lock: { version: 1, overrides, stages, ...(codeFiles ? { code_files: codeFiles } : {}) } };
+  const lock: Lock = { version: 1, overrides, stages, ...(codeFiles ? { code_files: codeFiles } : {}) };
+  // Read from the mirror of this very text: the text is what formatLock makes of this lock.
+  if (mirrored) verbatim.add(lock);
+  return { lock };
+}
+
+/** Locks read from a mirror that vouches for the file's text (it was written by a LockWriter from this data). */
+const verbatim = new WeakSet<Lock>();
+
+/** Whether `lock` was read from a file whose text is exactly `formatLock` of it (no formatting needed to know). */
+export function isVerbatim(lock: Lock): boolean {
+  return verbatim.has(lock);
 }
 
 const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -241,10 +255,18 @@ export class LockWriter {
   private codeFiles: Readonly<Record<string, Readonly<Record<string, string>>>>;
 
   /** `mirror`: where to keep the lock's JSON mirror (ProjectLayout.lockMirror), if anywhere. */
-  constructor(readonly path: string, initial: Lock, private readonly order: readonly string[], private readonly mirror?: string) {
+  constructor(readonly path: string, private readonly initial: Lock, private readonly order: readonly string[], private readonly mirror?: string) {
     this.current = nullProto(initial.stages);
     this.overrides = initial.overrides ?? {};
     this.codeFiles = initial.code_files ?? {};
+  }
+
+  /** Set by every change of an entry, or of the header's data (compared by content). */
+  private changed = false;
+
+  /** Whether the writer was made with `lock` and still holds exactly its data (no entry set or dropped, the same header). */
+  unchangedFrom(lock: Lock): boolean {
+    return !this.changed && this.initial === lock;
   }
 
   /** The whole lock as it is now. */
@@ -259,8 +281,10 @@ export class LockWriter {
    * the fingerprints entries use); written with the next update.
    */
   setMeta(overrides: Readonly<Record<string, ParamValue>>, codeFiles: Readonly<Record<string, Readonly<Record<string, string>>>>): void {
+    const merged = { ...this.codeFiles, ...codeFiles };
+    if (canonicalJson(overrides) !== canonicalJson(this.overrides) || canonicalJson(merged) !== canonicalJson(this.codeFiles)) this.changed = true;
     this.overrides = overrides;
-    this.codeFiles = { ...this.codeFiles, ...codeFiles };
+    this.codeFiles = merged;
   }
 
   /** The entries as they are now (including unwritten updates). */
@@ -270,6 +294,7 @@ export class LockWriter {
 
   /** Records `entry` for `stage` and rewrites the file; resolves when written. */
   set(stage: string, entry: LockEntry): Promise<void> {
+    this.changed = true;
     this.current = nullProto({ ...this.current, [stage]: entry });
     return this.flush();
   }
@@ -278,7 +303,9 @@ export class LockWriter {
   prune(keep: ReadonlySet<string>): Promise<void> {
     const before = Object.keys(this.current).length;
     this.current = nullProto(Object.fromEntries(Object.entries(this.current).filter(([n]) => keep.has(n))));
-    return Object.keys(this.current).length === before ? this.chain : this.flush();
+    if (Object.keys(this.current).length === before) return this.chain;
+    this.changed = true;
+    return this.flush();
   }
 
   /**

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { readGitHead } from '../engine/exp/git-head.js';
-import { formatLock, LockWriter, readLock, type Lock, type LockEntry } from '../engine/lockfile.js';
+import { formatLock, isVerbatim, LockWriter, readLock, type Lock, type LockEntry } from '../engine/lockfile.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pipe-lock-text-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -63,6 +63,31 @@ test('the JSON mirror reads back what the YAML parses to, and only for its own t
   await new LockWriter(path, { ...lock, stages: { gate: entry({ metrics: { bad: Number.NaN } }) } }, order, mirror).save();
   assert.throws(() => readFileSync(join(dir, 'state', 'pipe.lock.json')), /ENOENT/);
   assert.match(readFileSync(path, 'utf8'), /bad: \.nan/);
+});
+
+test('a lock read through its mirror is verbatim (its text is formatLock of it); a writer knows when it changed nothing', async () => {
+  mkdirSync(join(dir, 'v'));
+  const mirror = join(dir, 'v', 'pipe.lock.json');
+  const path = join(dir, 'v', 'pipe.lock');
+  await new LockWriter(path, lock, order, mirror).save();
+  const read = readLock(path, mirror);
+  assert.ok('lock' in read);
+  assert.equal(isVerbatim(read.lock), true);
+  assert.equal(formatLock(read.lock, order), readFileSync(path, 'utf8'), 'verbatim: formatting gives the text on disk');
+  const w = new LockWriter(path, read.lock, order, mirror);
+  w.setMeta({ ...read.lock.overrides }, { ...read.lock.code_files });
+  assert.equal(w.unchangedFrom(read.lock), true, 'the same header again is no change');
+  assert.equal(w.unchangedFrom(lock), false, 'made from another lock');
+  w.setMeta({ 'gate.threshold': 0.5 }, {});
+  assert.equal(w.unchangedFrom(read.lock), false, 'other overrides');
+  const w2 = new LockWriter(path, read.lock, order, mirror);
+  await w2.set('gate', entry({ duration_ms: 13 }));
+  assert.equal(w2.unchangedFrom(read.lock), false, 'an entry set');
+  // A hand edit (a comment added): the YAML is parsed, and the lock is not verbatim.
+  writeFileSync(path, '# edited\n' + readFileSync(path, 'utf8'));
+  const edited = readLock(path, mirror);
+  assert.ok('lock' in edited);
+  assert.equal(isVerbatim(edited.lock), false);
 });
 
 test('readGitHead: the commit git names, loose or packed, on a branch or detached; none outside git', () => {

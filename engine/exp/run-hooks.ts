@@ -9,7 +9,7 @@ import { basename, dirname, relative, sep } from 'node:path';
 import { loadConfig, type Override } from '../config.js';
 import { codeFingerprint } from '../fingerprint.js';
 import type { Graph } from '../graph.js';
-import { formatLock, type Lock, type LockWriter } from '../lockfile.js';
+import { formatLock, isVerbatim, type Lock, type LockWriter } from '../lockfile.js';
 import type { Project } from '../project.js';
 import type { ParamValue } from '../stage-api.js';
 import { effectiveOverrides, lockOverrides } from './overrides.js';
@@ -56,11 +56,14 @@ export function prepareLock(p: Project, file: string, lock: LockWriter, override
 export async function finishRun(
   p: Project, file: string, lock: LockWriter, kind: ExperimentKind, extra: { sweep?: string; commit?: string | null } = {},
 ): Promise<{ exp: Experiment; changed: boolean }> {
-  let onDisk = '';
-  try {
-    onDisk = readFileSync(p.lockPath, 'utf8');
-  } catch { /* no lock yet */ }
-  if (formatLock(lock.lock, p.graph.order) !== onDisk) await lock.save();
+  // A no-op run of a lock read verbatim (its mirror vouches for its text) has nothing to format.
+  if (!(lock.unchangedFrom(p.lock) && isVerbatim(p.lock))) {
+    let onDisk = '';
+    try {
+      onDisk = readFileSync(p.lockPath, 'utf8');
+    } catch { /* no lock yet */ }
+    if (formatLock(lock.lock, p.graph.order) !== onDisk) await lock.save();
+  }
   const store = new ExperimentStore(p.dotDir);
   const current = lock.lock;
   const prev = store.get(experimentId(current));
