@@ -67,9 +67,6 @@ export async function preload(): Promise<void> {
     await new Promise((res) => setImmediate(res));
     load();
   }
-  // A first render costs about twice a later one (the libraries' code is compiled as it first runs): pay it now.
-  await new Promise((res) => setImmediate(res));
-  await renderChart(lineSpec('warm-up', 'x', 'y', [{ x: 0, y: 0 }, { x: 1, y: 1 }])).catch(() => undefined);
 }
 
 /** Renders a Vega-Lite spec to an SVG document. */
