@@ -126,16 +126,26 @@ export function readLock(path: string, mirror?: string): { lock: Lock } | { erro
   const codeFiles = isMap(d.code_files) ? (d.code_files as Record<string, Record<string, string>>) : undefined;
   const lock: Lock = { version: 1, overrides, stages, ...(codeFiles ? { code_files: codeFiles } : {}) };
   // Read from the mirror of this very text: the text is what formatLock makes of this lock.
-  if (mirrored) verbatim.add(lock);
+  if (mirrored) verbatim.set(lock, hashBytes(text));
   return { lock };
 }
 
-/** Locks read from a mirror that vouches for the file's text (it was written by a LockWriter from this data). */
-const verbatim = new WeakSet<Lock>();
+/** Locks read from a mirror that vouches for the file's text (written by a LockWriter from this data), with the digest of that text. */
+const verbatim = new WeakMap<Lock, string>();
 
-/** Whether `lock` was read from a file whose text is exactly `formatLock` of it (no formatting needed to know). */
-export function isVerbatim(lock: Lock): boolean {
-  return verbatim.has(lock);
+/**
+ * Whether `formatLock(lock, order)` is `text` (the lock file as it is now),
+ * known without formatting: `text` is still the text `lock` was read from,
+ * through a mirror that vouches it is the formatting of this data, and
+ * `order` puts the stages in the order they have there. Text changed since (a
+ * checkout, an editor) or another stage order gives false.
+ */
+export function isVerbatim(lock: Lock, text: string, order: readonly string[]): boolean {
+  const digest = verbatim.get(lock);
+  if (digest === undefined || digest !== hashBytes(text)) return false;
+  const names = stageNames(lock, order);
+  const keys = Object.keys(lock.stages);
+  return names.length === keys.length && names.every((n, i) => n === keys[i]);
 }
 
 const isMap = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -229,9 +239,14 @@ export function formatLock(lock: Lock, order: readonly string[]): string {
   return formatted(lock, order).text;
 }
 
+/** The lock's stages in the order its text lists them: those in `order` first, in that order, the others by name. */
+function stageNames(lock: Lock, order: readonly string[]): string[] {
+  return [...order.filter((n) => Object.hasOwn(lock.stages, n)), ...Object.keys(lock.stages).filter((n) => !order.includes(n)).sort()];
+}
+
 /** The lock's text and the document it is the YAML of. */
 function formatted(lock: Lock, order: readonly string[]): { text: string; doc: object } {
-  const names = [...order.filter((n) => Object.hasOwn(lock.stages, n)), ...Object.keys(lock.stages).filter((n) => !order.includes(n)).sort()];
+  const names = stageNames(lock, order);
   const overrides = sorted(lock.overrides ?? {});
   const used = new Set(names.map((n) => (lock.stages[n] as LockEntry).code));
   const code = Object.entries(lock.code_files ?? {}).filter(([d]) => used.has(d)).sort(([a], [b]) => (a < b ? -1 : 1));

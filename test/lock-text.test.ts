@@ -72,7 +72,10 @@ test('a lock read through its mirror is verbatim (its text is formatLock of it);
   await new LockWriter(path, lock, order, mirror).save();
   const read = readLock(path, mirror);
   assert.ok('lock' in read);
-  assert.equal(isVerbatim(read.lock), true);
+  const text = readFileSync(path, 'utf8');
+  assert.equal(isVerbatim(read.lock, text, order), true);
+  assert.equal(isVerbatim(read.lock, text + '\n', order), false, 'the file changed since it was read');
+  assert.equal(isVerbatim(read.lock, text, [...order].reverse()), false, 'another stage order formats other text');
   assert.equal(formatLock(read.lock, order), readFileSync(path, 'utf8'), 'verbatim: formatting gives the text on disk');
   const w = new LockWriter(path, read.lock, order, mirror);
   w.setMeta({ ...read.lock.overrides }, { ...read.lock.code_files });
@@ -87,7 +90,7 @@ test('a lock read through its mirror is verbatim (its text is formatLock of it);
   writeFileSync(path, '# edited\n' + readFileSync(path, 'utf8'));
   const edited = readLock(path, mirror);
   assert.ok('lock' in edited);
-  assert.equal(isVerbatim(edited.lock), false);
+  assert.equal(isVerbatim(edited.lock, readFileSync(path, 'utf8'), order), false);
 });
 
 test('readGitHead: the commit git names, loose or packed, on a branch or detached; none outside git', () => {

@@ -56,14 +56,14 @@ export function prepareLock(p: Project, file: string, lock: LockWriter, override
 export async function finishRun(
   p: Project, file: string, lock: LockWriter, kind: ExperimentKind, extra: { sweep?: string; commit?: string | null } = {},
 ): Promise<{ exp: Experiment; changed: boolean }> {
-  // A no-op run of a lock read verbatim (its mirror vouches for its text) has nothing to format.
-  if (!(lock.unchangedFrom(p.lock) && isVerbatim(p.lock))) {
-    let onDisk = '';
-    try {
-      onDisk = readFileSync(p.lockPath, 'utf8');
-    } catch { /* no lock yet */ }
-    if (formatLock(lock.lock, p.graph.order) !== onDisk) await lock.save();
-  }
+  let onDisk = '';
+  try {
+    onDisk = readFileSync(p.lockPath, 'utf8');
+  } catch { /* no lock yet */ }
+  // A no-op run of a lock read verbatim (its mirror vouches for the text, still the file's) has nothing to format;
+  // the file is read again all the same: it may have changed during the run (a checkout, an editor).
+  const verbatim = lock.unchangedFrom(p.lock) && isVerbatim(p.lock, onDisk, p.graph.order);
+  if (!verbatim && formatLock(lock.lock, p.graph.order) !== onDisk) await lock.save();
   const store = new ExperimentStore(p.dotDir);
   const current = lock.lock;
   const prev = store.get(experimentId(current));
