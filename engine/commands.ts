@@ -104,29 +104,28 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
   const human = env.json ? env.stderr : env.stdout;
   const log = textLogger(human);
   const threadsPerStage = Math.max(1, Math.floor(cpus().length / o.jobs));
-  // A --set run most likely runs a light stage (gate at a new threshold): its warm worker starts
-  // now, Node's start-up overlapping the planning; the run lock learns of it once held.
+  // The run's one local executor, closed here whatever happens: its warm workers start on demand,
+  // except that a --set run (most likely a light stage: gate at a new threshold) starts one now, Node's
+  // start-up overlapping the planning; the run lock learns of it once held.
   const earlyGroups = laterGroups();
   // While a job runs in a warm worker, the lock's unchanged entries are formatted (once) for its next write.
   const waiting = { onJob: (): void => undefined };
   const onJob = (): void => waiting.onJob();
-  const early = !o.dryRun && env.overrides.length > 0 && (o.executor ?? 'local') === 'local'
-    ? localRun({ jobs: o.jobs, threads: threadsPerStage, emit: log, root: projectLayout(env.file).root, groups: earlyGroups, onJob })
-    : undefined;
-  void early?.start();
+  const pool = localRun({ jobs: o.jobs, threads: threadsPerStage, emit: log, root: projectLayout(env.file).root, groups: earlyGroups, onJob });
+  if (!o.dryRun && env.overrides.length > 0 && (o.executor ?? 'local') === 'local') void pool.start();
   try {
-    return await runProject(env, o, { t0, human, log, threadsPerStage, early, earlyGroups, onJob, waiting });
+    return await runProject(env, o, { t0, human, log, threadsPerStage, pool, earlyGroups, waiting });
   } finally {
-    await early?.close();
+    await pool.close();
   }
 }
 
-/** cmdRun once its early warm worker (if any) is started. */
+/** cmdRun with its local executor (`pool`, which cmdRun closes). */
 async function runProject(
   env: CommandEnv, o: RunOptions,
   s: {
-    t0: number; human: Out; log: ReturnType<typeof textLogger>; threadsPerStage: number; early: LocalRun | undefined; earlyGroups: ReturnType<typeof laterGroups>;
-    onJob: () => void; waiting: { onJob(): void };
+    t0: number; human: Out; log: ReturnType<typeof textLogger>; threadsPerStage: number; pool: LocalRun; earlyGroups: ReturnType<typeof laterGroups>;
+    waiting: { onJob(): void };
   },
 ): Promise<number> {
   const { t0, human, log, threadsPerStage } = s;
@@ -161,9 +160,8 @@ async function runProject(
   // Light stages (gate, submit, score) share warm workers; one starts now when one of them will likely
   // run, and prepares for it (a guess from the lock: reading it needs no run lock) while pipe plans.
   const groups = s.earlyGroups;
-  const local: LocalRun | undefined = executor !== localExecutor ? undefined
-    : s.early ?? localRun({ jobs: o.jobs, threads: threadsPerStage, emit: log, root: p.root, groups, onJob: s.onJob });
-  if (local !== s.early) await s.early?.close();
+  const local: LocalRun | undefined = executor !== localExecutor ? undefined : s.pool;
+  if (local === undefined) await s.pool.close();
   const warm = local && await lightStageLikelyToRun(p.graph, p.env, selected);
   if (warm !== undefined) void local?.prewarm(warm);
   ensureDotDir(p);
