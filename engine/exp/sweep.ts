@@ -135,7 +135,8 @@ async function sweepWith(
   const held = await acquireRunLock(join(p.dotDir, 'run.lock'), { wait: true, signal: o.signal, onWait: (who) => human.write(`waiting: ${who}\n`) });
   if (!held.ok) return report(env, { reason: 'io', message: held.message });
   const store = new ExperimentStore(p.dotDir);
-  const workspace = readLock(p.lockPath);
+  // The lock as opened, unless another run held the run lock meanwhile (as `pipe run` re-opens its project).
+  const workspace = held.waited ? readLock(p.lockPath, p.layout.lockMirror) : { lock: p.lock };
   const base: Lock = 'lock' in workspace ? workspace.lock : { version: 1, stages: {} };
   const log = textLogger(human);
   s.groups.attach({ started: (stage, pgid) => held.lock.track(stage, pgid), ended: (pgid) => held.lock.untrack(pgid) });
@@ -153,7 +154,7 @@ async function sweepWith(
     signal: o.signal, emit: log, inflight: new Map(), outsLock: Promise.resolve(), touched: new Set(),
     commands: new (await import('p-queue')).default({ concurrency: o.jobs }),
   };
-  const scope = sweepScope(first.value.graph, base, o.metric, o.allStages);
+  const scope = base === p.lock ? guessScope : sweepScope(first.value.graph, base, o.metric, o.allStages);
   if (scope) human.write(`each point runs what its metric needs: ${[...scope].join(', ')} (--all-stages: every stale stage)\n`);
   const commit = gitCommit(p.root) ?? null;
   const codeFiles = codeFilesOf(p.graph);
