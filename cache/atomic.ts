@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:fs';
-import { chmod, copyFile, mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
+import { chmod, copyFile, lstat, mkdir, open, readdir, rename, rm, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** A fresh temp path in the same folder as `path` (so rename is atomic). */
@@ -37,13 +37,24 @@ export function isAlive(pid: number): boolean {
 /**
  * Removes the {@link tempPathFor} files in `dir` (not recursively) left by
  * processes that are gone, e.g. by a run killed mid-write; with `of`, only
- * those of targets it accepts (by name). Resolves to how many were removed.
+ * those of targets it accepts (by name); with `minAgeMs`, only those left
+ * unmodified that long (in a folder shared between hosts, a process not alive
+ * here may be another host's writer, which keeps its temp file fresh).
+ * Resolves to how many were removed.
  */
-export async function removeDeadTemps(dir: string, of: (target: string) => boolean = () => true): Promise<number> {
+export async function removeDeadTemps(
+  dir: string,
+  of: (target: string) => boolean = () => true,
+  { minAgeMs = 0 }: { readonly minAgeMs?: number } = {},
+): Promise<number> {
   let n = 0;
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     const pid = tempNamePid(name);
     if (pid === undefined || isAlive(pid) || !of(TEMP_NAME.exec(name)![1]!)) continue;
+    if (minAgeMs > 0) {
+      const st = await lstat(join(dir, name)).catch(() => undefined);
+      if (st === undefined || Date.now() - st.mtimeMs < minAgeMs) continue;
+    }
     await rm(join(dir, name), { recursive: true, force: true });
     n++;
   }

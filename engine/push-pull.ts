@@ -10,7 +10,8 @@
  *                       (or STAGE's) that the local cache lacks, each verified;
  *                       `pipe run` then restores them without running anything
  *   gc --remote         deletes remote objects and run records that no lock in
- *                       the project nor a kept experiment needs
+ *                       the project nor a kept experiment needs, and the temp
+ *                       files crashed writes left (file://)
  *
  * Run again after an interruption, each resumes: what arrived is skipped.
  */
@@ -154,7 +155,8 @@ export async function cmdPull(env: CommandEnv, targets: readonly string[], o: Re
 
 /**
  * `pipe gc --remote`: deletes the remote's objects and run records that no
- * lock in the project and none of the newest `keepLast` experiments need.
+ * lock in the project and none of the newest `keepLast` experiments need, and
+ * (not in a dry run) what crashed writes left there.
  */
 export async function cmdGcRemote(env: CommandEnv, o: RemoteCommandOptions & { dryRun: boolean; keepLast: number }): Promise<number> {
   const opened = await open(env);
@@ -177,6 +179,7 @@ export async function cmdGcRemote(env: CommandEnv, o: RemoteCommandOptions & { d
     };
     const records = await drop('ac', keepKeys);
     const objects = await drop('cas', keep);
+    if (!o.dryRun && !o.signal.aborted) await remote.removeDeadTemps?.();
     human.write(`${o.dryRun ? 'would remove' : 'removed'} ${objects} objects and ${records} run records from ${remote.display}; kept what ${entries.length} lock entries need\n`);
     if (env.json) env.stdout.write(JSON.stringify({ ok: true, dry_run: o.dryRun, remote: remote.display, removedObjects: objects, removedRuns: records }, null, 2) + '\n');
     return EXIT.ok;

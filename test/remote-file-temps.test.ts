@@ -1,17 +1,21 @@
 /**
- * The file:// remote removes the temp files crashed writes left in its
- * folder, as the local cache does with its own: those of processes that are
- * gone (and, the folder being shareable between hosts, untouched for an
- * hour), never a live writer's or a blob.
+ * The file:// remote's temp files that crashed writes left are removed by
+ * `pipe gc --remote`, as the local cache removes its own: those of processes
+ * that are gone (and, the folder being shareable between hosts, untouched for
+ * an hour), never a live writer's, a young one's or a blob. A push never
+ * looks for them (it would list a possibly huge shared folder before every
+ * push).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { DEAD_TEMP_AGE_MS, FileRemote } from '../cache/remote/file.js';
+import { DEAD_TEMP_AGE_MS } from '../cache/remote/file.js';
+import { trackRigs } from './util/rig.js';
+import { tinyRig } from './util/remote-rig.js';
 
+const track = trackRigs();
 const hex = (c: string): string => c.repeat(64);
 
 /** Writes `path`, modified `ageMs` ago. */
@@ -21,40 +25,45 @@ function aged(path: string, ageMs: number): void {
   utimesSync(path, t, t);
 }
 
-test('a write to a file:// remote first removes the dead temps of both areas, once', async () => {
-  const root = mkdtempSync(join(tmpdir(), 'pipe-remote-temps-'));
-  try {
-    for (const area of ['cas', 'ac']) mkdirSync(join(root, area));
-    const dead = spawnSync(process.execPath, ['-e', '0']).pid; // a process that has exited
-    const old = DEAD_TEMP_AGE_MS + 60_000;
-    aged(join(root, 'cas', `.${hex('a')}.${dead}.0123456789ab.tmp`), old); // crashed push: removed
-    aged(join(root, 'ac', `.${hex('b')}.${dead}.0123456789ab.tmp`), old); // removed
-    aged(join(root, 'cas', `.${hex('c')}.${dead}.0123456789ab.tmp`), 1000); // maybe another host's write in progress: kept
-    aged(join(root, 'cas', `.${hex('d')}.${process.pid}.0123456789ab.tmp`), old); // a live process's: kept
-    aged(join(root, 'cas', hex('e')), old); // a blob: kept
-    aged(join(root, 'cas', `.notes.${dead}.0123456789ab.tmp`), old); // not a blob's temp: kept
+/** The names in `dir` that are temp files (dot files), sorted. */
+const temps = (dir: string): string[] => readdirSync(dir).filter((n) => n.startsWith('.')).sort();
 
-    const remote = new FileRemote(root);
-    const src = join(root, 'src');
-    writeFileSync(src, 'bytes');
-    await remote.write('cas', hex('f'), src);
-    assert.deepEqual(readdirSync(join(root, 'cas')).sort(), [
-      `.${hex('c')}.${dead}.0123456789ab.tmp`,
-      `.${hex('d')}.${process.pid}.0123456789ab.tmp`,
-      `.notes.${dead}.0123456789ab.tmp`,
-      hex('e'),
-      hex('f'),
-    ].sort());
-    assert.deepEqual(readdirSync(join(root, 'ac')), []);
-    assert.equal(await remote.removeDeadTemps(), 2, 'counted once, not repeated');
+test('gc --remote removes the dead old temps of both areas of a file:// remote; push and a dry run leave them', async () => {
+  const folder = track(tinyRig()).dir;
+  const root = join(folder, 'remote');
+  const a = track(tinyRig(`remote:\n  url: file://${root}\n  jobs: 4\n`));
+  for (const area of ['cas', 'ac']) mkdirSync(join(root, area), { recursive: true });
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid; // a process that has exited
+  const old = DEAD_TEMP_AGE_MS + 60_000;
+  const deadOld = `.${hex('a')}.${dead}.0123456789ab.tmp`; // crashed push: removed by gc
+  const deadOldRun = `.${hex('b')}.${dead}.0123456789ab.tmp`; // removed by gc
+  const young = `.${hex('c')}.${dead}.0123456789ab.tmp`; // maybe another host's write in progress: kept
+  const live = `.${hex('d')}.${process.pid}.0123456789ab.tmp`; // a live process's: kept
+  const notBlob = `.notes.${dead}.0123456789ab.tmp`; // not a blob's temp: kept
+  aged(join(root, 'cas', deadOld), old);
+  aged(join(root, 'ac', deadOldRun), old);
+  aged(join(root, 'cas', young), 1000);
+  aged(join(root, 'cas', live), old);
+  aged(join(root, 'cas', notBlob), old);
+  const all = [deadOld, young, live, notBlob].sort();
 
-    // A second remote opened on the folder (the next push) cleans again; removal cleans too.
-    aged(join(root, 'ac', `.${hex('b')}.${dead}.0123456789ab.tmp`), old);
-    await new FileRemote(root).remove('cas', hex('e'));
-    assert.deepEqual(readdirSync(join(root, 'ac')), []);
-    assert.ok(!readdirSync(join(root, 'cas')).includes(hex('e')));
-    remote.close();
-  } finally {
-    rmSync(root, { recursive: true, force: true });
-  }
+  const run = await a.json('run');
+  assert.equal(run.code, 0, run.stderr);
+  const push = await a.json('push');
+  assert.equal(push.code, 0, push.stderr);
+  assert.ok(push.doc.moved >= 9, JSON.stringify(push.doc));
+  assert.deepEqual(temps(join(root, 'cas')), all, 'a push leaves the temps alone');
+  assert.deepEqual(temps(join(root, 'ac')), [deadOldRun]);
+  const blobs = readdirSync(join(root, 'cas')).filter((n) => !n.startsWith('.')).sort();
+
+  const dry = await a.json('gc', '--remote', '--dry-run');
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.deepEqual(temps(join(root, 'cas')), all, 'a dry run deletes nothing');
+  assert.deepEqual(temps(join(root, 'ac')), [deadOldRun]);
+
+  const gc = await a.json('gc', '--remote');
+  assert.equal(gc.code, 0, gc.stderr);
+  assert.deepEqual(temps(join(root, 'cas')), [young, live, notBlob].sort());
+  assert.deepEqual(temps(join(root, 'ac')), []);
+  assert.deepEqual(readdirSync(join(root, 'cas')).filter((n) => !n.startsWith('.')).sort(), blobs, 'every blob the lock needs is kept');
 });

@@ -31,6 +31,12 @@ export interface RemoteBackend {
   list(area: Area): Promise<string[]>;
   /** Deletes a blob (absent is fine). */
   remove(area: Area, hex: string): Promise<void>;
+  /**
+   * Where a crashed write can leave debris on the remote (file://: temp
+   * files), removes what crashed writes left, best effort; resolves to how
+   * many. Called by `pipe gc --remote` only.
+   */
+  removeDeadTemps?(): Promise<number>;
   /** Frees sockets and clients. */
   close(): void;
 }

@@ -2,16 +2,17 @@
  * `file:///path`: the remote is a folder on a shared file system
  * (`<path>/cas/<hex>`, `<path>/ac/<hex>`). Writes are atomic (cache/atomic.ts:
  * a synced temp file beside the blob, renamed into place), so a reader never
- * sees half a blob. The temp files a crashed write leaves are removed before
- * the first write or removal of each remote opened (so by the next push or
- * `gc --remote`), once their process is gone and they are
- * {@link DEAD_TEMP_AGE_MS} old: the folder may be shared with other hosts.
+ * sees half a blob. The temp files a crashed write leaves are removed by
+ * `pipe gc --remote` ({@link FileRemote.removeDeadTemps}), once their process
+ * is gone and they are {@link DEAD_TEMP_AGE_MS} old: the folder may be shared
+ * with other hosts. A push never lists the folder for them (on a large shared
+ * folder that listing is what costs).
  */
 import { createReadStream } from 'node:fs';
 import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { copyFileAtomic, isAlive, tempNamePid } from '../atomic.js';
+import { copyFileAtomic, removeDeadTemps } from '../atomic.js';
 import { isHex64, RemoteError, type Area, type RemoteBackend } from './backend.js';
 
 /**
@@ -21,43 +22,26 @@ import { isHex64, RemoteError, type Area, type RemoteBackend } from './backend.j
  */
 export const DEAD_TEMP_AGE_MS = 60 * 60 * 1000;
 
-/**
- * Whether `name` is the temp file of a blob's atomic write (cache/atomic.ts's
- * `.<hex>.<pid>.<rand>.tmp`) whose process is not alive on this host.
- */
-function crashed(name: string): boolean {
-  const pid = tempNamePid(name);
-  return pid !== undefined && /^\.[0-9a-f]{64}\./.test(name) && !isAlive(pid);
-}
-
 /** A remote cache in a folder. */
 export class FileRemote implements RemoteBackend {
   readonly display: string;
-  private cleaned: Promise<number> | undefined;
   constructor(private readonly root: string) {
     this.display = `file://${root}`;
   }
 
   /**
-   * Removes the temp files crashed writes left in both areas (see the module
-   * comment), once per instance; resolves to how many. Best effort: a temp
-   * it may not remove (another user's) ends the clean-up, never the write.
+   * Removes the temp files crashed writes of blobs left in both areas (see
+   * the module comment); resolves to how many. Best effort: a temp it may not
+   * remove (another user's) ends the clean-up, never the caller.
    */
-  removeDeadTemps(): Promise<number> {
-    this.cleaned ??= (async () => {
-      let n = 0;
-      for (const area of ['cas', 'ac'] as const) {
-        const dir = join(this.root, area);
-        for (const name of (await readdir(dir).catch(() => [] as string[])).filter(crashed)) {
-          const st = await stat(join(dir, name)).catch(() => undefined);
-          if (st === undefined || Date.now() - st.mtimeMs < DEAD_TEMP_AGE_MS) continue;
-          await rm(join(dir, name), { force: true });
-          n++;
-        }
-      }
-      return n;
-    })().catch(() => 0);
-    return this.cleaned;
+  async removeDeadTemps(): Promise<number> {
+    let n = 0;
+    try {
+      for (const area of ['cas', 'ac'] as const) n += await removeDeadTemps(join(this.root, area), isHex64, { minAgeMs: DEAD_TEMP_AGE_MS });
+    } catch {
+      // best effort (see above)
+    }
+    return n;
   }
 
   private path(area: Area, hex: string): string {
@@ -75,7 +59,6 @@ export class FileRemote implements RemoteBackend {
   }
 
   async write(area: Area, hex: string, src: string): Promise<void> {
-    await this.removeDeadTemps();
     const dest = this.path(area, hex);
     try {
       await copyFileAtomic(src, dest);
@@ -89,7 +72,6 @@ export class FileRemote implements RemoteBackend {
   }
 
   async remove(area: Area, hex: string): Promise<void> {
-    await this.removeDeadTemps();
     await rm(this.path(area, hex), { force: true });
   }
 
