@@ -188,6 +188,23 @@ function memo<K, V>(map: Map<K, V>, k: K, make: () => V): V {
   return v;
 }
 
+/** The float32 tensor `name` of the predictions (throws when it is missing or not float32). */
+function tensor(pred: Derived['pred'], name: string): Float32Array {
+  const t = pred.tensors[name];
+  if (t === undefined || !(t.data instanceof Float32Array)) throw new Error(`predictions: no float32 tensor ${name}`);
+  return t.data;
+}
+
+/**
+ * Image `i`'s probability map of `probs` (the `set`'s) upsampled to the
+ * original size and thresholded at `threshold`, through the memo (the one
+ * place its key is made).
+ */
+function upsampled(d: Derived, set: 'val' | 'test', probs: Float32Array, i: number, threshold: number): Mask {
+  const { h, w, origH, origW } = d.ds;
+  return memo(d.upsampled, `${set}:${i}@${threshold}`, () => mask(upsampleRuns(probs.subarray(i * h * w, (i + 1) * h * w), h, w, origH, origW, threshold)));
+}
+
 /**
  * The U-Net's test masks alone (upsampled, thresholded at `threshold`, no
  * gating) by test id, as gate computes them and through its memo: in a warm
@@ -196,15 +213,11 @@ function memo<K, V>(map: Map<K, V>, k: K, make: () => V): V {
  */
 export async function unetTestRuns(predictions: string, dataset: string, threshold: number): Promise<{ readonly ids: readonly string[]; readonly runs: readonly Run[][] }> {
   const d = await derive(predictions, dataset);
-  const { h, w, origH, origW } = d.ds;
-  const plane = h * w;
-  const prob = d.pred.tensors['test_prob'];
-  if (prob === undefined || !(prob.data instanceof Float32Array)) throw new Error('predictions: no float32 tensor test_prob');
-  const data = prob.data;
-  const ids: unknown = JSON.parse(d.pred.metadata['test_ids'] ?? 'null');
-  if (!Array.isArray(ids) || ids.length * plane !== data.length) throw new Error(`predictions: test_ids do not match test_prob (${h}x${w} maps)`);
-  const runs = ids.map((_, i) => memo(d.upsampled, `test:${i}@${threshold}`, () => mask(upsampleRuns(data.subarray(i * plane, (i + 1) * plane), h, w, origH, origW, threshold))).runs);
-  return { ids: ids.map(String), runs };
+  const { h, w } = d.ds;
+  const probs = tensor(d.pred, 'test_prob');
+  if (probs.length % (h * w) !== 0) throw new Error(`predictions: probability maps are not ${h}x${w} (the dataset's model size)`);
+  const ids = stringList(d.pred.metadata, 'test_ids', probs.length / (h * w));
+  return { ids, runs: ids.map((_, i) => upsampled(d, 'test', probs, i, threshold).runs) };
 }
 
 /** What gate computes from its inputs: the masks artifact and the validation scores' parts. */
@@ -226,15 +239,10 @@ async function gateMasks(params: Params, inputs: Readonly<Record<string, string>
   const { ds, pred } = d;
   const { h, w, origH, origW } = ds;
   const plane = h * w;
-  const tensor = (name: string): Float32Array => {
-    const t = pred.tensors[name];
-    if (t === undefined || !(t.data instanceof Float32Array)) throw new Error(`predictions: no float32 tensor ${name}`);
-    return t.data;
-  };
-  const valProb = tensor('val_prob');
-  const testProb = tensor('test_prob');
-  const valCls = tensor('val_cls');
-  const testCls = tensor('test_cls');
+  const valProb = tensor(pred, 'val_prob');
+  const testProb = tensor(pred, 'test_prob');
+  const valCls = tensor(pred, 'val_cls');
+  const testCls = tensor(pred, 'test_cls');
   if (valProb.length !== valCls.length * plane || testProb.length !== testCls.length * plane) {
     throw new Error(`predictions: probability maps are not ${h}x${w} (the dataset's model size)`);
   }
@@ -243,11 +251,9 @@ async function gateMasks(params: Params, inputs: Readonly<Record<string, string>
   const indexOf = new Map(ds.trainIds.map((id, i) => [id, i]));
   const total = valIds.length + testIds.length;
   const map = (probs: Float32Array, i: number): Float32Array => probs.subarray(i * plane, (i + 1) * plane);
-  const upsampled = (set: 'val' | 'test', probs: Float32Array, i: number): Mask =>
-    memo(d.upsampled, `${set}:${i}@${p.threshold}`, () => mask(upsampleRuns(map(probs, i), h, w, origH, origW, p.threshold)));
   const gated = (set: 'val' | 'test', probs: Float32Array, cls: Float32Array, i: number): Mask => {
     const count = memo(d.counts, `${set}:${i}@${p.countThreshold}`, () => confidentPixels(map(probs, i), p));
-    return keeps(count, cls[i]!, p) ? upsampled(set, probs, i) : EMPTY;
+    return keeps(count, cls[i]!, p) ? upsampled(d, set, probs, i, p.threshold) : EMPTY;
   };
   const applied: GateApplied = {
     threshold: p.threshold, cls_threshold: p.clsThreshold, count_threshold: p.countThreshold, min_pixels: p.minPixels, use_classifier: p.useClassifier,
@@ -265,7 +271,7 @@ async function gateMasks(params: Params, inputs: Readonly<Record<string, string>
     if (index === undefined) throw new Error(`predictions: validation id ${id} is not in the dataset`);
     const truth = memo(d.truth, index, () => mask(truthRuns(ds, index)));
     const kept = gated('val', valProb, valCls, i);
-    const unet = upsampled('val', valProb, i);
+    const unet = upsampled(d, 'val', valProb, i, p.threshold);
     out.val[id] = kept.rle;
     truthRle[id] = truth.rle;
     dice.push(diceRuns(kept.runs, truth.runs));

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import gate, { gateParams, keepMask, upsampleRuns } from '../stages/gate.js';
+import gate, { gateParams, keepMask, unetTestRuns, upsampleRuns } from '../stages/gate.js';
 import { writeTensors } from '../cache/tensors.js';
-import { encodeRle, decodeRle, maskRuns } from '../stages/lib/rle.js';
+import { encodeRle, decodeRle, formatRuns, maskRuns } from '../stages/lib/rle.js';
 import { resizeBilinear } from '../stages/lib/crops.js';
 import { makeRng } from '../stages/lib/prng.js';
 import type { StageContext } from '../engine/stage-api.js';
@@ -104,6 +104,15 @@ test('gate stage: masks JSON, gated vs U-Net-alone Dice', async () => {
     const masks = JSON.parse(await readFile(join(root, 'masks'), 'utf8')) as { val: Record<string, string>; test: Record<string, string> };
     assert.equal(masks.val['1_2'], '');
     assert.ok(masks.test['1'] !== '');
+    // The U-Net's test masks alone (score's), through gate's memo: the kept test mask is that mask.
+    const unet = await unetTestRuns(join(root, 'predictions'), join(root, 'dataset'), 0.3);
+    assert.deepEqual(unet.ids, ['1']);
+    assert.equal(formatRuns(unet.runs[0]!), masks.test['1']);
+    assert.equal((await unetTestRuns(join(root, 'predictions'), join(root, 'dataset'), 0.3)).runs[0], unet.runs[0], 'memoized');
+    await writeTensors(join(root, 'bad-ids'), {
+      test_prob: { dtype: 'float32', shape: [1, h, w], data: prob.slice(0, h * w) },
+    }, { test_ids: '["1","2"]' });
+    await assert.rejects(unetTestRuns(join(root, 'bad-ids'), join(root, 'dataset'), 0.3), /metadata test_ids is not a list of 1 ids/);
     const kept = decodeRle(masks.val['1_1']!, OH, OW);
     let agree = 0;
     for (let i = 0; i < kept.length; i++) agree += kept[i] === truth[i] ? 1 : 0;
