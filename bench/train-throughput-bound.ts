@@ -25,13 +25,11 @@
  * as the samples allow; this favours reaching the target). CPU time is the
  * whole process's (GC threads included). The load average is printed.
  */
-import { spawnSync } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadTf } from '../stages/lib/backend.js';
 import type { TfHandle } from '../stages/lib/backend.js';
-import { CONFIGS, makeStep } from './train-throughput-models.js';
+import { CONFIGS, makeStep, runTorchScript, withWrappedKernels } from './train-throughput-models.js';
 import type { Config } from './train-throughput-models.js';
 
 type Tf = TfHandle['tf'];
@@ -81,41 +79,28 @@ function flopOf(name: string, inputs: Record<string, Shaped>, attrs: Record<stri
  * gradient, counts none).
  */
 function profileConvs(tf: Tf, f: () => void): { conv: number; xnn: number; flop: number; calls: number } {
-  const saved = CONV_KERNELS.map((n) => tf.getKernel(n, 'wasm')).filter((k) => k !== undefined);
   let depth = 0, nested = 0, conv = 0, xnn = 0, flop = 0, calls = 0;
-  for (const k of saved) {
-    const inner = k.kernelFunc;
-    tf.unregisterKernel(k.kernelName, 'wasm');
-    tf.registerKernel({ ...k, kernelFunc: ((args: { inputs: Record<string, Shaped>; attrs?: Record<string, unknown> }) => {
-      const top = depth === 0;
-      if (top) nested = 0; else nested++;
-      depth++;
-      const c0 = process.cpuUsage();
-      let out: Shaped;
-      try {
-        out = inner(args as never) as unknown as Shaped;
-      } finally {
-        depth--;
-      }
-      const ms = cpuMs(process.cpuUsage(c0));
-      if (XNNPACK_KERNELS.has(k.kernelName)) xnn += ms;
-      if (top) {
-        conv += ms;
-        calls++;
-        const ran = XNNPACK_KERNELS.has(k.kernelName) || nested > 0;
-        if (ran) flop += flopOf(k.kernelName, args.inputs, args.attrs ?? {}, out);
-      }
-      return out;
-    }) as unknown as typeof inner });
-  }
-  try {
-    f();
-  } finally {
-    for (const k of saved) {
-      tf.unregisterKernel(k.kernelName, 'wasm');
-      tf.registerKernel(k);
+  withWrappedKernels(tf, CONV_KERNELS, (name, inner) => ((args: { inputs: Record<string, Shaped>; attrs?: Record<string, unknown> }) => {
+    const top = depth === 0;
+    if (top) nested = 0; else nested++;
+    depth++;
+    const c0 = process.cpuUsage();
+    let out: Shaped;
+    try {
+      out = inner(args as never) as unknown as Shaped;
+    } finally {
+      depth--;
     }
-  }
+    const ms = cpuMs(process.cpuUsage(c0));
+    if (XNNPACK_KERNELS.has(name)) xnn += ms;
+    if (top) {
+      conv += ms;
+      calls++;
+      const ran = XNNPACK_KERNELS.has(name) || nested > 0;
+      if (ran) flop += flopOf(name, args.inputs, args.attrs ?? {}, out);
+    }
+    return out;
+  }) as unknown as typeof inner, f);
   return { conv, xnn, flop, calls };
 }
 
@@ -142,11 +127,7 @@ function timeOurs(tf: Tf, c: Config, steps: number, into: Ours): void {
 type TorchBound = { step_wall_ms: number; step_cpu_ms: number; conv_wall_ms: number; conv_cpu_ms: number; conv_flop: number; layers: number };
 
 function timeTorch(threads: number, steps: number, configs: Config[]): { torch: string; results: Record<string, TorchBound> } {
-  const script = fileURLToPath(new URL('../../bench/torch_bound.py', import.meta.url));
-  const spec = JSON.stringify({ threads, steps, reps: 5, configs });
-  const r = spawnSync('/usr/bin/python3', ['-W', 'ignore', script, spec], { encoding: 'utf8', maxBuffer: 1 << 20 });
-  if (r.status !== 0) throw new Error(`torch_bound.py failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}');
+  return runTorchScript('torch_bound.py', { threads, steps, reps: 5, configs });
 }
 
 /** The issue's targets (ours / PyTorch images/s) by config. */

@@ -1,12 +1,14 @@
 /**
  * The models and training step timed by bench/train-throughput and profiled by
- * bench/train-throughput-profile (mirrored in bench/torch_models.py), built
+ * bench/train-throughput-profile and -bound (mirrored in bench/torch_models.py), built
  * from the functions train-seg and train-cls call: `buildUnet` and
  * `buildClassifier`, `diceLoss` and `focalLoss` (with train-cls's default
  * gamma and alpha), and the train loop's `createTrainer` (its Adam and its
  * step). What is not timed: making the batch from uint8 images (the loop
  * does that before each step) and validation.
  */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import type { TfHandle } from '../stages/lib/backend.js';
 import { buildClassifier } from '../stages/models/classifier.js';
 import { diceLoss, focalLoss } from '../stages/models/losses.js';
@@ -65,4 +67,41 @@ export function makeStep(tf: TfHandle['tf'], c: Config, opts: StepOptions = {}):
       tf.dispose([x, y]);
     },
   };
+}
+
+type Tf = TfHandle['tf'];
+type KernelFunc = NonNullable<ReturnType<Tf['getKernel']>>['kernelFunc'];
+
+/**
+ * Runs `f` once with the wasm kernels named in `names` (all of the backend's
+ * when undefined) replaced by `wrap(name, stock)`, then registers the stock
+ * kernels again, whatever `f` does: how the profiling benches time kernels.
+ */
+export function withWrappedKernels(tf: Tf, names: readonly string[] | undefined, wrap: (name: string, stock: KernelFunc) => KernelFunc, f: () => void): void {
+  const configs = names === undefined
+    ? tf.getKernelsForBackend('wasm')
+    : names.map((n) => tf.getKernel(n, 'wasm')).filter((k) => k !== undefined);
+  for (const k of configs) {
+    tf.unregisterKernel(k.kernelName, 'wasm');
+    tf.registerKernel({ ...k, kernelFunc: wrap(k.kernelName, k.kernelFunc) });
+  }
+  try {
+    f();
+  } finally {
+    for (const k of configs) {
+      tf.unregisterKernel(k.kernelName, 'wasm');
+      tf.registerKernel(k);
+    }
+  }
+}
+
+/**
+ * Runs one of bench/'s PyTorch scripts (`script`: its file name) with `spec`
+ * as its JSON argument and returns the JSON of its last output line.
+ */
+export function runTorchScript<T>(script: string, spec: unknown): T {
+  const path = fileURLToPath(new URL(`../../bench/${script}`, import.meta.url));
+  const r = spawnSync('/usr/bin/python3', ['-W', 'ignore', path, JSON.stringify(spec)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (r.status !== 0) throw new Error(`${script} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as T;
 }

@@ -19,7 +19,7 @@
 import { parseArgs } from 'node:util';
 import { loadTf } from '../stages/lib/backend.js';
 import type { BackendPref } from '../stages/lib/backend.js';
-import { CONFIGS, makeStep } from './train-throughput-models.js';
+import { CONFIGS, makeStep, withWrappedKernels } from './train-throughput-models.js';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: {
@@ -70,32 +70,19 @@ async function main(): Promise<void> {
  * wrappers are removed afterwards.
  */
 function cpuProfile(tf: Awaited<ReturnType<typeof loadTf>>['tf'], f: () => void, add: (name: string, ms: number) => void, shapes: boolean): void {
-  const configs = tf.getKernelsForBackend('wasm');
   const stack: number[] = [];
-  for (const k of configs) {
-    const inner = k.kernelFunc;
-    tf.unregisterKernel(k.kernelName, 'wasm');
-    tf.registerKernel({ ...k, kernelFunc: ((args: { inputs: Record<string, { shape: number[] } | undefined> }) => {
-      const c0 = process.cpuUsage();
-      stack.push(0);
-      const out = inner(args as never);
-      const u = process.cpuUsage(c0);
-      const ms = (u.user + u.system) / 1000;
-      const children = stack.pop() ?? 0;
-      if (stack.length > 0) stack[stack.length - 1]! += ms;
-      const key = shapes ? `${k.kernelName} ${Object.values(args.inputs).map((t) => `[${(t?.shape ?? []).join(',')}]`).join(' ')}` : k.kernelName;
-      add(key, ms - children);
-      return out;
-    }) as unknown as typeof inner });
-  }
-  try {
-    f();
-  } finally {
-    for (const k of configs) {
-      tf.unregisterKernel(k.kernelName, 'wasm');
-      tf.registerKernel(k);
-    }
-  }
+  withWrappedKernels(tf, undefined, (name, inner) => ((args: { inputs: Record<string, { shape: number[] } | undefined> }) => {
+    const c0 = process.cpuUsage();
+    stack.push(0);
+    const out = inner(args as never);
+    const u = process.cpuUsage(c0);
+    const ms = (u.user + u.system) / 1000;
+    const children = stack.pop() ?? 0;
+    if (stack.length > 0) stack[stack.length - 1]! += ms;
+    const key = shapes ? `${name} ${Object.values(args.inputs).map((t) => `[${(t?.shape ?? []).join(',')}]`).join(' ')}` : name;
+    add(key, ms - children);
+    return out;
+  }) as unknown as typeof inner, f);
 }
 
 await main();

@@ -30,11 +30,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { availableParallelism, loadavg } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { loadTf } from '../stages/lib/backend.js';
 import type { BackendPref } from '../stages/lib/backend.js';
-import { CONFIGS, makeStep } from './train-throughput-models.js';
+import { CONFIGS, makeStep, runTorchScript } from './train-throughput-models.js';
 import type { Config } from './train-throughput-models.js';
 
 /** Per-step samples in ms: wall and CPU time, training and inference. */
@@ -75,11 +74,7 @@ function ensureTorch(log: (m: string) => void): void {
 type TorchResult = { train_ms: number; infer_ms: number; train_cpu_ms: number; infer_cpu_ms: number };
 
 function timeTorch(threads: number, steps: number): { torch: string; results: Record<string, TorchResult> } {
-  const script = fileURLToPath(new URL('../../bench/torch_models.py', import.meta.url));
-  const spec = JSON.stringify({ threads, steps, warmup: 1, configs: CONFIGS });
-  const r = spawnSync('/usr/bin/python3', ['-W', 'ignore', script, spec], { encoding: 'utf8', maxBuffer: 1 << 20 });
-  if (r.status !== 0) throw new Error(`torch_models.py failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}');
+  return runTorchScript('torch_models.py', { threads, steps, warmup: 1, configs: CONFIGS });
 }
 
 async function main(): Promise<void> {
