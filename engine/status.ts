@@ -46,7 +46,7 @@ export interface StatusProject {
  */
 export async function openForStatus(file: string, overrides: readonly Override[], registry: KindRegistry): Promise<Result<StatusProject, Failure>> {
   const layout = projectLayout(file);
-  const read = readLock(layout.lockPath);
+  const read = readLock(layout.lockPath, layout.lockMirror);
   const lock = 'lock' in read ? read.lock : undefined;
   const held = overrides.length === 0 && lock ? heldExperiment(lock, layout.dotDir) : undefined;
   if (held && held.asOverrides.length > 0) {
