@@ -97,11 +97,18 @@ export function withWrappedKernels(tf: Tf, names: readonly string[] | undefined,
 
 /**
  * Runs one of bench/'s PyTorch scripts (`script`: its file name) with `spec`
- * as its JSON argument and returns the JSON of its last output line.
+ * as its JSON argument (its `threads` also bounds OpenMP and OpenBLAS) and
+ * returns the JSON of its last output line.
  */
-export function runTorchScript<T>(script: string, spec: unknown): T {
+export function runTorchScript<T>(script: string, spec: { readonly threads: number; readonly [k: string]: unknown }): T {
   const path = fileURLToPath(new URL(`../../bench/${script}`, import.meta.url));
-  const r = spawnSync('/usr/bin/python3', ['-W', 'ignore', path, JSON.stringify(spec)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  // torch.set_num_threads bounds ATen's OpenMP pool but not OpenBLAS's, which
+  // Debian's torch calls for some convolutions: with its default of one
+  // thread per core, the second one spins while waiting, doubling PyTorch's
+  // CPU time at no gain in wall time. Pin both to the requested count.
+  const threads = String(spec.threads);
+  const env = { ...process.env, OPENBLAS_NUM_THREADS: threads, OMP_NUM_THREADS: threads };
+  const r = spawnSync('/usr/bin/python3', ['-W', 'ignore', path, JSON.stringify(spec)], { encoding: 'utf8', maxBuffer: 1 << 20, env });
   if (r.status !== 0) throw new Error(`${script} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop() ?? '{}') as T;
 }
