@@ -4,6 +4,7 @@
  * touches `process`.
  */
 import { readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import type { ExecutorName, Override } from './config.js';
 import { laterGroups, lightStageLikelyToRun, localExecutor, localRun, type LocalRun } from './executors/local.js';
@@ -314,6 +315,8 @@ export async function cmdGc(env: CommandEnv, o: { dryRun: boolean; wait: boolean
     const dropped = all.slice(0, Math.max(0, all.length - o.keepLast));
     if (!o.dryRun) for (const e of dropped) exps.remove(e.id);
     const r = await collectGarbage(p.root, p.env.store, p.env.runs, o.dryRun, kept.map((e) => e.lock));
+    // The report's render memo (charts and tiles drawn before): a speed-up only, the next report redraws it.
+    if (!o.dryRun) await rm(p.layout.render, { recursive: true, force: true });
     if (env.json) env.stdout.write(JSON.stringify({ ok: true, dry_run: o.dryRun, ...r, keptExperiments: kept.length, removedExperiments: dropped.length }, null, 2) + '\n');
     const mb = (b: number): string => `${(b / 1e6).toFixed(1)} MB`;
     human.write(`${o.dryRun ? 'would remove' : 'removed'} ${r.removedObjects} objects (${mb(r.removedBytes)}), ${r.removedRuns} run records and ${dropped.length} experiments; ` +

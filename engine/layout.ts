@@ -16,6 +16,8 @@
  * <root>/.pipe/run.lock          held by the running `pipe run` (and gc, verify --quarantine)
  * <root>/.pipe/exps/             recorded experiments (`<id>.json`, engine/exp/store.ts)
  * <root>/.pipe/sweeps/           sweep results (`<id>/`: table, JSON, chart; engine/exp/sweep.ts)
+ * <root>/.pipe/render/           charts and image tiles the report drew, by a digest of what
+ *                                determines them (stages/report/memo.ts): a speed-up, never an output
  * ```
  */
 import { readdirSync } from 'node:fs';
@@ -42,6 +44,8 @@ export interface DotLayout {
   readonly experiments: string;
   /** Sweep results, a folder per sweep. */
   readonly sweeps: string;
+  /** The report's render memo (charts and tiles by digest; pruned by each render, cleared by `pipe gc`). */
+  readonly render: string;
 }
 
 /** The paths of one project. */
@@ -63,8 +67,13 @@ export function projectLayout(file: string): ProjectLayout {
   const name = basename(abs);
   // pipeline.yaml -> pipe.lock; another pipeline file gets its own lock (pipeline.kaggle.yaml -> pipeline.kaggle.lock).
   const lock = name === 'pipeline.yaml' ? 'pipe.lock' : `${name.replace(/\.ya?ml$/i, '')}.lock`;
-  const dot = dotLayout(join(root, '.pipe'));
+  const dot = dotLayout(dotDirOf(root));
   return { root, file: abs, lockPath: join(root, lock), lockMirror: join(dirname(dot.stateFile), `${lock}.json`), ...dot };
+}
+
+/** The `.pipe/` folder of the project folder `root` (for code that is handed only the root, as a stage is). */
+export function dotDirOf(root: string): string {
+  return join(root, '.pipe');
 }
 
 /** The paths inside the `.pipe/` folder `dotDir` (for code that is handed only that folder). */
@@ -79,6 +88,7 @@ export function dotLayout(dotDir: string): DotLayout {
     runLock: join(dotDir, 'run.lock'),
     experiments: join(dotDir, 'exps'),
     sweeps: join(dotDir, 'sweeps'),
+    render: join(dotDir, 'render'),
   };
 }
 

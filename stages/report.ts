@@ -14,6 +14,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
+import { dotDirOf, dotLayout } from '../engine/layout.js';
 import { defineStage, type Params, type StageContext } from '../engine/stage-api.js';
 import { declareParams, int, readParams, str } from './lib/params.js';
 
@@ -35,6 +36,11 @@ export function reportParams(params: Params) {
   return { out: p.out, samples: p.samples, worst: p.worst, seed: p.seed, title: p.title };
 }
 
+/** How many charts and images came from the render memo: "drawn 2, 47 from .pipe/render". */
+export function memoNote(s: { readonly hits: number; readonly misses: number }): string {
+  return `drawn ${s.misses}, ${s.hits} from .pipe/render`;
+}
+
 export default defineStage({
   description: 'an HTML page of the data, training curves, predictions against truth and metrics',
   params: REPORT_PARAMS,
@@ -43,17 +49,22 @@ export default defineStage({
   async run(ctx: StageContext): Promise<void> {
     const p = reportParams(ctx.params);
     const { buildReport, REPORT_ARTIFACTS } = await import('./report/build.js');
+    const { RenderMemo } = await import('./report/memo.js');
+    // Charts and tiles drawn before (by any stage or `pipe report`) come from the memo: pure functions of their key.
+    const memo = new RenderMemo(dotLayout(dotDirOf(ctx.root)).render, `stage-${ctx.name}`);
     const sources = Object.fromEntries(REPORT_ARTIFACTS.flatMap((a) => (ctx.inputs[a] === undefined ? [] : [[a, ctx.inputs[a]]])));
     const built = await buildReport({
       sources, samples: p.samples, worst: p.worst, seed: p.seed,
       title: p.title, subtitle: `built by the <code>${ctx.name}</code> stage from its inputs; <code>pipe report</code> adds the pipeline's state and the experiments`,
       progress: (done, total) => ctx.progress({ done, total, unit: 'charts and images' }),
+      memo,
     });
+    await memo.finish();
     const path = resolve(ctx.root, p.out);
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, built.html);
     ctx.metric('charts', built.charts);
     ctx.metric('images', built.images);
-    ctx.log(`${p.out}: ${built.charts} charts, ${built.images} images, ${(built.html.length / 1e6).toFixed(2)} MB`);
+    ctx.log(`${p.out}: ${built.charts} charts, ${built.images} images (${memoNote(memo.stats)}), ${(built.html.length / 1e6).toFixed(2)} MB`);
   },
 });

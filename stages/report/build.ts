@@ -17,9 +17,10 @@ import { gateApplied } from '../gate.js';
 import { readDataset, readSplit, type Dataset } from '../lib/dataset.js';
 import { readHistory, type History } from '../models/history.js';
 import { dataStats, valStats, worstCases, type ValPredictions, type ValStats } from './analyse.js';
-import { renderSvg, type VlSpec } from './charts.js';
+import { memoSvg, renderSvg, type VlSpec } from './charts.js';
 import { page, tile, type Section } from './html.js';
-import { renderTile, tileSize, type Outline } from './images.js';
+import { memoTile, renderTile, tileSize, type Outline } from './images.js';
+import type { RenderMemo } from './memo.js';
 import { dataSection, greyOf, metricsSection, modelsCurves, predictionGrids, type Draw } from './sections.js';
 
 /** Paths of the artifacts the report reads, by artifact name; any may be missing. */
@@ -56,6 +57,11 @@ export interface ReportOptions {
   readonly after?: readonly Section[];
   /** Progress of the charts and images drawn. */
   readonly progress?: (done: number, total: number) => void;
+  /**
+   * Where charts and tiles drawn before are kept (memo.ts); none: everything
+   * is drawn. The page's bytes are the same either way. The caller finishes it.
+   */
+  readonly memo?: RenderMemo;
 }
 
 /** The page and the numbers it shows. */
@@ -114,14 +120,15 @@ export async function buildReport(o: ReportOptions): Promise<ReportPage> {
   const draw: Draw = {
     size,
     async chart(spec: VlSpec) {
-      const svg = await renderSvg(spec);
+      const svg = o.memo ? await memoSvg(o.memo, spec) : await renderSvg(spec);
       charts++;
       step();
       return svg;
     },
     async tile(index: number, outlines: readonly Outline[], alt: string, caption: string) {
       if (!ds) throw new Error('bug: a tile without a dataset');
-      const png = await renderTile(greyOf(ds, index), size, outlines);
+      const grey = greyOf(ds, index);
+      const png = o.memo ? await memoTile(o.memo, grey, size, outlines) : await renderTile(grey, size, outlines);
       images++;
       step();
       return tile(png, alt, caption);

@@ -5,6 +5,8 @@
  * shares {@link CHART_CONFIG}: the Okabe-Ito palette (readable with red-green
  * colour blindness) and the page's font sizes.
  */
+import { memoKey, type RenderMemo } from './memo.js';
+import { rendererId } from './renderer-id.js';
 
 /** A Vega-Lite spec (top-level), as plain JSON. */
 export type VlSpec = Record<string, unknown>;
@@ -27,8 +29,30 @@ export const CHART_CONFIG = {
   rect: { color: OKABE_ITO[4] },
 } as const;
 
+/** The chart renderer's module: vega and vega-lite load from there. */
+const RENDERER = new URL('../../engine/charts.js', import.meta.url).href;
+
+/** The spec as rendered: the v5 schema, {@link CHART_CONFIG} under the spec's own config. */
+function fullSpec(spec: VlSpec): VlSpec {
+  return { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', ...spec, config: { ...CHART_CONFIG, ...(spec.config as object | undefined) } };
+}
+
 /** Renders a Vega-Lite spec to SVG with the shared renderer (engine/charts.ts), {@link CHART_CONFIG} under the spec's own config. */
 export async function renderSvg(spec: VlSpec): Promise<string> {
   const { renderSvg: render } = await import('../../engine/charts.js');
-  return render({ $schema: 'https://vega.github.io/schema/vega-lite/v5.json', ...spec, config: { ...CHART_CONFIG, ...(spec.config as object | undefined) } });
+  return render(fullSpec(spec));
+}
+
+/**
+ * {@link renderSvg} through a render memo: the key is the spec as rendered
+ * (its JSON, data inline) and the renderer (vega's and vega-lite's package
+ * closure, engine/charts.ts's code), so a chart in the memo loads no vega.
+ */
+export async function memoSvg(memo: RenderMemo, spec: VlSpec): Promise<string> {
+  const full = fullSpec(spec);
+  const key = memoKey(['svg', rendererId(RENDERER, ['vega', 'vega-lite'], [RENDERER]), JSON.stringify(full)]);
+  return memo.text(key, 'svg', async () => {
+    const { renderSvg: render } = await import('../../engine/charts.js');
+    return render(full);
+  });
 }

@@ -16,7 +16,7 @@ import type { LockEntry } from '../../engine/lockfile.js';
 import { planStages } from '../../engine/plan.js';
 import { heldHeader } from '../../engine/exp/status.js';
 import { openForStatus, stageState } from '../../engine/status.js';
-import { REPORT_DEFAULTS } from '../report.js';
+import { memoNote, REPORT_DEFAULTS } from '../report.js';
 import { esc } from './html.js';
 import { pipelineSection, type StageRow } from './pipeline-section.js';
 
@@ -38,6 +38,7 @@ export async function runReport(args: readonly string[], env: ExtraCommandEnv): 
   if (!opened.ok) return reportFailure(env, opened.error);
   const { project: p, held } = opened.value;
   const { experimentsSection, loadExperiments } = await import('./experiments-section.js');
+  const { RenderMemo } = await import('./memo.js');
   const exps = loadExperiments(p.dotDir);
   let lock: Readonly<Record<string, LockEntry>> = p.env.lock;
   let source = basename(p.lockPath);
@@ -48,6 +49,8 @@ export async function runReport(args: readonly string[], env: ExtraCommandEnv): 
     lock = f.exp.lock.stages;
     source = `experiment ${f.exp.name} (${f.exp.id})`;
   }
+  // Charts and tiles drawn before come from the memo; an experiment's page keeps its own list, so it does not prune the workspace's.
+  const memo = new RenderMemo(p.layout.render, typeof env.options.exp === 'string' ? 'pipe-report-exp' : 'pipe-report');
   if (Object.keys(lock).length === 0) return usage(env, `${source} records no run yet: run \`pipe run\` first`);
 
   // The pipeline's state now, as `pipe status` says it, and the cache state of what the lock names.
@@ -90,7 +93,7 @@ export async function runReport(args: readonly string[], env: ExtraCommandEnv): 
       (held ? ` · ${esc(heldHeader(held))} (states as planned with them)` : '') +
       ` · built ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`,
     before: [pipelineSection(rows, relative(p.root, resolve(env.file)), basename(p.lockPath))],
-    after: [await experimentsSection(exps)],
+    after: [await experimentsSection(exps, memo)],
     progress: (done, total) => {
       // A line at each quarter: enough to see it move without flooding a log.
       const q = Math.floor((4 * done) / total);
@@ -99,14 +102,16 @@ export async function runReport(args: readonly string[], env: ExtraCommandEnv): 
         human.write(`report: ${done}/${total} charts and images\n`);
       }
     },
+    memo,
   });
+  await memo.finish();
   const dir = resolve(outDir);
   const file = join(dir, 'index.html');
   await mkdir(dir, { recursive: true });
   await writeFile(file, built.html);
   const seconds = (performance.now() - t0) / 1000;
   const shown = relative(process.cwd(), file) || file;
-  human.write(`wrote ${shown}: ${built.charts} charts, ${built.images} images, ${(built.html.length / 1e6).toFixed(2)} MB in ${seconds.toFixed(1)} s\n`);
+  human.write(`wrote ${shown}: ${built.charts} charts, ${built.images} images (${memoNote(memo.stats)}), ${(built.html.length / 1e6).toFixed(2)} MB in ${seconds.toFixed(1)} s\n`);
   if (env.json) {
     env.stdout.write(JSON.stringify({
       ok: true, path: file, charts: built.charts, images: built.images, bytes: built.html.length, duration_ms: Math.round(seconds * 1000),

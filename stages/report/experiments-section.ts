@@ -7,8 +7,9 @@
 import { ExperimentStore, flatMetrics as flatAll, flatParams as flatAllParams, type Experiment } from '../../engine/exp/store.js';
 import type { Lock } from '../../engine/lockfile.js';
 import type { ParamValue } from '../../engine/stage-api.js';
-import { renderSvg } from './charts.js';
+import { memoSvg } from './charts.js';
 import { chart, esc, fmt, table, type Section } from './html.js';
+import type { RenderMemo } from './memo.js';
 import { sweepSpec } from './specs.js';
 
 /** The project's recorded experiments, oldest first. */
@@ -16,9 +17,9 @@ export function loadExperiments(dotDir: string): Experiment[] {
   return new ExperimentStore(dotDir).list();
 }
 
-/** stage.param -> value as text, over the lock's entries. */
-function flatParams(lock: Lock): Record<string, string> {
-  return Object.fromEntries(Object.entries(flatAllParams(lock)).map(([k, v]) => [k, JSON.stringify(v)]));
+/** stage.param -> value as text. */
+function asText(params: Readonly<Record<string, ParamValue>>): Record<string, string> {
+  return Object.fromEntries(Object.entries(params).map(([k, v]) => [k, JSON.stringify(v)]));
 }
 
 /** stage.metric -> number, over the lock's entries. */
@@ -29,12 +30,14 @@ function flatMetrics(lock: Lock): Record<string, number> {
 /** The metrics shown: the gate's first, then the others a few at most. */
 const METRICS = /\.(val_dice|val_dice_unet|presence_precision|presence_recall|val_acc|test_dice)$/;
 
-/** The section (renders one chart per swept param of each sweep). */
-export async function experimentsSection(exps: readonly Experiment[]): Promise<Section> {
+/** The section (renders one chart per swept param of each sweep, through `memo`). */
+export async function experimentsSection(exps: readonly Experiment[], memo: RenderMemo): Promise<Section> {
   if (exps.length === 0) {
     return { id: 'experiments', title: 'Experiments', body: '<p class="note">No experiments recorded yet: each <code>pipe run</code> and sweep point is recorded as one, and listed here.</p>' };
   }
-  const params = exps.map((e) => flatParams(e.lock));
+  // Each experiment's params and metrics, flattened once (a workspace holds hundreds).
+  const raw = exps.map((e) => flatAllParams(e.lock));
+  const params = raw.map(asText);
   const metrics = exps.map((e) => flatMetrics(e.lock));
   const keys = [...new Set(params.flatMap((p) => Object.keys(p)))].sort();
   const differ = keys.filter((k) => new Set(params.map((p) => p[k] ?? '–')).size > 1);
@@ -47,19 +50,19 @@ export async function experimentsSection(exps: readonly Experiment[]): Promise<S
   const head = ['experiment', 'kind', 'updated (UTC)', ...differ.map(esc), ...mkeys.map(esc)];
   const charts: string[] = [];
   for (const sweep of [...new Set(exps.flatMap((e) => (e.sweep ? [e.sweep] : [])))]) {
-    const points = exps.filter((e) => e.sweep === sweep);
+    const points = exps.flatMap((e, i) => (e.sweep === sweep ? [i] : []));
     // A point's value of a swept param: its override, or (when it repeats the pipeline file, so no override) the lock's param.
-    const valueOf = (e: Experiment, k: string): ParamValue | undefined => e.overrides[k] ?? flatAllParams(e.lock)[k];
-    const swept = [...new Set(points.flatMap((e) => Object.keys(e.overrides)))].filter((k) => points.every((e) => typeof valueOf(e, k) === 'number'));
+    const valueOf = (i: number, k: string): ParamValue | undefined => exps[i]!.overrides[k] ?? raw[i]![k];
+    const swept = [...new Set(points.flatMap((i) => Object.keys(exps[i]!.overrides)))].filter((k) => points.every((i) => typeof valueOf(i, k) === 'number'));
     const metric = mkeys.find((k) => k.endsWith('.val_dice')) ?? mkeys[0];
     if (metric === undefined) continue;
     for (const x of swept) {
       const by = swept.find((k) => k !== x);
-      const values = points.flatMap((e) => {
-        const m = flatMetrics(e.lock)[metric];
-        return m === undefined ? [] : [{ x: valueOf(e, x) as number, y: m, ...(by ? { by: String(valueOf(e, by)) } : {}) }];
+      const values = points.flatMap((i) => {
+        const m = metrics[i]![metric];
+        return m === undefined ? [] : [{ x: valueOf(i, x) as number, y: m, ...(by ? { by: String(valueOf(i, by)) } : {}) }];
       }).sort((a, b) => a.x - b.x);
-      charts.push(chart(await renderSvg(sweepSpec(values, x, metric, by))));
+      charts.push(chart(await memoSvg(memo, sweepSpec(values, x, metric, by))));
     }
   }
   return {

@@ -8,6 +8,8 @@
  */
 import { resizeBilinear } from '../lib/crops.js';
 import type { Run } from '../lib/rle.js';
+import { memoKey, type RenderMemo } from './memo.js';
+import { rendererId } from './renderer-id.js';
 
 /** RGB of an outline. */
 export type Rgb = readonly [number, number, number];
@@ -90,4 +92,18 @@ export async function renderTile(grey: Uint8Array, s: TileSize, outlines: readon
   }
   // JPEG at full chroma keeps the 2-pixel outlines crisp at a quarter of the PNG's bytes (speckle compresses badly).
   return sharp(rgb, { raw: { width: s.tileW, height: s.tileH, channels: 3 } }).jpeg({ quality: 88, chromaSubsampling: '4:4:4' }).toBuffer();
+}
+
+/** The tile renderer's code: this module and the resize it uses. */
+const TILE_CODE = [import.meta.url, new URL('../lib/crops.js', import.meta.url).href];
+
+/**
+ * {@link renderTile} through a render memo: the key is the grey pixels, the
+ * geometry, the outlines (runs and colours) and the renderer (sharp's package
+ * closure with libvips, this code), so a tile in the memo loads no sharp.
+ */
+export async function memoTile(memo: RenderMemo, grey: Uint8Array, s: TileSize, outlines: readonly Outline[]): Promise<Buffer> {
+  const lines = JSON.stringify(outlines.map((o) => [o.colour, o.runs.map((r) => [r.start, r.length])]));
+  const key = memoKey(['jpg', rendererId(import.meta.url, ['sharp'], TILE_CODE), JSON.stringify(s), grey, lines]);
+  return memo.get(key, 'jpg', () => renderTile(grey, s, outlines));
 }
