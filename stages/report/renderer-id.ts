@@ -8,14 +8,21 @@
  */
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+/** Whether `dir` has a node_modules folder, by folder (most package folders have none). */
+const hasModules = new Map<string, boolean>();
 
 /** The folder of package `name` as Node finds it from `dir` (node_modules up the tree), or undefined. */
 function packageDir(name: string, dir: string): string | undefined {
   for (let d = dir; ; d = dirname(d)) {
-    const candidate = join(d, 'node_modules', name);
-    if (existsSync(join(candidate, 'package.json'))) return candidate;
+    if (basename(d) !== 'node_modules') {
+      let has = hasModules.get(d);
+      if (has === undefined) hasModules.set(d, (has = existsSync(join(d, 'node_modules'))));
+      const candidate = join(d, 'node_modules', name);
+      if (has && existsSync(join(candidate, 'package.json'))) return candidate;
+    }
     if (dirname(d) === d) return undefined;
   }
 }
