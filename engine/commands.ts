@@ -14,14 +14,13 @@ import { DEFAULT_REMOTE_JOBS, projectRemote, remoteLookup } from './remote.js';
 import { formatDiagnostic, LineIndex } from './diagnostic.js';
 import { formatDag, type DagFormat } from './dag-format.js';
 import type { EngineEvent } from './events.js';
-import { saveCodeMemo } from './fingerprint.js';
 import { downstreamOf, execute, selectStages, type StageResult } from './executor.js';
 import type { Graph, KindRegistry } from './graph.js';
 import { summary, textLogger, type Out } from './logger.js';
 import { LockWriter, type LockEntry } from './lockfile.js';
 import { etaTracker } from './progress-eta.js';
 import { planStages } from './plan.js';
-import { ensureDotDir, openProject, type Project } from './project.js';
+import { ensureDotDir, openProject, saveProjectState, type Project } from './project.js';
 import { unreachable, type Failure } from './result.js';
 import { cleanLeftovers } from './leftovers.js';
 import { acquireRunLock } from './run-lock.js';
@@ -142,8 +141,7 @@ async function runProject(
 
   if (o.dryRun) {
     const plan = await planStages(p.graph, p.env, selected, force);
-    await p.env.files.save().catch(() => undefined);
-    await saveCodeMemo(p.layout.codeMemo);
+    await saveProjectState(p);
     if (env.json) env.stdout.write(JSON.stringify({ ok: true, dry_run: true, stages: plan }, null, 2) + '\n');
     else for (const s of plan) human.write(`${planWord(s.action)} ${s.stage}${s.why.length ? `: ${s.why.join('; ')}` : ''}\n`);
     if (!env.json) human.write('(dry run: nothing was run)\n');
@@ -207,8 +205,7 @@ async function runProject(
       executor: local ?? executor,
       ...(remote ? { remote: remoteLookup(remote, q.env.store, q.env.runs, q.graph.config.remote?.jobs ?? DEFAULT_REMOTE_JOBS, o.signal, (e) => log(e)) } : {}),
     });
-    await q.env.files.save();
-    await saveCodeMemo(q.layout.codeMemo);
+    await saveProjectState(q);
     if (!o.signal.aborted && !results.some((r) => r.status === 'failed')) experiment = await finishRun(q, env.file, lock, 'run');
   } finally {
     remote?.close();
@@ -257,8 +254,7 @@ export async function cmdStatus(env: CommandEnv, targets: readonly string[]): Pr
   const bad = unknownTargets(p, targets);
   if (bad) return report(env, bad);
   const plan = await planStages(p.graph, p.env, selectStages(p.graph, targets), new Set());
-  await p.env.files.save().catch(() => undefined);
-  await saveCodeMemo(p.layout.codeMemo);
+  await saveProjectState(p);
   if (env.json) {
     const entries = plan.map((s) => {
       const last = p.env.lock[s.stage];

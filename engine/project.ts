@@ -11,7 +11,7 @@ import { FileState } from '../cache/file-state.js';
 import { RunCache } from '../cache/run-cache.js';
 import { ObjectStore } from '../cache/store.js';
 import { loadConfig, type Override } from './config.js';
-import { loadCodeMemo } from './fingerprint.js';
+import { loadCodeMemo, saveCodeMemo } from './fingerprint.js';
 import { buildGraph, type Graph, type KindRegistry } from './graph.js';
 import { projectLayout, runFolders, type ProjectLayout } from './layout.js';
 import { readLock, type Lock } from './lockfile.js';
@@ -59,6 +59,16 @@ export async function openProject(file: string, overrides: readonly Override[], 
     lock: read.lock.stages,
   };
   return ok({ root, graph: graph.value, env, lockPath, lock: read.lock, dotDir, layout });
+}
+
+/**
+ * Saves what a command learnt for the next ones: the file-hash state and the
+ * code fingerprints' memo. Never fails: both only spare re-hashing (a write
+ * that fails, disk full, leaves the old file).
+ */
+export async function saveProjectState(p: Project): Promise<void> {
+  await p.env.files.save();
+  await saveCodeMemo(p.layout.codeMemo);
 }
 
 /** Creates the .pipe folders a run writes into. */

@@ -9,7 +9,6 @@
  *     per stage: identical | restored | differs (artifact, metrics old -> new, machine facts that differ)
  *   exit 1 when anything differs or fails.
  */
-import { saveCodeMemo } from '../fingerprint.js';
 import { join } from 'node:path';
 import { rm } from 'node:fs/promises';
 import { cpus } from 'node:os';
@@ -20,7 +19,7 @@ import { codeFingerprint } from '../fingerprint.js';
 import type { Graph } from '../graph.js';
 import { LockWriter, type Lock, type LockEntry } from '../lockfile.js';
 import { textLogger } from '../logger.js';
-import { ensureDotDir } from '../project.js';
+import { ensureDotDir, saveProjectState } from '../project.js';
 import { acquireRunLock } from '../run-lock.js';
 import { machineDiff, machineInfo } from './machine.js';
 import { codeFilesOf, finishRun } from './run-hooks.js';
@@ -141,8 +140,7 @@ export async function cmdRepro(env: CommandEnv, o: ReproOptions): Promise<number
       groups: { started: (stage, pgid) => held.lock.track(stage, pgid), ended: (pgid) => held.lock.untrack(pgid) },
       emit: (e: EngineEvent) => log(e),
     });
-    await p.env.files.save();
-    await saveCodeMemo(p.layout.codeMemo);
+    await saveProjectState(p);
     if (!o.signal.aborted && results.every((r) => r.status !== 'failed')) experiment = (await finishRun(p, env.file, lock, 'repro')).exp;
   } finally {
     await held.lock.release();

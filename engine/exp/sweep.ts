@@ -5,7 +5,6 @@
  * workers (sweep-run.ts). Each point is an experiment; the table sorted by the
  * metric is printed and saved with a chart per param (sweep-output.ts).
  */
-import { saveCodeMemo } from '../fingerprint.js';
 import { join } from 'node:path';
 import { cpus } from 'node:os';
 import { cmdRun, EXIT, pipeVersion, report, type CommandEnv } from '../commands.js';
@@ -17,7 +16,7 @@ import { fail, ok, type Failure, type Result } from '../result.js';
 import { readLock, type Lock } from '../lockfile.js';
 import { sweepDir } from '../layout.js';
 import { textLogger } from '../logger.js';
-import { ensureDotDir, openProject } from '../project.js';
+import { ensureDotDir, openProject, saveProjectState } from '../project.js';
 import { acquireRunLock } from '../run-lock.js';
 import type { ParamValue } from '../stage-api.js';
 import { laterGroups, lightStageLikelyToRun } from '../executors/local.js';
@@ -203,8 +202,7 @@ async function sweepWith(
     }
   } finally {
     await pool.close();
-    await p.env.files.save().catch(() => undefined);
-    await saveCodeMemo(p.layout.codeMemo);
+    await saveProjectState(p);
     await held.lock.release();
   }
   if (o.metric !== undefined && metric === undefined) return report(env, { reason: 'usage', message: `no stage reported a metric "${o.metric}"` });
