@@ -8,10 +8,12 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { DEAD_TEMP_AGE_MS } from '../cache/remote/file.js';
+import { removeDeadTemps } from '../cache/atomic.js';
+import { DEAD_TEMP_AGE_MS, FileRemote } from '../cache/remote/file.js';
 import { trackRigs } from './util/rig.js';
 import { tinyRig } from './util/remote-rig.js';
 
@@ -66,4 +68,34 @@ test('gc --remote removes the dead old temps of both areas of a file:// remote; 
   assert.deepEqual(temps(join(root, 'cas')), [young, live, notBlob].sort());
   assert.deepEqual(temps(join(root, 'ac')), []);
   assert.deepEqual(readdirSync(join(root, 'cas')).filter((n) => !n.startsWith('.')).sort(), blobs, 'every blob the lock needs is kept');
+});
+
+test('a file:// remote cleans each area on its own: a cas/ it cannot clean still lets ac/\'s dead temps go', async (t) => {
+  const root = mkdtempSync(join(tmpdir(), 'pipe-remote-temps-'));
+  t.after(() => rmSync(root, { recursive: true, force: true }));
+  const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+  const old = DEAD_TEMP_AGE_MS + 60_000;
+  const temp = (c: string): string => `.${hex(c)}.${dead}.0123456789ab.tmp`;
+  mkdirSync(join(root, 'ac'), { recursive: true });
+  aged(join(root, 'ac', temp('a')), old);
+  // cas/ is a file, not a folder: nothing to list there, ac/ is cleaned all the same.
+  writeFileSync(join(root, 'cas'), 'not a folder');
+  assert.equal(await new FileRemote(root).removeDeadTemps(), 1);
+  assert.deepEqual(temps(join(root, 'ac')), []);
+  // A temp in cas/ that may not be removed (another user's: root may remove anything, so the failure is
+  // the cleaner's): ac/'s dead temps still go, and the caller sees no error.
+  rmSync(join(root, 'cas'));
+  mkdirSync(join(root, 'cas'));
+  aged(join(root, 'cas', temp('b')), old);
+  aged(join(root, 'ac', temp('c')), old);
+  const cleaned: string[] = [];
+  const refusing: typeof removeDeadTemps = async (dir, ...rest) => {
+    cleaned.push(dir);
+    if (dir.endsWith('cas')) throw Object.assign(new Error(`EACCES: permission denied, unlink '${dir}'`), { code: 'EACCES' });
+    return removeDeadTemps(dir, ...rest);
+  };
+  assert.equal(await new FileRemote(root, refusing).removeDeadTemps(), 1);
+  assert.deepEqual(cleaned, [join(root, 'cas'), join(root, 'ac')]);
+  assert.deepEqual(temps(join(root, 'ac')), []);
+  assert.deepEqual(temps(join(root, 'cas')), [temp('b')]);
 });

@@ -22,24 +22,26 @@ import { isHex64, RemoteError, type Area, type RemoteBackend } from './backend.j
  */
 export const DEAD_TEMP_AGE_MS = 60 * 60 * 1000;
 
+/** How a folder's dead temps are removed: cache/atomic.ts's removeDeadTemps (a test passes one that fails). */
+export type TempCleaner = typeof removeDeadTemps;
+
 /** A remote cache in a folder. */
 export class FileRemote implements RemoteBackend {
   readonly display: string;
-  constructor(private readonly root: string) {
+  constructor(private readonly root: string, private readonly cleanTemps: TempCleaner = removeDeadTemps) {
     this.display = `file://${root}`;
   }
 
   /**
    * Removes the temp files crashed writes of blobs left in both areas (see
-   * the module comment); resolves to how many. Best effort: a temp it may not
-   * remove (another user's) ends the clean-up, never the caller.
+   * the module comment); resolves to how many. Best effort, area by area: a
+   * temp it may not remove (another user's) ends that area's clean-up (which
+   * then counts none), never the other area's, never the caller.
    */
   async removeDeadTemps(): Promise<number> {
     let n = 0;
-    try {
-      for (const area of ['cas', 'ac'] as const) n += await removeDeadTemps(join(this.root, area), isHex64, { minAgeMs: DEAD_TEMP_AGE_MS });
-    } catch {
-      // best effort (see above)
+    for (const area of ['cas', 'ac'] as const) {
+      n += await this.cleanTemps(join(this.root, area), isHex64, { minAgeMs: DEAD_TEMP_AGE_MS }).catch(() => 0);
     }
     return n;
   }
