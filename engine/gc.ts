@@ -14,7 +14,7 @@ import { basename } from 'node:path';
 import type { RunCache } from '../cache/run-cache.js';
 import type { Digest } from '../cache/digest.js';
 import type { ObjectStore } from '../cache/store.js';
-import { lockFilesIn } from './layout.js';
+import { lockFilesIn, lockMirrorOf } from './layout.js';
 import { readLock, type Lock, type LockEntry } from './lockfile.js';
 
 /** What gc removed (or would remove, with dryRun). */
@@ -31,6 +31,8 @@ export interface GcReport {
  * What gc keeps: the entries of every pipe lock in the project folder at
  * `root` (`locks`: their file names; a file that is not a pipe lock, or is
  * unreadable, references nothing) and of `keptLocks` (the kept experiments').
+ * Each lock is read through its JSON mirror where that vouches for its text
+ * (as openProject reads the workspace's), else as YAML.
  * `pipe gc` and `pipe gc --remote` keep by the same list.
  */
 export function keptEntries(root: string, keptLocks: readonly Lock[]): { entries: LockEntry[]; locks: string[] } {
@@ -41,7 +43,7 @@ export function keptEntries(root: string, keptLocks: readonly Lock[]): { entries
   keptLocks.forEach(add);
   const locks: string[] = [];
   for (const path of lockFilesIn(root)) {
-    const l = readLock(path);
+    const l = readLock(path, lockMirrorOf(path));
     if ('error' in l) continue;
     locks.push(basename(path));
     add(l.lock);

@@ -68,7 +68,16 @@ export function projectLayout(file: string): ProjectLayout {
   // pipeline.yaml -> pipe.lock; another pipeline file gets its own lock (pipeline.kaggle.yaml -> pipeline.kaggle.lock).
   const lock = name === 'pipeline.yaml' ? 'pipe.lock' : `${name.replace(/\.ya?ml$/i, '')}.lock`;
   const dot = dotLayout(dotDirOf(root));
-  return { root, file: abs, lockPath: join(root, lock), lockMirror: join(dirname(dot.stateFile), `${lock}.json`), ...dot };
+  return { root, file: abs, lockPath: join(root, lock), lockMirror: mirrorIn(dot, lock), ...dot };
+}
+
+function mirrorIn(dot: DotLayout, lockName: string): string {
+  return join(dirname(dot.stateFile), `${lockName}.json`);
+}
+
+/** The JSON mirror of the lock file at `lockPath` (in the project folder: `<root>/X.lock` -> `<root>/.pipe/state/X.lock.json`). */
+export function lockMirrorOf(lockPath: string): string {
+  return mirrorIn(dotLayout(dotDirOf(dirname(lockPath))), basename(lockPath));
 }
 
 /** The `.pipe/` folder of the project folder `root` (for code that is handed only the root, as a stage is). */
