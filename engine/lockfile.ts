@@ -61,18 +61,29 @@ function overridesLine(overrides: Readonly<Record<string, ParamValue>>): string 
 /*
  * A lock's JSON mirror (ProjectLayout.lockMirror, in `.pipe/state`) holds the
  * digest of the lock's text and the data that text parses to, written with
- * the lock. A command whose lock text has that digest reads the JSON (well
+ * the lock, and the version of the formatter that wrote the text. A command
+ * whose lock text has that digest, from this formatter, reads the JSON (well
  * under a millisecond) instead of parsing the YAML (tens of milliseconds,
  * most of a short command's CPU after start-up). Any other text (edited by
- * hand, a crash between the two writes) is parsed as YAML.
+ * hand, a crash between the two writes) or another formatter's mirror is
+ * parsed as YAML.
  */
 
-/** The data of the mirror `m` if it was written for exactly `text`. */
+/**
+ * The version of the text formatLock makes: bump it with any change to the
+ * text of the same data (the header, a field's place, a `yaml` upgrade that
+ * writes otherwise). A mirror of another version does not vouch for the
+ * lock's text being formatLock's, so a no-op run formats the lock again and
+ * rewrites it in this version's format (LockWriter.settle).
+ */
+export const LOCK_FORMAT = 1;
+
+/** The data of the mirror `m` if it was written for exactly `text`, by this formatter. */
 function readMirror(m: string | undefined, text: string): unknown {
   if (m === undefined) return undefined;
   try {
-    const j = JSON.parse(readFileSync(m, 'utf8')) as { text?: unknown; data?: unknown } | null;
-    return j !== null && j.text === hashBytes(text) ? j.data : undefined;
+    const j = JSON.parse(readFileSync(m, 'utf8')) as { format?: unknown; text?: unknown; data?: unknown } | null;
+    return j !== null && j.format === LOCK_FORMAT && j.text === hashBytes(text) ? j.data : undefined;
   } catch {
     return undefined;
   }
@@ -88,7 +99,7 @@ function jsonSafe(v: unknown): boolean {
 /** Writes the mirror `m` of a lock (its text and the document it was formatted from), or removes a mirror that could not be right. */
 async function writeMirror(m: string | undefined, text: string, doc: unknown): Promise<void> {
   if (m === undefined) return;
-  if (jsonSafe(doc)) await writeFileAtomic(m, JSON.stringify({ text: hashBytes(text), data: doc }) + '\n').catch(() => undefined);
+  if (jsonSafe(doc)) await writeFileAtomic(m, JSON.stringify({ format: LOCK_FORMAT, text: hashBytes(text), data: doc }) + '\n').catch(() => undefined);
   else await rm(m, { force: true }).catch(() => undefined);
 }
 
@@ -278,6 +289,8 @@ export class LockWriter {
 
   /** Set by every change of an entry, or of the header's data (compared by content). */
   private changed = false;
+  /** The text this writer last wrote (with its mirror). */
+  private written: string | undefined;
 
   /** Whether the writer was made with `lock` and still holds exactly its data (no entry set or dropped, the same header). */
   unchangedFrom(lock: Lock): boolean {
@@ -337,6 +350,21 @@ export class LockWriter {
     return this.flush();
   }
 
+  /**
+   * Brings the file in line with the lock as it is now, `onDisk` being its
+   * text: rewrites it if that is not the lock's formatting; else writes only
+   * its mirror, if no mirror vouched for this text yet (there was none, a
+   * stale one, another formatter's), so that the next command reads the JSON.
+   */
+  async settle(onDisk: string): Promise<void> {
+    await this.chain.catch(() => undefined);
+    const { text, doc } = formatted(this.lock, this.order);
+    if (text !== onDisk) return this.flush();
+    // Written by this writer (with its mirror), or read through a mirror of this text: the mirror is right.
+    if (text === this.written || verbatim.get(this.initial) === hashBytes(text)) return;
+    await writeMirror(this.mirror, text, doc);
+  }
+
   private flush(): Promise<void> {
     const snapshot: Lock = this.lock;
     // A failed write (disk full) fails its own caller only: the next one writes every entry again.
@@ -344,6 +372,7 @@ export class LockWriter {
       const { text, doc } = formatted(snapshot, this.order);
       await writeFileAtomic(this.path, text);
       await writeMirror(this.mirror, text, doc);
+      this.written = text;
     });
     return this.chain;
   }

@@ -7,13 +7,15 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { parse, stringify } from 'yaml';
 import { readGitHead } from '../engine/exp/git-head.js';
-import { formatLock, isVerbatim, LockWriter, readLock, type Lock, type LockEntry } from '../engine/lockfile.js';
+import { hashBytes } from '../cache/digest.js';
+import { formatLock, isVerbatim, LOCK_FORMAT, LockWriter, readLock, type Lock, type LockEntry } from '../engine/lockfile.js';
+import { Rig } from './util/rig.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'pipe-lock-text-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -91,6 +93,51 @@ test('a lock read through its mirror is verbatim (its text is formatLock of it);
   const edited = readLock(path, mirror);
   assert.ok('lock' in edited);
   assert.equal(isVerbatim(edited.lock, readFileSync(path, 'utf8'), order), false);
+});
+
+test('a mirror vouches for its text only if written by this formatter (LOCK_FORMAT): another version\'s, or one without a version, is not read', async () => {
+  mkdirSync(join(dir, 'f'));
+  const mirror = join(dir, 'f', 'pipe.lock.json');
+  const path = join(dir, 'f', 'pipe.lock');
+  await new LockWriter(path, lock, order, mirror).save();
+  const text = readFileSync(path, 'utf8');
+  const written = JSON.parse(readFileSync(mirror, 'utf8')) as { format: unknown; text: string; data: unknown };
+  assert.equal(written.format, LOCK_FORMAT);
+  const verbatimWith = (m: object): boolean => {
+    writeFileSync(mirror, JSON.stringify(m));
+    const read = readLock(path, mirror);
+    assert.ok('lock' in read);
+    assert.deepEqual(JSON.parse(JSON.stringify(read.lock.stages)), JSON.parse(JSON.stringify(lock.stages)), 'the same data either way');
+    return isVerbatim(read.lock, text, order);
+  };
+  assert.equal(verbatimWith(written), true);
+  assert.equal(verbatimWith({ ...written, format: LOCK_FORMAT + 1 }), false, 'another formatter');
+  assert.equal(verbatimWith({ text: written.text, data: written.data }), false, 'no formatter version (an older pipe)');
+});
+
+test('a no-op run rewrites a lock an older formatter wrote, and writes a missing mirror without touching the lock', async (t) => {
+  const rig = new Rig({ 'pipeline.yaml': 'stages:\n  gen:\n    cmd: echo 1 > out.txt\n    outs: [out.txt]\n' });
+  t.after(() => rig.cleanup());
+  assert.equal((await rig.run('run')).code, 0);
+  const mirror = join(rig.dir, '.pipe', 'state', 'pipe.lock.json');
+  const current = rig.read('pipe.lock');
+  const m = JSON.parse(readFileSync(mirror, 'utf8')) as { format: number; text: string; data: unknown };
+  assert.equal(m.text, hashBytes(current));
+  // An older pipe's text (the same data, another header) and its mirror vouching for it (no version then).
+  const older = current.replace(/^# pipe\.lock: .*\n/, '# pipe.lock (an older format)\n');
+  assert.notEqual(older, current);
+  rig.write({ 'pipe.lock': older });
+  writeFileSync(mirror, JSON.stringify({ text: hashBytes(older), data: m.data }));
+  assert.equal((await rig.run('run')).code, 0);
+  assert.equal(rig.read('pipe.lock'), current, 'rewritten in this format');
+  assert.deepEqual(JSON.parse(readFileSync(mirror, 'utf8')), m, 'with its mirror');
+  // No mirror (deleted, or not trusted) and a lock already in this format: only the mirror is written.
+  rmSync(mirror);
+  const ino = statSync(join(rig.dir, 'pipe.lock')).ino;
+  assert.equal((await rig.run('run')).code, 0);
+  assert.deepEqual(JSON.parse(readFileSync(mirror, 'utf8')), m, 'the mirror is back');
+  assert.equal(statSync(join(rig.dir, 'pipe.lock')).ino, ino, 'the lock was not rewritten');
+  assert.equal(rig.read('pipe.lock'), current);
 });
 
 test('readGitHead: the commit git names, loose or packed, on a branch or detached; none outside git', () => {

@@ -9,7 +9,7 @@ import { basename, dirname, relative, sep } from 'node:path';
 import { loadConfig, type Override } from '../config.js';
 import { codeFingerprint } from '../fingerprint.js';
 import type { Graph } from '../graph.js';
-import { formatLock, isVerbatim, type Lock, type LockWriter } from '../lockfile.js';
+import { isVerbatim, type Lock, type LockWriter } from '../lockfile.js';
 import type { Project } from '../project.js';
 import type { ParamValue } from '../stage-api.js';
 import { effectiveOverrides, lockOverrides } from './overrides.js';
@@ -63,7 +63,7 @@ export async function finishRun(
   // A no-op run of a lock read verbatim (its mirror vouches for the text, still the file's) has nothing to format;
   // the file is read again all the same: it may have changed during the run (a checkout, an editor).
   const verbatim = lock.unchangedFrom(p.lock) && isVerbatim(p.lock, onDisk, p.graph.order);
-  if (!verbatim && formatLock(lock.lock, p.graph.order) !== onDisk) await lock.save();
+  if (!verbatim) await lock.settle(onDisk);
   const store = new ExperimentStore(p.dotDir);
   const current = lock.lock;
   const prev = store.get(experimentId(current));
