@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { cpus } from 'node:os';
 import type { ExecutorName, Override } from './config.js';
-import { laterGroups, lightStageLikelyToRun, localExecutor, localRun, type LocalRun } from './executors/local.js';
+import { lightStageLikelyToRun, localExecutor, localRun, type LocalRun } from './executors/local.js';
+import { withEarlyPool, type EarlyPool } from './early-pool.js';
 import { projectLayout } from './layout.js';
 import { openExecutor } from './executors/open.js';
 import { DEFAULT_REMOTE_JOBS, projectRemote, remoteLookup } from './remote.js';
@@ -104,29 +105,21 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
   const human = env.json ? env.stderr : env.stdout;
   const log = textLogger(human);
   const threadsPerStage = Math.max(1, Math.floor(cpus().length / o.jobs));
-  // The run's one local executor, closed here whatever happens: its warm workers start on demand,
-  // except that a --set run (most likely a light stage: gate at a new threshold) starts one now, Node's
+  // The run's one local executor (early-pool.ts closes it): its warm workers start on demand, except that a
+  // --set run (most likely a light stage: gate at a new threshold) starts one now, Node's
   // start-up overlapping the planning; the run lock learns of it once held.
-  const earlyGroups = laterGroups();
-  // While a job runs in a warm worker, the lock's unchanged entries are formatted (once) for its next write.
-  const waiting = { onJob: (): void => undefined };
-  const onJob = (): void => waiting.onJob();
-  const pool = localRun({ jobs: o.jobs, threads: threadsPerStage, emit: log, root: projectLayout(env.file).root, groups: earlyGroups, onJob });
-  if (!o.dryRun && env.overrides.length > 0 && (o.executor ?? 'local') === 'local') void pool.start();
-  try {
-    return await runProject(env, o, { t0, human, log, threadsPerStage, pool, earlyGroups, waiting });
-  } finally {
-    await pool.close();
-  }
+  const startNow = !o.dryRun && env.overrides.length > 0 && (o.executor ?? 'local') === 'local';
+  return withEarlyPool(
+    (groups, onJob) => localRun({ jobs: o.jobs, threads: threadsPerStage, emit: log, root: projectLayout(env.file).root, groups, onJob }),
+    startNow ? (pool) => void pool.start() : undefined,
+    (early) => runProject(env, o, { t0, human, log, threadsPerStage, early }),
+  );
 }
 
-/** cmdRun with its local executor (`pool`, which cmdRun closes). */
+/** cmdRun with its local executor (`s.early.pool`, which withEarlyPool closes). */
 async function runProject(
   env: CommandEnv, o: RunOptions,
-  s: {
-    t0: number; human: Out; log: ReturnType<typeof textLogger>; threadsPerStage: number; pool: LocalRun; earlyGroups: ReturnType<typeof laterGroups>;
-    waiting: { onJob(): void };
-  },
+  s: { t0: number; human: Out; log: ReturnType<typeof textLogger>; threadsPerStage: number; early: EarlyPool<LocalRun> },
 ): Promise<number> {
   const { t0, human, log, threadsPerStage } = s;
   const opened = await openProject(env.file, env.overrides, env.registry);
@@ -158,9 +151,9 @@ async function runProject(
   }
   // Light stages (gate, submit, score) share warm workers; one starts now when one of them will likely
   // run, and prepares for it (a guess from the lock: reading it needs no run lock) while pipe plans.
-  const groups = s.earlyGroups;
-  const local: LocalRun | undefined = executor !== localExecutor ? undefined : s.pool;
-  if (local === undefined) await s.pool.close();
+  const groups = s.early.groups;
+  const local: LocalRun | undefined = executor !== localExecutor ? undefined : s.early.pool;
+  if (local === undefined) await s.early.pool.close();
   const warm = local && await lightStageLikelyToRun(p.graph, p.env, selected);
   if (warm !== undefined) void local?.prewarm(warm);
   ensureDotDir(p);
@@ -172,7 +165,7 @@ async function runProject(
     await local?.close();
     return report(env, { reason: 'io', message: held.message });
   }
-  groups.attach({ started: (stage: string, pgid: number) => held.lock.track(stage, pgid), ended: (pgid: number) => held.lock.untrack(pgid) });
+  s.early.hold(held.lock);
   if (held.reaped > 0) human.write(`stopped ${held.reaped} process group${held.reaped > 1 ? 's' : ''} left by a killed run\n`);
   let results: StageResult[];
   let experiment: Awaited<ReturnType<typeof finishRun>> | undefined;
@@ -192,7 +185,8 @@ async function runProject(
     const lock = new LockWriter(q.lockPath, q.lock, q.graph.order, q.layout.lockMirror);
     await lock.prune(new Set(q.graph.order));
     prepareLock(q, env.file, lock, env.overrides, selected);
-    s.waiting.onJob = () => setImmediate(() => lock.prime());
+    // While a job runs in a warm worker, the lock's unchanged entries are formatted (once) for its next write.
+    s.early.onJob = () => setImmediate(() => lock.prime());
     results = await execute(q.graph, { ...q.env, lock: lock.stages }, lock, {
       targets, force, jobs: o.jobs, signal: o.signal, tmpDir: q.layout.workTmp, scratchDir: q.layout.scratch,
       versions: { pipe: pipeVersion(), ...machineInfo() },

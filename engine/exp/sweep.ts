@@ -19,7 +19,8 @@ import { textLogger } from '../logger.js';
 import { ensureDotDir, openProject, saveProjectState } from '../project.js';
 import { acquireRunLock } from '../run-lock.js';
 import type { ParamValue } from '../stage-api.js';
-import { laterGroups, lightStageLikelyToRun } from '../executors/local.js';
+import { lightStageLikelyToRun } from '../executors/local.js';
+import { withEarlyPool, type EarlyPool } from '../early-pool.js';
 import { WarmPool } from '../warm-pool.js';
 import { apply } from './commands.js';
 import { machineInfo } from './machine.js';
@@ -84,23 +85,20 @@ export async function cmdSweep(env: CommandEnv, o: SweepOptions): Promise<number
   const points = o.random === undefined ? all : sample(all, o.random, o.specs.join(' '));
   // The points' warm workers: the first starts now, its Node start-up overlapping the set-up below
   // (it dies with pipe meanwhile: a lifeline); the run lock learns of them once held.
-  const groups = laterGroups();
-  const hooks = { onJob: (): void => undefined };
-  const pool = new WarmPool(o.jobs, Math.max(1, Math.floor(cpus().length / o.jobs)), textLogger(human), { quiet: true, onJob: () => hooks.onJob(), groups });
-  pool.prewarm();
-  try {
-    return await sweepWith(env, o, { t0, human, axes, points, pool, groups, hooks });
-  } finally {
-    await pool.close();
-  }
+  return withEarlyPool(
+    (groups, onJob) => new WarmPool(o.jobs, Math.max(1, Math.floor(cpus().length / o.jobs)), textLogger(human), { quiet: true, onJob, groups }),
+    (pool) => pool.prewarm(),
+    (early) => sweepWith(env, o, { t0, human, axes, points, early }),
+  );
 }
 
 /** cmdSweep once its grid is parsed and its first worker is starting. */
 async function sweepWith(
   env: CommandEnv, o: SweepOptions,
-  s: { t0: number; human: CommandEnv['stdout']; axes: SweepAxis[]; points: ParamValue[][]; pool: WarmPool; groups: ReturnType<typeof laterGroups>; hooks: { onJob(): void } },
+  s: { t0: number; human: CommandEnv['stdout']; axes: SweepAxis[]; points: ParamValue[][]; early: EarlyPool<WarmPool> },
 ): Promise<number> {
-  const { t0, human, axes, points, pool } = s;
+  const { t0, human, axes, points } = s;
+  const pool = s.early.pool;
   const opened = await openProject(env.file, env.overrides, env.registry);
   if (!opened.ok) return report(env, opened.error);
   const p = opened.value;
@@ -138,8 +136,8 @@ async function sweepWith(
   const workspace = held.waited ? readLock(p.lockPath, p.layout.lockMirror) : { lock: p.lock };
   const base: Lock = 'lock' in workspace ? workspace.lock : { version: 1, stages: {} };
   const log = textLogger(human);
-  s.groups.attach({ started: (stage, pgid) => held.lock.track(stage, pgid), ended: (pgid) => held.lock.untrack(pgid) });
-  s.hooks.onJob = () => void loadCharts();
+  s.early.hold(held.lock);
+  s.early.onJob = () => void loadCharts();
   // The workspace holds still while the sweep holds the run lock: hash each dep and out once, not once per point.
   const hashed = new Map<string, ReturnType<typeof p.env.files.hashPath>>();
   const stillFiles = Object.create(p.env.files) as typeof p.env.files;
