@@ -116,7 +116,7 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
   );
 }
 
-/** cmdRun with its local executor (`s.early.pool`, which withEarlyPool closes). */
+/** cmdRun with its local executor (`s.early.pool`, closed by withEarlyPool, or by `s.early.close()` here). */
 async function runProject(
   env: CommandEnv, o: RunOptions,
   s: { t0: number; human: Out; log: ReturnType<typeof textLogger>; threadsPerStage: number; early: EarlyPool<LocalRun> },
@@ -153,7 +153,8 @@ async function runProject(
   // run, and prepares for it (a guess from the lock: reading it needs no run lock) while pipe plans.
   const groups = s.early.groups;
   const local: LocalRun | undefined = executor !== localExecutor ? undefined : s.early.pool;
-  if (local === undefined) await s.early.pool.close();
+  // Not used: a worker started early on a wrong guess ends now, not with the (cluster) run.
+  if (local === undefined) await s.early.close();
   const warm = local && await lightStageLikelyToRun(p.graph, p.env, selected);
   if (warm !== undefined) void local?.prewarm(warm);
   ensureDotDir(p);
@@ -162,7 +163,6 @@ async function runProject(
   });
   if (!held.ok) {
     remote?.close();
-    await local?.close();
     return report(env, { reason: 'io', message: held.message });
   }
   s.early.hold(held.lock);
@@ -203,8 +203,8 @@ async function runProject(
     if (!o.signal.aborted && !results.some((r) => r.status === 'failed')) experiment = await finishRun(q, env.file, lock, 'run');
   } finally {
     remote?.close();
-    await local?.close();
-    await held.lock.release();
+    // The warm workers end, then the run lock is released (before the summary).
+    await s.early.close();
   }
   const ms = performance.now() - t0;
   const failed = results.some((r) => r.status === 'failed');

@@ -10,7 +10,9 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { parse } from 'yaml';
 import { isAlive } from '../cache/atomic.js';
+import { withEarlyPool } from '../engine/early-pool.js';
 import { laterGroups } from '../engine/executors/local.js';
+import type { HeldLock } from '../engine/run-lock.js';
 import type { ResolvedStage } from '../engine/graph.js';
 import { WarmPool } from '../engine/warm-pool.js';
 import { Rig, statuses } from './util/rig.js';
@@ -89,6 +91,38 @@ describe('a worker started before the run lock is held', () => {
     g.started('warm-worker', 13);
     g.ended(12);
     assert.deepEqual(seen, ['+warm-worker:12', '+warm-worker:13', '-12']);
+  });
+
+  test('withEarlyPool: the pool starts first, is closed once whatever the body does, and before the run lock is released', async () => {
+    type Early = { close(): Promise<void>; hold(l: HeldLock): void };
+    const runs = async (body: (e: Early, lock: HeldLock) => Promise<void>): Promise<string[]> => {
+      const seen: string[] = [];
+      const lock: HeldLock = { track: (s, p) => void seen.push(`track ${s}:${p}`), untrack: (p) => void seen.push(`untrack ${p}`), release: async () => void seen.push('release') };
+      await withEarlyPool(
+        (groups) => {
+          groups.started('warm-worker', 7); // before the lock is held: kept for it
+          return { close: async () => void seen.push('close'), start: () => void seen.push('start') };
+        },
+        (pool) => pool.start(),
+        async (e) => {
+          seen.push('body');
+          await body(e, lock);
+        },
+      ).catch((err: Error) => void seen.push(`threw ${err.message}`));
+      return seen;
+    };
+    assert.deepEqual(await runs(async () => undefined), ['start', 'body', 'close'], 'no lock held: the pool is closed');
+    assert.deepEqual(await runs(async (e, lock) => e.hold(lock)), ['start', 'body', 'track warm-worker:7', 'close', 'release']);
+    assert.deepEqual(await runs(async (e, lock) => {
+      e.hold(lock);
+      await e.close();
+      await e.close();
+    }), ['start', 'body', 'track warm-worker:7', 'close', 'release'], 'closed by the body (twice): once');
+    assert.deepEqual(await runs(async (e, lock) => {
+      await e.close(); // not used (another executor): closed before the lock is taken
+      e.hold(lock);
+      throw new Error('boom');
+    }), ['start', 'body', 'close', 'track warm-worker:7', 'release', 'threw boom'], 'the lock is released all the same');
   });
 });
 

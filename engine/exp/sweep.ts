@@ -92,7 +92,7 @@ export async function cmdSweep(env: CommandEnv, o: SweepOptions): Promise<number
   );
 }
 
-/** cmdSweep once its grid is parsed and its first worker is starting. */
+/** cmdSweep once its grid is parsed and its first worker is starting (`s.early`: closed once the points are done). */
 async function sweepWith(
   env: CommandEnv, o: SweepOptions,
   s: { t0: number; human: CommandEnv['stdout']; axes: SweepAxis[]; points: ParamValue[][]; early: EarlyPool<WarmPool> },
@@ -199,9 +199,9 @@ async function sweepWith(
       }
     }
   } finally {
-    await pool.close();
     await saveProjectState(p);
-    await held.lock.release();
+    // The workers end, then the run lock is released (--apply best runs the rest of the pipeline under it again).
+    await s.early.close();
   }
   if (o.metric !== undefined && metric === undefined) return report(env, { reason: 'usage', message: `no stage reported a metric "${o.metric}"` });
   const pointsMs = performance.now() - tPoints;
