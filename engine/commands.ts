@@ -10,7 +10,7 @@ import type { ExecutorName, Override } from './config.js';
 import { lightStageLikelyToRun, localExecutor, localRun, type LocalRun } from './executors/local.js';
 import { withEarlyPool, type EarlyPool } from './early-pool.js';
 import { projectLayout } from './layout.js';
-import { openExecutor } from './executors/open.js';
+import { declaredExecutor, openExecutor } from './executors/open.js';
 import { DEFAULT_REMOTE_JOBS, projectRemote, remoteLookup } from './remote.js';
 import { formatDiagnostic, LineIndex } from './diagnostic.js';
 import { formatDag, type DagFormat } from './dag-format.js';
@@ -106,9 +106,9 @@ export async function cmdRun(env: CommandEnv, o: RunOptions): Promise<number> {
   const log = textLogger(human);
   const threadsPerStage = Math.max(1, Math.floor(cpus().length / o.jobs));
   // The run's one local executor (early-pool.ts closes it): its warm workers start on demand, except that a
-  // --set run (most likely a light stage: gate at a new threshold) starts one now, Node's
+  // --set run (most likely a light stage: gate at a new threshold) that runs locally starts one now, Node's
   // start-up overlapping the planning; the run lock learns of it once held.
-  const startNow = !o.dryRun && env.overrides.length > 0 && (o.executor ?? 'local') === 'local';
+  const startNow = !o.dryRun && env.overrides.length > 0 && (o.executor ?? declaredExecutor(env.file)) === 'local';
   return withEarlyPool(
     (groups, onJob) => localRun({ jobs: o.jobs, threads: threadsPerStage, emit: log, root: projectLayout(env.file).root, groups, onJob }),
     startNow ? (pool) => void pool.start() : undefined,

@@ -12,6 +12,7 @@ import { parse } from 'yaml';
 import { isAlive } from '../cache/atomic.js';
 import { withEarlyPool } from '../engine/early-pool.js';
 import { laterGroups } from '../engine/executors/local.js';
+import { executorNamedIn } from '../engine/executors/open.js';
 import type { HeldLock } from '../engine/run-lock.js';
 import type { ResolvedStage } from '../engine/graph.js';
 import { WarmPool } from '../engine/warm-pool.js';
@@ -123,6 +124,16 @@ describe('a worker started before the run lock is held', () => {
       e.hold(lock);
       throw new Error('boom');
     }), ['start', 'body', 'close', 'track warm-worker:7', 'release', 'threw boom'], 'the lock is released all the same');
+  });
+
+  test('a --set run starts a local warm worker early unless the pipeline names another executor (read without parsing)', () => {
+    assert.equal(executorNamedIn('stages:\n  a:\n    cmd: x\n'), 'local', 'none: local');
+    assert.equal(executorNamedIn('executor: slurm\nstages: {}\n'), 'slurm');
+    assert.equal(executorNamedIn('params: {n: 1}\nexecutor: local # here\nstages: {}\n'), 'local');
+    assert.equal(executorNamedIn('executor: "slurm"\n'), 'slurm');
+    assert.equal(executorNamedIn("'executor' : 'slurm'\n"), 'slurm');
+    assert.equal(executorNamedIn('# executor: slurm\nstages:\n  a:\n    params: {executor: slurm}\n    executor: slurm\n'), 'local', 'a comment, a param, an indented key: not the top level');
+    assert.equal(executorNamedIn('---\nexecutor: slurm\n'), 'slurm');
   });
 });
 
