@@ -20,7 +20,7 @@
  * per-channel statistics only), so the cpu backend computes exactly as before.
  */
 import type { TfHandle } from '../lib/backend.js';
-import { makeCtx, size } from './wasm-util.js';
+import { makeCtx, replaceGradient, size } from './wasm-util.js';
 import type { Info, KernelArgs } from './wasm-util.js';
 
 type Tf = TfHandle['tf'];
@@ -153,13 +153,7 @@ export function registerBatchNormGrads(tf: Tf): string[] {
   const bn = stock('FusedBatchNorm'), mean = stock('Mean');
   tf.registerKernel({ kernelName: 'PipeBatchNormGrad', backendName: 'wasm', kernelFunc: batchNormGradKernel(tf) as never });
   tf.registerKernel({ kernelName: 'PipeBroadcastRows', backendName: 'wasm', kernelFunc: broadcastRowsKernel(tf) as never });
-  const quiet = <T>(f: () => T): T => {
-    // registerGradient warns when it replaces a gradient: that is the point here.
-    const warn = console.warn;
-    console.warn = () => {};
-    try { return f(); } finally { console.warn = warn; }
-  };
-  quiet(() => tf.registerGradient({
+  replaceGradient(tf, {
     kernelName: 'FusedBatchNorm',
     inputsToSave: bn.inputsToSave ?? ['x', 'mean', 'variance', 'scale'],
     gradFunc: (dy, saved, attrs) => {
@@ -173,8 +167,8 @@ export function registerBatchNormGrads(tf: Tf): string[] {
       const [dx, dm, dv, ds, dof] = tf.engine().runKernel('PipeBatchNormGrad', inputs as never, attrs as never) as Tensor[];
       return { x: () => dx!, mean: () => dm!, variance: () => dv!, scale: () => ds!, offset: () => dof! };
     },
-  }));
-  quiet(() => tf.registerGradient({
+  });
+  replaceGradient(tf, {
     kernelName: 'Mean',
     inputsToSave: mean.inputsToSave ?? ['x'],
     gradFunc: (dy, saved, attrs) => {
@@ -186,6 +180,6 @@ export function registerBatchNormGrads(tf: Tf): string[] {
       const count = x.size / c;
       return { x: () => tf.engine().runKernel('PipeBroadcastRows', { dy: d } as never, { shape: x.shape, count } as never) as Tensor };
     },
-  }));
+  });
   return [...BN_GRAD_KERNELS];
 }

@@ -21,7 +21,7 @@
  * gradient.
  */
 import type { TfHandle } from '../lib/backend.js';
-import { makeCtx, reshape, shareData } from './wasm-util.js';
+import { firstOrderGradient, makeCtx, replaceGradient, reshape, shareData } from './wasm-util.js';
 import type { Info, KernelArgs } from './wasm-util.js';
 
 type Tf = TfHandle['tf'];
@@ -50,17 +50,12 @@ function reduceToKernel(tf: Tf): (args: KernelArgs) => Info {
   };
 }
 
-interface EngineLike {
-  state: { gradientDepth: number };
-}
-
 /** Registers PipeReduceTo on wasm and overrides the three gradients (falling back to the stock ones). */
 export function registerGradAliases(tf: Tf): string[] {
-  const engine = tf.engine() as unknown as EngineLike;
   /** A tensor of `shape` sharing t's data, as the wasm Reshape kernel makes it; undefined off wasm. */
   const alias = (t: Tensor, shape: number[]): Tensor | undefined => shareData(tf, t, shape.slice());
   const usable = (...ts: Tensor[]) =>
-    engine.state.gradientDepth === 0 && tf.getBackend() === 'wasm' && ts.every((t) => t.dtype === 'float32');
+    firstOrderGradient(tf) && tf.getBackend() === 'wasm' && ts.every((t) => t.dtype === 'float32');
   /**
    * One input's gradient of a broadcasting Add/Sub, as the stock one computes
    * it: dy summed over `t`'s broadcast axes (negated for Sub's b), shaped as t.
@@ -70,17 +65,11 @@ export function registerGradAliases(tf: Tf): string[] {
     if (axis.length === 0) return negate ? stock() : alias(dy, t.shape) ?? stock();
     return tf.engine().runKernel(REDUCE_TO_KERNEL, { x: dy } as never, { axis, shape: t.shape.slice(), negate } as never) as Tensor;
   };
-  const quiet = <T>(f: () => T): T => {
-    // registerGradient warns when it replaces a gradient: that is the point here.
-    const warn = console.warn;
-    console.warn = () => {};
-    try { return f(); } finally { console.warn = warn; }
-  };
   tf.registerKernel({ kernelName: REDUCE_TO_KERNEL, backendName: 'wasm', kernelFunc: reduceToKernel(tf) as never });
   for (const name of ['Add', 'Sub'] as const) {
     const stock = tf.getGradient(name);
     if (stock === undefined) throw new Error(`no stock gradient for ${name}`);
-    quiet(() => tf.registerGradient({
+    replaceGradient(tf, {
       kernelName: name,
       inputsToSave: stock.inputsToSave ?? ['a', 'b'],
       gradFunc: (dy, saved, attrs) => {
@@ -93,11 +82,11 @@ export function registerGradAliases(tf: Tf): string[] {
           b: reduced(d, b, name === 'Sub', grads['b']!),
         };
       },
-    }));
+    });
   }
   const stockReshape = tf.getGradient('Reshape');
   if (stockReshape === undefined) throw new Error('no stock gradient for Reshape');
-  quiet(() => tf.registerGradient({
+  replaceGradient(tf, {
     kernelName: 'Reshape',
     inputsToSave: stockReshape.inputsToSave ?? ['x'],
     gradFunc: (dy, saved, attrs) => {
@@ -107,6 +96,6 @@ export function registerGradAliases(tf: Tf): string[] {
       if (!usable(x, d) || x.size !== d.size) return grads;
       return { x: () => alias(d, x.shape) ?? grads['x']!() };
     },
-  }));
+  });
   return [REDUCE_TO_KERNEL];
 }

@@ -12,7 +12,7 @@
  * are differentiable); elsewhere the stock gradient runs.
  */
 import type { TfHandle } from '../lib/backend.js';
-import { makeCtx, size } from './wasm-util.js';
+import { firstOrderGradient, makeCtx, replaceGradient, size } from './wasm-util.js';
 import type { Info, KernelArgs } from './wasm-util.js';
 
 type Tf = TfHandle['tf'];
@@ -33,33 +33,23 @@ function reluGradKernel(tf: Tf): (args: KernelArgs) => Info {
   };
 }
 
-interface EngineState { state: { gradientDepth: number } }
-
 /** Registers the kernel on wasm and overrides Relu's gradient (falling back to the stock one). */
 export function registerReluGrad(tf: Tf): string[] {
   const stock = tf.getGradient('Relu');
   if (stock === undefined) throw new Error('no stock gradient for Relu');
   tf.registerKernel({ kernelName: RELU_GRAD_KERNEL, backendName: 'wasm', kernelFunc: reluGradKernel(tf) as never });
-  const warn = console.warn;
-  // registerGradient warns when it replaces a gradient: that is the point here.
-  console.warn = () => {};
-  try {
-    tf.registerGradient({
-      kernelName: 'Relu',
-      inputsToSave: stock.inputsToSave ?? ['x'],
-      gradFunc: (dy, saved, attrs) => {
-        const [x] = saved as [Tensor];
-        const d = dy as Tensor;
-        const firstOrder = (tf.engine() as unknown as EngineState).state.gradientDepth === 0;
-        if (!firstOrder || tf.getBackend() !== 'wasm' || x.dtype !== 'float32' || d.dtype !== 'float32' ||
-          size(x.shape) !== size(d.shape) || !tf.util.arraysEqual(x.shape, d.shape)) {
-          return stock.gradFunc(dy, saved, attrs);
-        }
-        return { x: () => tf.engine().runKernel(RELU_GRAD_KERNEL, { dy: d, x } as never) as Tensor };
-      },
-    });
-  } finally {
-    console.warn = warn;
-  }
+  replaceGradient(tf, {
+    kernelName: 'Relu',
+    inputsToSave: stock.inputsToSave ?? ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      const [x] = saved as [Tensor];
+      const d = dy as Tensor;
+      if (!firstOrderGradient(tf) || tf.getBackend() !== 'wasm' || x.dtype !== 'float32' || d.dtype !== 'float32' ||
+        size(x.shape) !== size(d.shape) || !tf.util.arraysEqual(x.shape, d.shape)) {
+        return stock.gradFunc(dy, saved, attrs);
+      }
+      return { x: () => tf.engine().runKernel(RELU_GRAD_KERNEL, { dy: d, x } as never) as Tensor };
+    },
+  });
   return [RELU_GRAD_KERNEL];
 }

@@ -101,3 +101,26 @@ export function shareData<T extends Info>(tf: TfHandle['tf'], t: T, shape: numbe
   backend.incRef(t.dataId);
   return engine.makeTensorFromTensorInfo({ dataId: t.dataId, shape, dtype: t.dtype }, backend) as T;
 }
+
+/**
+ * `tf.registerGradient` with its "overriding the gradient" warning silenced:
+ * our gradient overrides replace the stock ones on purpose.
+ */
+export function replaceGradient(tf: TfHandle['tf'], config: Parameters<TfHandle['tf']['registerGradient']>[0]): void {
+  const warn = console.warn;
+  console.warn = () => {};
+  try {
+    tf.registerGradient(config);
+  } finally {
+    console.warn = warn;
+  }
+}
+
+/**
+ * True when the engine is computing a first-order gradient (no gradient is
+ * being recorded on a tape for a second-order one), the only case where our
+ * fused, non-differentiable gradient kernels may replace the stock ops.
+ */
+export function firstOrderGradient(tf: TfHandle['tf']): boolean {
+  return (tf.engine() as unknown as { state: { gradientDepth: number } }).state.gradientDepth === 0;
+}
