@@ -30,6 +30,8 @@ interface Case {
   k: [number, number];
   s: number;
   pad: 'same' | 'valid';
+  /** Batch, input and output channels other than N, CI, CO (the filter gradient's other paths). */
+  dims?: { n: number; ci: number; co: number };
 }
 
 const N = 2, H = 12, W = 13, CI = 3, CO = 4;
@@ -39,8 +41,9 @@ function compute(tf: Tf, c: Case, seed: number): Arrays {
   return tf.tidy(() => {
     const [kh, kw] = c.k;
     if (!c.transpose) {
-      const x = tf.tensor4d(rand(N * H * W * CI, seed), [N, H, W, CI]);
-      const w = tf.tensor4d(rand(kh * kw * CI * CO, seed + 1), [kh, kw, CI, CO]);
+      const { n, ci, co } = c.dims ?? { n: N, ci: CI, co: CO };
+      const x = tf.tensor4d(rand(n * H * W * ci, seed), [n, H, W, ci]);
+      const w = tf.tensor4d(rand(kh * kw * ci * co, seed + 1), [kh, kw, ci, co]);
       const y = tf.conv2d(x, w, c.s, c.pad);
       const r = tf.tensor(rand(y.size, seed + 2), y.shape);
       const g = tf.grads((a, b) => tf.sum(tf.mul(tf.conv2d(a as typeof x, b as typeof w, c.s, c.pad), r)));
@@ -74,6 +77,12 @@ const cases: Case[] = [];
 for (const k of kernels) {
   for (const s of [1, 2]) {
     for (const pad of ['same', 'valid'] as const) cases.push({ name: `conv ${k[0]}x${k[1]} /${s} ${pad}`, transpose: false, k, s, pad });
+  }
+}
+cases.push({ name: 'conv 1x1 /1 same, more channels in than out', transpose: false, k: [1, 1], s: 1, pad: 'same', dims: { n: N, ci: CO, co: CI } });
+for (const co of [2, 4]) {
+  for (const k of [[1, 5], [3, 3]] as [number, number][]) {
+    cases.push({ name: `conv ${k[0]}x${k[1]} /1 same, batch 8, ${co} channels`, transpose: false, k, s: 1, pad: 'same', dims: { n: 8, ci: co, co } });
   }
 }
 for (const k of [[2, 2], [3, 3], [1, 3], [1, 1]] as [number, number][]) {
