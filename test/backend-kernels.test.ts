@@ -80,6 +80,7 @@ for (const k of kernels) {
   }
 }
 cases.push({ name: 'conv 1x1 /1 same, more channels in than out', transpose: false, k: [1, 1], s: 1, pad: 'same', dims: { n: N, ci: CO, co: CI } });
+cases.push({ name: 'conv 1x1 /1 same, 12 channels in, 3 out', transpose: false, k: [1, 1], s: 1, pad: 'same', dims: { n: N, ci: 12, co: 3 } });
 for (const co of [2, 4]) {
   for (const k of [[1, 5], [3, 3]] as [number, number][]) {
     cases.push({ name: `conv ${k[0]}x${k[1]} /1 same, batch 8, ${co} channels`, transpose: false, k, s: 1, pad: 'same', dims: { n: 8, ci: co, co } });
@@ -150,6 +151,9 @@ function computeOthers(tf: Tf): Arrays {
     const x16 = tf.tensor4d(rand(N * H * W * 16, 12), [N, H, W, 16]);
     const [a4, b4, c8] = tf.split(x16, [4, 4, 8], 3) as [typeof x, typeof x, typeof x];
     outs.push(a4, b4, c8, tf.concat([a4, b4, c8, a4], 3));
+    // 2-channel runs (the default U-Net's first level).
+    const [p2, q2] = tf.split(b4, [2, 2], 3) as [typeof x, typeof x];
+    outs.push(p2, q2, tf.concat([p2, q2, p2], 3));
     outs.push(tf.tile(tf.tensor4d(rand(CI, 10), [1, 1, 1, CI]), [N, H, W, 1]), tf.tile(x, [1, 2, 1, 3]));
     outs.push(tf.clone(x));
     const w = tf.tensor4d(rand(3 * CI * CO, 11), [1, 3, CI, CO]);
