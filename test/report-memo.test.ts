@@ -12,6 +12,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { ChartThread } from '../stages/report/chart-thread.js';
 import { memoSvg, renderSvg } from '../stages/report/charts.js';
 import { memoTile, renderTile, tileSize } from '../stages/report/images.js';
 import { memoKey, RenderMemo } from '../stages/report/memo.js';
@@ -83,6 +84,19 @@ describe('the render memo', () => {
     assert.notEqual(other, plain);
     assert.equal(other, await renderSvg(spec(3)));
     assert.deepEqual(memo.stats, { hits: 1, misses: 2, corrupt: 0 });
+  });
+
+  test('a chart drawn on the chart thread is the chart drawn here; a spec vega-lite rejects rejects there too', async () => {
+    const thread = new ChartThread();
+    try {
+      const spec = { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', mark: 'point', data: { values: [{ a: 1, b: 2 }] }, encoding: { x: { field: 'a', type: 'quantitative' }, y: { field: 'b', type: 'quantitative' } } };
+      const { renderSvg: here } = await import('../engine/charts.js');
+      assert.equal(await thread.render(spec), await here(spec));
+      await assert.rejects(thread.render({ mark: 'no-such-mark', data: { values: [] } }), (e: Error) => e.message.length > 0);
+      assert.match(await thread.render(spec), /^<svg/, 'the thread still draws after a rejected spec');
+    } finally {
+      await thread.close();
+    }
   });
 
   test('a tile through the memo is the tile without it; other outlines are another tile', async () => {

@@ -43,16 +43,19 @@ export async function renderSvg(spec: VlSpec): Promise<string> {
   return render(fullSpec(spec));
 }
 
+/** Draws a full spec (see {@link memoSvg}): engine/charts.ts on this thread, or a chart thread (chart-thread.ts). */
+export type SvgRenderer = (full: VlSpec) => Promise<string>;
+
+const renderHere: SvgRenderer = async (full) => (await import('../../engine/charts.js')).renderSvg(full);
+
 /**
  * {@link renderSvg} through a render memo: the key is the spec as rendered
  * (its JSON, data inline) and the renderer (vega's and vega-lite's package
  * closure, engine/charts.ts's code), so a chart in the memo loads no vega.
+ * A chart the memo lacks is drawn by `draw` (default: on this thread).
  */
-export async function memoSvg(memo: RenderMemo, spec: VlSpec): Promise<string> {
+export async function memoSvg(memo: RenderMemo, spec: VlSpec, draw: SvgRenderer = renderHere): Promise<string> {
   const full = fullSpec(spec);
   const key = memoKey(['svg', rendererId(RENDERER, ['vega', 'vega-lite'], [RENDERER]), JSON.stringify(full)]);
-  return memo.text(key, 'svg', async () => {
-    const { renderSvg: render } = await import('../../engine/charts.js');
-    return render(full);
-  });
+  return memo.text(key, 'svg', () => draw(full));
 }
