@@ -17,7 +17,7 @@ import { gateApplied } from '../gate.js';
 import { readDataset, readSplit, type Dataset } from '../lib/dataset.js';
 import { readHistory, type History } from '../models/history.js';
 import { dataStats, valStats, worstCases, type ValPredictions, type ValStats } from './analyse.js';
-import { ChartThread } from './chart-thread.js';
+import { chartThread } from './chart-thread.js';
 import { memoSvg, renderSvg, type VlSpec } from './charts.js';
 import { page, tile, type Section } from './html.js';
 import { memoTile, renderTile, tileSize, type Outline } from './images.js';
@@ -120,7 +120,7 @@ export async function buildReport(o: ReportOptions): Promise<ReportPage> {
   const size = ds ? tileSize(ds.h, ds.w, ds.origH, ds.origW, 232) : tileSize(1, 1, 1, 1, 1);
   // With a memo, a chart is a placeholder at once and is read or drawn meanwhile; the charts the memo lacks go to a
   // chart thread, which loads vega and draws them while this thread draws the tiles. The SVGs replace the placeholders last.
-  const thread = o.memo ? new ChartThread() : undefined;
+  const thread = o.memo ? chartThread : undefined;
   const svgs: Promise<string>[] = [];
   const draw: Draw = {
     size,
@@ -150,22 +150,18 @@ export async function buildReport(o: ReportOptions): Promise<ReportPage> {
     },
   };
 
-  try {
-    // The metrics' charts (the ones a new gate value changes) are asked for first, so that the chart thread starts
-    // before the tiles are drawn; the page's order is the sections' order below.
-    const metrics: Section = vs ? await metricsSection(vs, draw)
-      : { id: 'metrics', title: 'Metrics', body: '<p class="note">No validation predictions among the inputs.</p>' };
-    const sections: Section[] = [...(o.before ?? [])];
-    if (ds && split) sections.push(await dataSection(ds, dataStats(ds, split), draw, o.samples, o.seed));
-    else sections.push({ id: 'data', title: 'Data', body: '<p class="note">No dataset and split among the inputs.</p>' });
-    let models = await modelsCurves(seg, cls, draw);
-    if (ds && vs) models += await predictionGrids(ds, vs, draw, nVal, o.worst, o.seed);
-    else models += '<p class="note">No predictions and gated masks among the inputs: run infer and gate.</p>';
-    sections.push({ id: 'models', title: 'Models', body: models }, metrics, ...(o.after ?? []));
-    const drawn = await Promise.all(svgs);
-    const html = page(o.title, o.subtitle, sections).replace(/<!--pipe-chart-(\d+)-->/g, (_, i: string) => drawn[Number(i)] ?? '');
-    return { html, ...(vs ? { val: vs } : {}), charts, images };
-  } finally {
-    await thread?.close();
-  }
+  // The metrics' charts (the ones a new gate value changes) are asked for first, so that the chart thread starts
+  // before the tiles are drawn; the page's order is the sections' order below.
+  const metrics: Section = vs ? await metricsSection(vs, draw)
+    : { id: 'metrics', title: 'Metrics', body: '<p class="note">No validation predictions among the inputs.</p>' };
+  const sections: Section[] = [...(o.before ?? [])];
+  if (ds && split) sections.push(await dataSection(ds, dataStats(ds, split), draw, o.samples, o.seed));
+  else sections.push({ id: 'data', title: 'Data', body: '<p class="note">No dataset and split among the inputs.</p>' });
+  let models = await modelsCurves(seg, cls, draw);
+  if (ds && vs) models += await predictionGrids(ds, vs, draw, nVal, o.worst, o.seed);
+  else models += '<p class="note">No predictions and gated masks among the inputs: run infer and gate.</p>';
+  sections.push({ id: 'models', title: 'Models', body: models }, metrics, ...(o.after ?? []));
+  const drawn = await Promise.all(svgs);
+  const html = page(o.title, o.subtitle, sections).replace(/<!--pipe-chart-(\d+)-->/g, (_, i: string) => drawn[Number(i)] ?? '');
+  return { html, ...(vs ? { val: vs } : {}), charts, images };
 }

@@ -4,6 +4,7 @@
  * draws the charts the render memo lacks. Started on the first chart to draw,
  * never when every chart is in the memo; the same renderer as
  * engine/charts.ts on the main thread, so the same SVG bytes.
+ * The module is both: imported, it is the client; as the thread, the server.
  *
  *   main --{id, spec}--> thread (loads vega once) --{id, svg} | {id, error}--> main
  */
@@ -21,7 +22,12 @@ if (!isMainThread && parentPort) {
   });
 }
 
-/** A chart thread, started on the first {@link ChartThread.render}; {@link ChartThread.close} ends it. */
+/**
+ * A chart thread, started on the first {@link ChartThread.render}. It keeps
+ * the process alive only while a chart is being drawn, so one process (a warm
+ * worker running the report stage job after job) keeps vega loaded there
+ * between pages; {@link ChartThread.close} ends it.
+ */
 export class ChartThread {
   private worker: Worker | undefined;
   private next = 0;
@@ -31,6 +37,7 @@ export class ChartThread {
   render(spec: VegaLiteSpec): Promise<string> {
     const w = (this.worker ??= this.start());
     const id = this.next++;
+    if (this.pending.size === 0) w.ref();
     return new Promise<string>((res, rej) => {
       this.pending.set(id, { res, rej });
       w.postMessage({ id, spec });
@@ -46,18 +53,26 @@ export class ChartThread {
 
   private start(): Worker {
     const w = new Worker(new URL(import.meta.url));
+    const settle = (id: number): { res: (svg: string) => void; rej: (e: Error) => void } | undefined => {
+      const p = this.pending.get(id);
+      this.pending.delete(id);
+      if (this.pending.size === 0) w.unref();
+      return p;
+    };
     w.on('message', (r: Reply) => {
-      const p = this.pending.get(r.id);
-      this.pending.delete(r.id);
+      const p = settle(r.id);
       if ('svg' in r) p?.res(r.svg);
       else p?.rej(new Error(r.error));
     });
     const fail = (e: Error): void => {
-      for (const p of this.pending.values()) p.rej(e);
-      this.pending.clear();
+      if (this.worker === w) this.worker = undefined;
+      for (const id of [...this.pending.keys()]) settle(id)?.rej(e);
     };
     w.on('error', fail);
     w.on('exit', (code) => fail(new Error(`the chart thread ended (exit code ${code})`)));
     return w;
   }
 }
+
+/** The process's chart thread (see {@link ChartThread}). */
+export const chartThread = new ChartThread();
