@@ -118,6 +118,58 @@ function batchToRows(ctx: Ctx, dy: Info, n: number, p: number, co: number): Info
   return out;
 }
 
+/** Most x^T kept per backend (an inception block's three towers need one). */
+const MAX_XT = 4;
+/** x^T [Ci,P] by x's data id, per backend (see {@link transposedX}). */
+const xtCaches = new WeakMap<object, Map<object, Info>>();
+
+/**
+ * x [P,Ci] transposed to [Ci,P], reused while x's data lives: the three 1x1
+ * towers of an inception block read the same x, so two of its three
+ * transposes are saved. The cache holds one reference to each x^T, dropped
+ * when x's data is freed (the backend's disposeData is wrapped once) or when
+ * more than {@link MAX_XT} are kept (oldest first). Tensor data is never
+ * written in place, so a live data id always has the same values.
+ */
+function transposedX(ctx: Ctx, x: Info, p: number, ci: number): Info {
+  const cache = xtCache(ctx.backend);
+  const hit = cache.get(x.dataId);
+  if (hit !== undefined && hit.shape[0] === ci && hit.shape[1] === p) return hit;
+  const x2 = reshape(ctx, x, [p, ci]);
+  const xt = ctx.run('Transpose', { x: x2 }, { perm: [1, 0] });
+  ctx.free(x2);
+  if (hit !== undefined) {
+    cache.delete(x.dataId);
+    ctx.free(hit);
+  }
+  cache.set(x.dataId, xt);
+  for (const [k, old] of cache) {
+    if (cache.size <= MAX_XT) break;
+    cache.delete(k);
+    ctx.free(old);
+  }
+  return xt;
+}
+
+/** The x^T cache of `backend`, its disposeData wrapped to drop an entry with its x. */
+function xtCache(backend: Ctx['backend']): Map<object, Info> {
+  let cache = xtCaches.get(backend);
+  if (cache !== undefined) return cache;
+  const entries = new Map<object, Info>();
+  const dispose = backend.disposeData.bind(backend);
+  backend.disposeData = (dataId, force) => {
+    const freed = dispose(dataId, force);
+    const xt = freed ? entries.get(dataId) : undefined;
+    if (xt !== undefined) {
+      entries.delete(dataId);
+      dispose(xt.dataId);
+    }
+    return freed;
+  };
+  xtCaches.set(backend, entries);
+  return entries;
+}
+
 /**
  * dW [1,1,Ci,Co] of a 1x1 stride-1 unpadded convolution over P pixels, as one
  * BatchMatMul whose `b` operand is the narrower of x and dy: XNNPACK packs
@@ -127,13 +179,10 @@ function batchToRows(ctx: Ctx, dy: Info, n: number, p: number, co: number): Info
  */
 function pointwise(ctx: Ctx, x: Info, dy: Info, p: number, ci: number, co: number): Info {
   if (co < ci) {
-    // dW [Ci,Co] = x^T [Ci,P] · dy [P,Co]: the wider x is transposed, the narrower dy packed.
-    const x2 = reshape(ctx, x, [p, ci]);
-    const xt = ctx.run('Transpose', { x: x2 }, { perm: [1, 0] });
-    ctx.free(x2);
+    // dW [Ci,Co] = x^T [Ci,P] · dy [P,Co]: the wider x is transposed (or its x^T reused), the narrower dy packed.
+    const xt = transposedX(ctx, x, p, ci);
     const a = reshape(ctx, xt, [1, ci, p]);
     const b = reshape(ctx, dy, [1, p, co]);
-    ctx.free(xt);
     const m = ctx.run('BatchMatMul', { a, b }, { transposeA: false, transposeB: false });
     ctx.free(a, b);
     const out = reshape(ctx, m, [1, 1, ci, co]);
