@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { loadTf } from '../stages/lib/backend.js';
 import type { TfHandle } from '../stages/lib/backend.js';
 
+type Tensor = import('@tensorflow/tfjs').Tensor;
+
 type Tf = TfHandle['tf'];
 type Arrays = Float32Array[];
 
@@ -108,6 +110,26 @@ test('wasm conv gradients equal the cpu backend to 1e-4 relative, with no leaks'
     });
   });
   assert.deepEqual(failures, []);
+  assert.equal(tf.memory().numTensors, tensors);
+  assert.equal(tf.engine().backend.numDataIds(), dataIds);
+});
+
+test('1x1 filter gradients of three convs on one input (its transpose reused) equal cpu, with no leaks', async () => {
+  const { tf } = await loadTf('cpu');
+  const run = (): Float32Array[] => tf.tidy(() => {
+    const x = tf.tensor4d(rand(N * H * W * 12, 7), [N, H, W, 12]);
+    const r = tf.tensor4d(rand(N * H * W * 3, 8), [N, H, W, 3]);
+    const ws = [0, 1, 2].map((i) => tf.tensor4d(rand(12 * 3, 20 + i), [1, 1, 12, 3]));
+    const loss = (a: Tensor, b: Tensor, c: Tensor) =>
+      tf.sum(tf.mul(tf.addN([a, b, c].map((w) => tf.conv2d(x, w as typeof x, 1, 'same'))), r));
+    return tf.grads(loss as (...w: Tensor[]) => Tensor)(ws).map((t) => t.dataSync() as Float32Array);
+  });
+  const expected = run();
+  await loadTf('wasm');
+  const tensors = tf.memory().numTensors;
+  const dataIds = tf.engine().backend.numDataIds();
+  const got = run();
+  got.forEach((g, i) => assert.ok(maxRelDiff(g, expected[i]!) <= 1e-4, `dw${i}`));
   assert.equal(tf.memory().numTensors, tensors);
   assert.equal(tf.engine().backend.numDataIds(), dataIds);
 });
