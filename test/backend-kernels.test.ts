@@ -83,6 +83,7 @@ for (const k of kernels) {
 }
 cases.push({ name: 'conv 1x1 /1 same, more channels in than out', transpose: false, k: [1, 1], s: 1, pad: 'same', dims: { n: N, ci: CO, co: CI } });
 cases.push({ name: 'conv 1x1 /1 same, 12 channels in, 3 out', transpose: false, k: [1, 1], s: 1, pad: 'same', dims: { n: N, ci: 12, co: 3 } });
+cases.push({ name: 'conv 3x3 /1 same, 5 channels in, 3 out', transpose: false, k: [3, 3], s: 1, pad: 'same', dims: { n: N, ci: 5, co: 3 } });
 for (const co of [2, 4]) {
   for (const k of [[1, 5], [3, 3]] as [number, number][]) {
     cases.push({ name: `conv ${k[0]}x${k[1]} /1 same, batch 8, ${co} channels`, transpose: false, k, s: 1, pad: 'same', dims: { n: 8, ci: co, co } });

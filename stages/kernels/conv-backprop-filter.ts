@@ -51,9 +51,7 @@ export function conv2dBackpropFilterKernel(
     const xt = cropTranspose(ctx, x, n, h, w, ci, h + Math.min(pb, 0), w + Math.min(pr, 0));
     pb = Math.max(pb, 0);
     pr = Math.max(pr, 0);
-    const dyt = co === 2 || co === 4
-      ? batchToRows(ctx, dy, n, info.outHeight * info.outWidth, co)
-      : ctx.run('Transpose', { x: dy }, { perm: [1, 2, 0, 3] });
+    const dyt = batchToRows(ctx, dy, n, info.outHeight * info.outWidth, co);
     const out = ctx.run('Conv2D', { x: xt, filter: dyt }, {
       strides: [1, 1], dilations: [sh, sw], dataFormat: 'NHWC', dimRoundingMode: undefined,
       pad: [[0, 0], [pt, pb], [pl, pr], [0, 0]],
@@ -96,8 +94,8 @@ function cropTranspose(ctx: Ctx, x: Info, n: number, h: number, w: number, ci: n
 
 /**
  * dy [n,p,co] (p = Ho·Wo) transposed to [p,n,co] (the convolution's filter
- * [Ho,Wo,N,Co]) for co = 2 or 4, in a JS loop (several times faster than the
- * wasm Transpose for 2 channels).
+ * [Ho,Wo,N,Co]) in a JS loop, 2 and 4 channels unrolled (several times
+ * faster than the wasm Transpose for 2 channels, as fast or faster for more).
  */
 function batchToRows(ctx: Ctx, dy: Info, n: number, p: number, co: number): Info {
   const out = ctx.alloc([dy.shape[1]!, dy.shape[2]!, n, co]);
@@ -108,10 +106,16 @@ function batchToRows(ctx: Ctx, dy: Info, n: number, p: number, co: number): Info
     for (let s0 = 0; s0 < bs; s0 += 2) {
       for (let b = 0, s = s0; b < n; b++, s += bs, d += 2) { o[d] = src[s]!; o[d + 1] = src[s + 1]!; }
     }
-  } else {
+  } else if (co === 4) {
     for (let s0 = 0; s0 < bs; s0 += 4) {
       for (let b = 0, s = s0; b < n; b++, s += bs, d += 4) {
         o[d] = src[s]!; o[d + 1] = src[s + 1]!; o[d + 2] = src[s + 2]!; o[d + 3] = src[s + 3]!;
+      }
+    }
+  } else {
+    for (let s0 = 0; s0 < bs; s0 += co) {
+      for (let b = 0, s = s0; b < n; b++, s += bs) {
+        for (let c = 0; c < co; c++) o[d++] = src[s + c]!;
       }
     }
   }
