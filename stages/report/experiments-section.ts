@@ -7,7 +7,8 @@
 import { ExperimentStore, flatMetrics as flatAll, flatParams as flatAllParams, type Experiment } from '../../engine/exp/store.js';
 import type { Lock } from '../../engine/lockfile.js';
 import type { ParamValue } from '../../engine/stage-api.js';
-import { memoSvg } from './charts.js';
+import { chartThread } from './chart-thread.js';
+import { memoSvg, type VlSpec } from './charts.js';
 import { chart, esc, fmt, table, type Section } from './html.js';
 import type { RenderMemo } from './memo.js';
 import { sweepSpec } from './specs.js';
@@ -48,7 +49,7 @@ export async function experimentsSection(exps: readonly Experiment[], memo: Rend
     ...mkeys.map((k) => (metrics[i]![k] === undefined ? '–' : `<span class="r">${esc(fmt(metrics[i]![k]!))}</span>`)),
   ]);
   const head = ['experiment', 'kind', 'updated (UTC)', ...differ.map(esc), ...mkeys.map(esc)];
-  const charts: string[] = [];
+  const specs: VlSpec[] = [];
   for (const sweep of [...new Set(exps.flatMap((e) => (e.sweep ? [e.sweep] : [])))]) {
     const points = exps.flatMap((e, i) => (e.sweep === sweep ? [i] : []));
     // A point's value of a swept param: its override, or (when it repeats the pipeline file, so no override) the lock's param.
@@ -62,9 +63,11 @@ export async function experimentsSection(exps: readonly Experiment[], memo: Rend
         const m = metrics[i]![metric];
         return m === undefined ? [] : [{ x: valueOf(i, x) as number, y: m, ...(by ? { by: String(valueOf(i, by)) } : {}) }];
       }).sort((a, b) => a.x - b.x);
-      charts.push(chart(await memoSvg(memo, sweepSpec(values, x, metric, by))));
+      specs.push(sweepSpec(values, x, metric, by));
     }
   }
+  // All at once: those the memo lacks are drawn one after the other on the chart thread, whose vega the page's charts then reuse.
+  const charts = (await Promise.all(specs.map((spec) => memoSvg(memo, spec, (full) => chartThread.render(full))))).map(chart);
   return {
     id: 'experiments', title: 'Experiments',
     body: `<p class="note">${exps.length} recorded experiment${exps.length === 1 ? '' : 's'}, oldest first: the params that differ between them and their metrics.</p>` +
