@@ -80,6 +80,11 @@ export function lockMirrorOf(lockPath: string): string {
   return mirrorIn(dotLayout(dotDirOf(dirname(lockPath))), basename(lockPath));
 }
 
+/** The folder the engine lends the stages of the project at `root` for memos (StageContext.memoDir): `.pipe/render/`. */
+export function stageMemoDir(root: string): string {
+  return dotLayout(dotDirOf(root)).render;
+}
+
 /** The `.pipe/` folder of the project folder `root` (for code that is handed only the root, as a stage is). */
 export function dotDirOf(root: string): string {
   return join(root, '.pipe');

@@ -90,6 +90,15 @@ export interface StageContext {
    * Undefined where the executor offers none (e.g. `pipe sweep`'s workers).
    */
   readonly scratchDir?: string;
+  /**
+   * A folder the engine lends every stage of the project for speed-up memos
+   * only (the report's drawn charts and tiles: `.pipe/render/`), kept across
+   * runs and keys. Nothing in it is an input or an output: a stage keys each
+   * entry by everything that determines it, verifies it before use, and must
+   * produce the same bytes without it; anything in it may vanish (`pipe gc`
+   * empties it). The one place under `.pipe/` a stage may write.
+   */
+  readonly memoDir?: string;
   /** Aborted when the user presses Ctrl-C or a sibling failure stops the run. */
   readonly signal: AbortSignal;
   /** A line of output, shown prefixed with the stage name. */

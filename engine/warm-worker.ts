@@ -10,6 +10,7 @@
  *   engine disconnects --> worker exits
  */
 import { holdLifeline } from './lifeline.js';
+import { stageMemoDir } from './layout.js';
 import { loadStageKind } from './load-module.js';
 import type { Params, StageContext } from './stage-api.js';
 import type { WorkerJob, WorkerMessage } from './worker.js';
@@ -48,6 +49,7 @@ async function runJob(id: number, job: WorkerJob): Promise<void> {
   const ctx: StageContext = {
     name: job.name, params: job.params, inputs: job.inputs, outDir: job.outDir, root: job.root, signal: controller.signal,
     ...(job.scratchDir !== undefined ? { scratchDir: job.scratchDir } : {}),
+    memoDir: stageMemoDir(job.root),
     log: (message) => void send(id, { type: 'log', message }),
     progress: (progress) => void send(id, { type: 'progress', progress }),
     metric: (name, value) => void send(id, { type: 'metric', name, value }),

@@ -6,6 +6,7 @@
  */
 import { appendFileSync, readFileSync } from 'node:fs';
 import { holdLifeline } from './lifeline.js';
+import { stageMemoDir } from './layout.js';
 import { loadStageKind } from './load-module.js';
 import type { Params, Progress, StageContext } from './stage-api.js';
 
@@ -64,6 +65,7 @@ async function main(): Promise<void> {
     outDir: job.outDir,
     root: job.root,
     ...(job.scratchDir !== undefined ? { scratchDir: job.scratchDir } : {}),
+    memoDir: stageMemoDir(job.root),
     signal: controller.signal,
     log: (message) => void send({ type: 'log', message }),
     progress: (progress) => void send({ type: 'progress', progress }),

@@ -14,7 +14,6 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { dotDirOf, dotLayout } from '../engine/layout.js';
 import { defineStage, type Params, type StageContext } from '../engine/stage-api.js';
 import { declareParams, int, readParams, str } from './lib/params.js';
 
@@ -50,21 +49,22 @@ export default defineStage({
     const p = reportParams(ctx.params);
     const { buildReport, REPORT_ARTIFACTS } = await import('./report/build.js');
     const { RenderMemo } = await import('./report/memo.js');
-    // Charts and tiles drawn before (by any stage or `pipe report`) come from the memo: pure functions of their key.
-    const memo = new RenderMemo(dotLayout(dotDirOf(ctx.root)).render, `stage-${ctx.name}`);
+    // Charts and tiles drawn before (by any stage or `pipe report`) come from the folder the engine lends for memos:
+    // pure functions of their key. Without one, everything is drawn (same bytes).
+    const memo = ctx.memoDir === undefined ? undefined : new RenderMemo(ctx.memoDir, `stage-${ctx.name}`);
     const sources = Object.fromEntries(REPORT_ARTIFACTS.flatMap((a) => (ctx.inputs[a] === undefined ? [] : [[a, ctx.inputs[a]]])));
     const built = await buildReport({
       sources, samples: p.samples, worst: p.worst, seed: p.seed,
       title: p.title, subtitle: `built by the <code>${ctx.name}</code> stage from its inputs; <code>pipe report</code> adds the pipeline's state and the experiments`,
       progress: (done, total) => ctx.progress({ done, total, unit: 'charts and images' }),
-      memo,
+      ...(memo !== undefined ? { memo } : {}),
     });
-    await memo.finish();
+    await memo?.finish();
     const path = resolve(ctx.root, p.out);
     await mkdir(dirname(path), { recursive: true });
     await writeFile(path, built.html);
     ctx.metric('charts', built.charts);
     ctx.metric('images', built.images);
-    ctx.log(`${p.out}: ${built.charts} charts, ${built.images} images (${memoNote(memo.stats)}), ${(built.html.length / 1e6).toFixed(2)} MB`);
+    ctx.log(`${p.out}: ${built.charts} charts, ${built.images} images (${memoNote(memo?.stats ?? { hits: 0, misses: built.charts + built.images })}), ${(built.html.length / 1e6).toFixed(2)} MB`);
   },
 });
