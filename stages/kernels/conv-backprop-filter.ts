@@ -17,7 +17,12 @@
  * A 1x1 stride-1 filter (half the convolutions of an inception block) is one
  * matMul instead, 4-8x faster: dW [Ci,Co] = x^T [Ci,P] · dy [P,Co] when
  * Co < Ci, else dW^T [Co,Ci] = dy^T [Co,P] · x [P,Ci] (P = N·H·W): the
- * narrower operand is the one XNNPACK packs.
+ * narrower operand is the one XNNPACK packs. x^T is kept while x lives, for
+ * the other 1x1 convolutions reading the same x.
+ *
+ * Every path sums the same products in the same order as the one XNNPACK
+ * convolution or matMul it replaced, so the weights stay bit-identical
+ * (`node dist/bench/train-bitcheck.js --ref <checkout>`).
  */
 import type { TfHandle } from '../lib/backend.js';
 import { makeCtx, reshape } from './wasm-util.js';
