@@ -62,7 +62,14 @@ export function conv2dBackpropFilterKernel(
       pad: [[0, 0], [pt, pb], [pl, pr], [0, 0]],
     });
     ctx.free(xt, dyt);
-    const dw = ctx.run('Transpose', { x: out }, { perm: [1, 2, 0, 3] });
+    const dw = ctx.alloc([kh, kw, ci, co]);
+    const src = ctx.view(out), dst = ctx.view(dw), taps = kh * kw;
+    // [ci,kh,kw,co] -> [kh,kw,ci,co] (tiny: a JS copy costs less than a wasm kernel call).
+    for (let c = 0, s = 0; c < ci; c++) {
+      for (let k = 0; k < taps; k++) {
+        for (let o = 0, d = (k * ci + c) * co; o < co; o++) dst[d + o] = src[s++]!;
+      }
+    }
     ctx.free(out);
     return dw;
   };
