@@ -5,6 +5,7 @@ import { cloneOf, tinyRig } from './util/remote-rig.js';
 
 // The stand-in for S3: s3rver (an S3-compatible server in Node, a devDependency) on loopback.
 let server: { run(): Promise<{ port: number }>; close(): Promise<void> } | undefined;
+let s3dir: string | undefined;
 let endpoint = '';
 const track = trackRigs();
 
@@ -13,7 +14,8 @@ before(async () => {
   const { tmpdir } = await import('node:os');
   const { join } = await import('node:path');
   const { default: S3rver } = await import('s3rver');
-  server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: mkdtempSync(join(tmpdir(), 'pipe-s3rver-')), configureBuckets: [{ name: 'team-bucket' }] });
+  s3dir = mkdtempSync(join(tmpdir(), 'pipe-s3rver-'));
+  server = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: s3dir, configureBuckets: [{ name: 'team-bucket' }] });
   endpoint = `http://127.0.0.1:${(await server.run()).port}`;
   // s3rver's fixed credentials, from the environment as a user's would be.
   process.env['AWS_ACCESS_KEY_ID'] = 'S3RVER';
@@ -21,6 +23,7 @@ before(async () => {
 });
 after(async () => {
   await server?.close();
+  if (s3dir !== undefined) (await import('node:fs')).rmSync(s3dir, { recursive: true, force: true });
 });
 
 describe('remote cache on S3 (s3rver on loopback)', () => {
