@@ -62,6 +62,22 @@ export function nameOf(id: string): string {
   return `${ADJECTIVES[n % ADJECTIVES.length]}-${NOUNS[Math.floor(n / ADJECTIVES.length) % NOUNS.length]}`;
 }
 
+/**
+ * The name a new experiment `id` gets among the experiments `ids` already
+ * recorded: {@link nameOf} when no other id there has that name, else that
+ * name with the id's first four digits ("quiet-gecko-9aa1"), else the name
+ * with the whole id. With 1,024 plain names, a sweep's hundreds of points
+ * would otherwise share them; ids are compared, not names read, so it costs
+ * one listing of the folder.
+ */
+export function freshName(id: string, ids: readonly string[]): string {
+  const plain = nameOf(id);
+  const others = ids.filter((i) => i !== id);
+  if (!others.some((i) => nameOf(i) === plain)) return plain;
+  const short = `${plain}-${id.slice(0, 4)}`;
+  return others.some((i) => i.startsWith(id.slice(0, 4)) && nameOf(i) === plain) ? `${plain}-${id}` : short;
+}
+
 /** The git commit of the folder `root`, or undefined outside git (or without git). */
 export function gitCommit(root: string): string | undefined {
   const head = readGitHead(root);
@@ -107,15 +123,32 @@ export class ExperimentStore {
     }
   }
 
-  /** Finds an experiment by id, id prefix or name; a message when none or several match. */
+  /**
+   * Finds an experiment by id, name or id prefix (4 digits or more); a
+   * message when none or several match. Several experiments of one name
+   * (recorded before names were made unique, see {@link freshName}) are
+   * refused with their ids, never one of them picked.
+   */
   find(ref: string): { exp: Experiment } | { error: string } {
     const all = this.list();
-    const hits = all.filter((e) => e.id === ref || e.name === ref || (ref.length >= 4 && e.id.startsWith(ref)));
-    const exact = hits.filter((e) => e.id === ref);
-    const pick = exact.length ? exact : hits.length > 1 ? hits.filter((e) => e.name === ref).slice(-1) : hits;
-    if (pick.length === 1) return { exp: pick[0] as Experiment };
-    if (hits.length > 1) return { error: `"${ref}" names several experiments (${hits.map((e) => e.id).join(', ')}): give the id` };
+    const exact = all.filter((e) => e.id === ref);
+    const named = all.filter((e) => e.name === ref);
+    const hits = exact.length ? exact : named.length ? named : all.filter((e) => ref.length >= 4 && e.id.startsWith(ref));
+    if (hits.length === 1) return { exp: hits[0] as Experiment };
+    if (hits.length > 1) {
+      const which = hits.map((e) => `${e.id} (${e.kind}, ${e.updated_at.slice(0, 16).replace('T', ' ')})`).join(', ');
+      return { error: `"${ref}" names several experiments: ${which}; give the id` };
+    }
     return { error: `no experiment "${ref}" (\`pipe exp list\` shows them)` };
+  }
+
+  /** The ids of the recorded experiments, from the folder's file names (nothing read). */
+  private ids(): string[] {
+    try {
+      return readdirSync(this.dir).filter((f) => /^[0-9a-f]{8}\.json$/.test(f)).map((f) => f.slice(0, 8));
+    } catch {
+      return [];
+    }
   }
 
   /**
@@ -129,7 +162,7 @@ export class ExperimentStore {
     const now = new Date().toISOString();
     const commit = meta.commit === null ? undefined : (meta.commit ?? gitCommit(meta.root));
     const exp: Experiment = {
-      id, name: prev?.name ?? nameOf(id), kind: meta.kind,
+      id, name: prev?.name ?? freshName(id, this.ids()), kind: meta.kind,
       created_at: prev?.created_at ?? now, updated_at: now, pipeline: meta.pipeline,
       ...(commit ? { commit } : {}), ...(meta.sweep ?? prev?.sweep ? { sweep: meta.sweep ?? prev?.sweep } : {}),
       overrides: meta.overrides, lock,
